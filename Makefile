@@ -1,0 +1,62 @@
+# cheeseshop — see README.md. `make run` and `make test` are all a new machine needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# Tools installed by scripts/setup.sh: cargo's bin dir and the npm packages
+# (binaryen's wasm-opt for release builds, Playwright).
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+DATASET      ?= ../shared/data/pypi-top-100
+DATABASE_URL ?= sqlite://cheeseshop.db
+ADDR         ?= 127.0.0.1:3000
+BIN          := target/release/cheeseshop
+export DATABASE_URL
+
+.PHONY: all setup build run dev test lint fmt check-fmt clippy unit e2e clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	cargo leptos build --release
+
+## Serve on http://$(ADDR) with data: the shared PyPI dataset when it is
+## there, synthetic demo data otherwise (only when the database is empty).
+run: build
+	$(BIN) migrate
+	@if [ -d "$(DATASET)" ]; then \
+		$(BIN) import --if-empty "$(DATASET)"; \
+	else \
+		$(BIN) demo-data --if-empty --projects 1000; \
+	fi
+	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=$(ADDR) LEPTOS_ENV=PROD $(BIN)
+
+## Development: rebuild and reload on every change.
+dev: setup
+	cargo leptos watch
+
+test: setup check-fmt clippy unit e2e
+
+check-fmt:
+	cargo fmt --all -- --check
+
+fmt:
+	cargo fmt --all
+
+clippy:
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
+
+## Unit tests (domain, importer) and HTTP integration tests against the real server.
+unit:
+	cargo test --features ssr
+
+## Playwright against the release build (end2end/playwright.config.ts starts the server).
+e2e: build
+	cd end2end && npx playwright test
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results end2end/playwright-report

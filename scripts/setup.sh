@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs everything cheeseshop needs to build, run and test on a fresh
+# Debian machine, skipping whatever is already there. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+
+say() { printf '==> %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && have sudo; then SUDO=sudo; fi
+APT_UPDATED=""
+apt_install() {
+    if [ -z "$APT_UPDATED" ]; then
+        $SUDO apt-get update -qq
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"
+}
+
+# The WASM target for the browser bundle.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+fi
+
+# cargo-leptos, without its own downloads: every tool it runs comes from PATH.
+if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION"; then
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes a while, once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+# wasm-bindgen CLI: must equal the wasm-bindgen crate pinned in Cargo.toml.
+# (Not --locked: its lock file names a crate version the registry lacks.)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# Node.js and npm for Playwright and binaryen's wasm-opt.
+if ! have npm; then
+    say "installing Node.js and npm"
+    apt_install nodejs npm
+fi
+if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ] \
+    || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    say "installing npm packages (Playwright, binaryen)"
+    (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# A browser for the end-to-end tests (Playwright cannot download its own here).
+if [ ! -x /usr/bin/chromium ]; then
+    say "installing Chromium"
+    apt_install chromium
+fi
+
+say "toolchain ready"

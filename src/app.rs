@@ -1,0 +1,59 @@
+//! The application shell, layout and routes.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::components::layout::{SiteFooter, SiteHeader};
+use crate::pages::{
+    about::AboutPage, account::LoginPage, account::RegisterPage, home::HomePage, not_found::NotFoundPage,
+    project::ProjectPage, search::SearchPage,
+};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/cheeseshop.css"/>
+        <Title formatter=|text: String| {
+            if text.is_empty() { "cheeseshop".to_owned() } else { format!("{text} · cheeseshop") }
+        }/>
+        <Router>
+            <a class="skip-link" href="#content">"Skip to content"</a>
+            <SiteHeader/>
+            <main id="content" class="site-main">
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/about") view=AboutPage/>
+                    <Route path=path!("/search") view=SearchPage/>
+                    <Route path=path!("/project/:name") view=ProjectPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/login") view=LoginPage/>
+                    <Route path=path!("/account/register") view=RegisterPage/>
+                </Routes>
+            </main>
+            <SiteFooter/>
+        </Router>
+    }
+}

@@ -1,0 +1,63 @@
+use leptos::prelude::*;
+
+use super::search_form::SearchForm;
+
+/// The cheese wedge: our own mark, inline so it costs no request.
+#[component]
+pub fn Logo() -> impl IntoView {
+    view! {
+        <svg class="logo-mark" viewBox="0 0 32 32" width="32" height="32" aria-hidden="true">
+            <path d="M3 22 L29 12 L29 26 L3 26 Z" fill="#ffd166" stroke="#8a5a00" stroke-width="1.5" stroke-linejoin="round"/>
+            <path d="M3 22 L29 12 L20 7 Z" fill="#ffe29a" stroke="#8a5a00" stroke-width="1.5" stroke-linejoin="round"/>
+            <circle cx="11" cy="23" r="1.6" fill="#e0a800"/>
+            <circle cx="20" cy="20" r="2.2" fill="#e0a800"/>
+            <circle cx="25" cy="23.5" r="1.3" fill="#e0a800"/>
+        </svg>
+    }
+}
+
+#[component]
+pub fn SiteHeader() -> impl IntoView {
+    view! {
+        <header class="site-header">
+            <div class="container header-inner">
+                <a class="brand" href="/" aria-label="cheeseshop home">
+                    <Logo/>
+                    <span class="brand-name">"cheeseshop"</span>
+                </a>
+                <div class="header-search">
+                    <SearchForm id="nav-search" compact=true/>
+                </div>
+                <nav class="site-nav" aria-label="Main">
+                    <ul>
+                        <li><a href="/about">"About"</a></li>
+                        <li><a href="/account/login">"Log in"</a></li>
+                        <li><a class="button button-light" href="/account/register">"Register"</a></li>
+                    </ul>
+                </nav>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+pub fn SiteFooter() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <div class="container footer-inner">
+                <div class="footer-brand">
+                    <Logo/>
+                    <p>"cheeseshop — a self-hostable Python package index, in one Rust binary."</p>
+                </div>
+                <nav aria-label="Footer">
+                    <h2 class="footer-heading">"Using cheeseshop"</h2>
+                    <ul>
+                        <li><a href="/about">"About this index"</a></li>
+                        <li><a href="/about#install">"Installing packages"</a></li>
+                        <li><a href="/about#publish">"Publishing packages"</a></li>
+                    </ul>
+                </nav>
+            </div>
+        </footer>
+    }
+}

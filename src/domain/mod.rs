@@ -1,0 +1,11 @@
+//! WASM-safe domain types: they parse untrusted input into values that are
+//! valid by construction ("parse, don't validate"). No I/O, no SQL.
+
+pub mod format;
+pub mod links;
+pub mod project_name;
+pub mod version;
+
+pub use links::safe_link;
+pub use project_name::{MAX_PROJECT_NAME_LEN, ProjectName, ProjectNameError, normalize_project_name};
+pub use version::{LatestCandidate, ReleaseVersion, latest_index};

@@ -1,0 +1,72 @@
+//! What server functions send to pages: plain serializable data, WASM-safe.
+//! Values are already formatted for display where the server knows best
+//! (relative times are computed against the server clock, so SSR and
+//! hydration agree).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub projects: i64,
+    pub releases: i64,
+    pub files: i64,
+    pub users: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseSummary {
+    pub name: String,
+    pub normalized_name: String,
+    pub version: String,
+    pub summary: String,
+    /// e.g. "3 days ago"
+    pub released_ago: String,
+    /// ISO 8601, for `<time datetime>`
+    pub released_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeData {
+    pub stats: Stats,
+    pub new_releases: Vec<ReleaseSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectLink {
+    pub label: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionEntry {
+    pub version: String,
+    pub released_on: String,
+    pub is_prerelease: bool,
+    pub is_legacy: bool,
+    pub yanked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectDetail {
+    pub name: String,
+    pub normalized_name: String,
+    pub latest_version: String,
+    /// e.g. "May 2, 2018"
+    pub released_on: String,
+    pub released_at: String,
+    pub summary: String,
+    pub description: String,
+    pub description_content_type: String,
+    pub license: String,
+    pub author: String,
+    pub author_email: String,
+    pub maintainer: String,
+    pub maintainer_email: String,
+    pub requires_python: String,
+    pub keywords: String,
+    pub classifiers: Vec<String>,
+    pub requires_dist: Vec<String>,
+    pub links: Vec<ProjectLink>,
+    /// Newest first.
+    pub versions: Vec<VersionEntry>,
+}

@@ -1,0 +1,6 @@
+pub mod about;
+pub mod account;
+pub mod home;
+pub mod not_found;
+pub mod project;
+pub mod search;

@@ -1,0 +1,236 @@
+//! The write path: one transaction per unit of work (an imported document, a
+//! batch of demo projects, later an upload), ending with a refresh of the
+//! denormalized project columns so readers see a consistent project.
+
+use sqlx::{Sqlite, Transaction};
+
+use super::Db;
+
+pub struct NewRelease<'a> {
+    pub version: &'a str,
+    pub sort_key: &'a str,
+    pub is_prerelease: bool,
+    pub is_legacy: bool,
+    pub created: Option<i64>,
+    pub yanked: bool,
+    pub yanked_reason: Option<&'a str>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ReleaseMetadata {
+    pub summary: String,
+    pub description: String,
+    pub description_content_type: String,
+    pub author: String,
+    pub author_email: String,
+    pub maintainer: String,
+    pub maintainer_email: String,
+    pub license: String,
+    pub keywords: String,
+    pub home_page: String,
+    pub download_url: String,
+    pub docs_url: String,
+    pub platform: String,
+    pub requires_python: String,
+    /// JSON `[["label", "url"], ...]`
+    pub project_urls_json: String,
+    /// JSON array of strings
+    pub classifiers_json: String,
+    /// JSON array of strings
+    pub requires_dist_json: String,
+}
+
+pub struct NewFile<'a> {
+    pub filename: &'a str,
+    pub packagetype: &'a str,
+    pub python_version: &'a str,
+    pub size: i64,
+    pub sha256: &'a str,
+    pub md5: Option<&'a str>,
+    pub blake2b_256: Option<&'a str>,
+    pub upload_time: i64,
+    pub url: &'a str,
+    pub requires_python: Option<&'a str>,
+    pub yanked: bool,
+}
+
+/// An open write transaction. Dropping it without `commit` rolls back.
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl Db {
+    /// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write
+    /// lock up front, so two writers queue on the busy timeout instead of
+    /// deadlocking when a read transaction tries to upgrade.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        Ok(WriteTx {
+            tx: self.pool().begin_with("BEGIN IMMEDIATE").await?,
+        })
+    }
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// The project's id, creating it when its normalized name is new.
+    /// Returns `(id, created)`.
+    pub async fn ensure_project(
+        &mut self,
+        name: &str,
+        normalized_name: &str,
+        now: i64,
+    ) -> Result<(i64, bool), sqlx::Error> {
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO projects (name, normalized_name, created) VALUES ($1, $2, $3) \
+             ON CONFLICT (normalized_name) DO NOTHING RETURNING id",
+        )
+        .bind(name)
+        .bind(normalized_name)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if let Some(id) = inserted {
+            return Ok((id, true));
+        }
+        let id = sqlx::query_scalar("SELECT id FROM projects WHERE normalized_name = $1")
+            .bind(normalized_name)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok((id, false))
+    }
+
+    /// The release's id, creating it when new. Returns `(id, created)`.
+    pub async fn ensure_release(
+        &mut self,
+        project_id: i64,
+        release: &NewRelease<'_>,
+    ) -> Result<(i64, bool), sqlx::Error> {
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO releases (project_id, version, sort_key, is_prerelease, is_legacy, created, yanked, yanked_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (project_id, version) DO NOTHING RETURNING id",
+        )
+        .bind(project_id)
+        .bind(release.version)
+        .bind(release.sort_key)
+        .bind(release.is_prerelease)
+        .bind(release.is_legacy)
+        .bind(release.created)
+        .bind(release.yanked)
+        .bind(release.yanked_reason)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if let Some(id) = inserted {
+            return Ok((id, true));
+        }
+        let id = sqlx::query_scalar("SELECT id FROM releases WHERE project_id = $1 AND version = $2")
+            .bind(project_id)
+            .bind(release.version)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok((id, false))
+    }
+
+    /// Sets a release's metadata, replacing what was there.
+    pub async fn upsert_metadata(&mut self, release_id: i64, m: &ReleaseMetadata) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO release_metadata (release_id, summary, description, description_content_type, author, \
+                 author_email, maintainer, maintainer_email, license, keywords, home_page, download_url, docs_url, \
+                 platform, requires_python, project_urls, classifiers, requires_dist) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             ON CONFLICT (release_id) DO UPDATE SET summary = excluded.summary, description = excluded.description, \
+                 description_content_type = excluded.description_content_type, author = excluded.author, \
+                 author_email = excluded.author_email, maintainer = excluded.maintainer, \
+                 maintainer_email = excluded.maintainer_email, license = excluded.license, \
+                 keywords = excluded.keywords, home_page = excluded.home_page, download_url = excluded.download_url, \
+                 docs_url = excluded.docs_url, platform = excluded.platform, requires_python = excluded.requires_python, \
+                 project_urls = excluded.project_urls, classifiers = excluded.classifiers, \
+                 requires_dist = excluded.requires_dist",
+        )
+        .bind(release_id)
+        .bind(&m.summary)
+        .bind(&m.description)
+        .bind(&m.description_content_type)
+        .bind(&m.author)
+        .bind(&m.author_email)
+        .bind(&m.maintainer)
+        .bind(&m.maintainer_email)
+        .bind(&m.license)
+        .bind(&m.keywords)
+        .bind(&m.home_page)
+        .bind(&m.download_url)
+        .bind(&m.docs_url)
+        .bind(&m.platform)
+        .bind(&m.requires_python)
+        .bind(&m.project_urls_json)
+        .bind(&m.classifiers_json)
+        .bind(&m.requires_dist_json)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Adds a file unless its filename exists already. Returns whether it was added.
+    pub async fn insert_file(&mut self, release_id: i64, f: &NewFile<'_>) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "INSERT INTO files (release_id, filename, packagetype, python_version, size, sha256, md5, blake2b_256, \
+                 upload_time, url, requires_python, yanked) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (filename) DO NOTHING",
+        )
+        .bind(release_id)
+        .bind(f.filename)
+        .bind(f.packagetype)
+        .bind(f.python_version)
+        .bind(f.size)
+        .bind(f.sha256)
+        .bind(f.md5)
+        .bind(f.blake2b_256)
+        .bind(f.upload_time)
+        .bind(f.url)
+        .bind(f.requires_python)
+        .bind(f.yanked)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Recomputes a project's denormalized columns after its releases or
+    /// files changed. The latest-version rule is the same as
+    /// `domain::version::latest_index`: not yanked, then final, then newest.
+    pub async fn refresh_project(&mut self, project_id: i64) -> Result<(), sqlx::Error> {
+        let latest: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM releases WHERE project_id = $1 \
+             ORDER BY yanked ASC, is_prerelease ASC, sort_key DESC, id DESC LIMIT 1",
+        )
+        .bind(project_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let metadata: Option<i64> = sqlx::query_scalar(
+            "SELECT r.id FROM releases r JOIN release_metadata m ON m.release_id = r.id \
+             WHERE r.project_id = $1 ORDER BY r.id = $2 DESC, r.sort_key DESC LIMIT 1",
+        )
+        .bind(project_id)
+        .bind(latest)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "UPDATE projects SET latest_release_id = $2, metadata_release_id = $3, \
+                 last_upload = COALESCE( \
+                     (SELECT MAX(f.upload_time) FROM files f JOIN releases r ON r.id = f.release_id \
+                      WHERE r.project_id = $1), \
+                     (SELECT MAX(created) FROM releases WHERE project_id = $1)), \
+                 created = COALESCE((SELECT MIN(created) FROM releases WHERE project_id = $1), created) \
+             WHERE id = $1",
+        )
+        .bind(project_id)
+        .bind(latest)
+        .bind(metadata)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}

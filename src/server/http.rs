@@ -1,0 +1,199 @@
+//! The HTTP server: the Leptos app (pages + server functions), static files,
+//! canonical-URL redirects, request tracing, graceful shutdown.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::*;
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::app::{App, shell};
+use crate::domain::{ProjectName, normalize_project_name};
+use crate::error::AppError;
+use crate::server::state::AppState;
+
+/// Leptos options from the environment cargo-leptos sets (`LEPTOS_*`), with
+/// defaults that work for a binary started by hand from the repository root.
+pub fn leptos_options() -> LeptosOptions {
+    get_configuration(None)
+        .map(|conf| conf.leptos_options)
+        .unwrap_or_else(|_| {
+            LeptosOptions::builder()
+                .output_name("cheeseshop")
+                .site_root("target/site")
+                .build()
+        })
+}
+
+/// Axum matches paths exactly while the Leptos router ignores a trailing
+/// slash. Our canonical project URLs end in `/` (as on pypi.org), so every
+/// page route is registered in both spellings.
+fn with_trailing_slash_variants(routes: Vec<AxumRouteListing>) -> Vec<AxumRouteListing> {
+    let mut out = Vec::with_capacity(routes.len() * 2);
+    for route in routes {
+        let path = route.path().to_owned();
+        if path != "/" && !path.ends_with('/') && !path.contains('*') {
+            out.push(AxumRouteListing::new(
+                format!("{path}/"),
+                route.mode().clone(),
+                route.methods(),
+                vec![],
+            ));
+        }
+        out.push(route);
+    }
+    out
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = with_trailing_slash_variants(generate_route_list(App));
+    let options = state.leptos_options.clone();
+    Router::new()
+        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(canonical_project_urls))
+        .layer(middleware::from_fn(server_fn_error_status))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The canonical form of a `/project/...` path, when the given one is not:
+/// the PEP 503 normalized name and a trailing slash (`/project/Flask` →
+/// `/project/flask/`, `/project/Zope.Interface/` → `/project/zope-interface/`).
+pub fn canonical_project_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/project/")?;
+    let (name, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    // Not a valid name: no redirect; the page answers 404 for it.
+    ProjectName::parse(name).ok()?;
+    let tail = if tail.is_empty() || tail.ends_with('/') {
+        tail.to_owned()
+    } else {
+        format!("{tail}/")
+    };
+    let canonical = format!("/project/{}/{tail}", normalize_project_name(name));
+    (canonical != path).then_some(canonical)
+}
+
+async fn canonical_project_urls(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    if let Some(mut location) = canonical_project_path(uri.path()) {
+        if let Some(query) = uri.query() {
+            location.push('?');
+            location.push_str(query);
+        }
+        // 301, as pypi.org answers (axum's `Redirect::permanent` would be 308).
+        return match HeaderValue::from_str(&location) {
+            Ok(value) => (
+                StatusCode::MOVED_PERMANENTLY,
+                [(header::LOCATION, value)],
+                Body::empty(),
+            )
+                .into_response(),
+            Err(_) => StatusCode::BAD_REQUEST.into_response(),
+        };
+    }
+    next.run(request).await
+}
+
+/// Server functions answer every error with 500 unless the function itself
+/// set a status; errors raised before it runs (undecodable arguments) would
+/// stay 500. The body of a server function error is an encoded `AppError`:
+/// give the response that error's own status, so bad input is a 4xx.
+async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    const MAX_ERROR_BODY: usize = 64 * 1024;
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+        return (parts, Body::empty()).into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = error.status();
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A server bound to its socket, not yet serving.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port, as the tests do).
+    pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self {
+            listener,
+            router: router(state),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until the process receives Ctrl-C or SIGTERM.
+    pub async fn run(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+
+    /// Serves until the returned future is dropped (used by tests).
+    pub async fn run_forever(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_project_path as c;
+
+    #[test]
+    fn canonical_project_paths() {
+        assert_eq!(c("/project/flask/"), None);
+        assert_eq!(c("/project/flask"), Some("/project/flask/".into()));
+        assert_eq!(c("/project/Flask"), Some("/project/flask/".into()));
+        assert_eq!(c("/project/Flask/"), Some("/project/flask/".into()));
+        assert_eq!(c("/project/Zope.Interface"), Some("/project/zope-interface/".into()));
+        assert_eq!(c("/project/flask/1.0.2"), Some("/project/flask/1.0.2/".into()));
+        assert_eq!(c("/project/flask/1.0.2/"), None);
+        assert_eq!(c("/project/"), None);
+        assert_eq!(c("/project/%27%20OR%201=1--/"), None, "not a name: no redirect, a 404");
+        assert_eq!(c("/about"), None);
+    }
+}

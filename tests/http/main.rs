@@ -1,0 +1,8 @@
+//! Integration tests over HTTP against the real server: each test gets its
+//! own server on a free port and its own SQLite database file.
+#![cfg(feature = "ssr")]
+
+mod cli;
+mod helpers;
+mod importer;
+mod pages;

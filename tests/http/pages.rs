@@ -1,0 +1,190 @@
+use crate::helpers::{spawn_empty, spawn_with_dataset};
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+/// The value shown for a home page statistic.
+fn stat<'a>(body: &'a str, label: &str) -> &'a str {
+    let at = body
+        .find(&format!(r#"data-test-stat="{label}""#))
+        .expect("stat present");
+    let rest = &body[at..];
+    let start = rest.find(r#"class="stat-value">"#).expect("value") + r#"class="stat-value">"#.len();
+    let len = rest[start..].find('<').expect("end");
+    &rest[start..start + len]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_shows_counts_with_thousands_separators_and_new_releases() {
+    let app = spawn_with_dataset().await;
+    let (status, body) = app.get_text("/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Find, install and publish Python packages"));
+    for (label, value) in [
+        ("projects", "96"),
+        ("releases", "5,547"),
+        ("files", "19,160"),
+        ("users", "0"),
+    ] {
+        assert_eq!(stat(&body, label), value, "{label}");
+    }
+    assert_eq!(count(&body, "data-test-new-release="), 10, "ten new releases");
+    assert!(body.contains(r#"action="/search""#), "search box submits to /search");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_index_home_still_works() {
+    let app = spawn_empty().await;
+    let (status, body) = app.get_text("/").await;
+    assert_eq!(status, 200);
+    assert_eq!(stat(&body, "projects"), "0");
+    assert!(body.contains("Nothing here yet"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flask_project_page_has_its_details_and_history() {
+    let app = spawn_with_dataset().await;
+    let (status, body) = app.get_text("/project/flask/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<title>Flask 1.0.2 · cheeseshop</title>"), "title");
+    assert!(body.contains("pip install Flask"));
+    assert!(body.contains("Latest version"));
+    assert!(body.contains("A simple framework for building complex web applications."));
+    assert!(
+        body.contains("https://www.palletsprojects.com/p/flask/"),
+        "home page link"
+    );
+    assert!(body.contains("Armin Ronacher"), "author");
+    assert!(body.contains("Framework :: Flask"), "classifiers");
+    assert!(body.contains(r#"<link href="/project/flask/" rel="canonical">"#));
+    assert_eq!(count(&body, "data-test-version="), 28, "flask has 28 releases");
+    // Newest first, in PEP 440 order.
+    let first = body.find(r#"data-test-version="1.0.2""#).expect("1.0.2");
+    let rc = body.find(r#"data-test-version="1.0""#).expect("1.0");
+    let old = body.find(r#"data-test-version="0.1""#).expect("0.1");
+    assert!(first < rc && rc < old, "newest first");
+    assert!(body.contains("May 2, 2018"), "release date of 1.0.2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_versions_are_kept_and_listed_last() {
+    let app = spawn_with_dataset().await;
+    let (status, body) = app.get_text("/project/pytz/").await;
+    assert_eq!(status, 200);
+    let legacy = body
+        .find(r#"data-test-version="2004d""#)
+        .expect("legacy version 2004d is listed");
+    let modern = body.find(r#"data-test-version="2018.4""#).expect("2018.4");
+    assert!(modern < legacy, "legacy versions come after every valid version");
+    assert!(body.contains("legacy"), "legacy badge");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_spellings_redirect_permanently_to_the_canonical_url() {
+    let app = spawn_with_dataset().await;
+    for (from, to) in [
+        ("/project/Flask", "/project/flask/"),
+        ("/project/flask", "/project/flask/"),
+        ("/project/Flask/", "/project/flask/"),
+        ("/project/Zope.Interface", "/project/zope-interface/"),
+        ("/project/zope.interface/", "/project/zope-interface/"),
+        ("/project/Flask/?x=1", "/project/flask/?x=1"),
+        ("/project/Python_Dateutil", "/project/python-dateutil/"),
+    ] {
+        let response = app.get(from).await;
+        assert_eq!(response.status().as_u16(), 301, "{from}");
+        assert_eq!(response.headers()["location"], to, "{from}");
+    }
+    let (status, body) = app.get_text("/project/python-dateutil/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("python-dateutil"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_project_and_unknown_page_are_real_404s() {
+    let app = spawn_with_dataset().await;
+    let (status, body) = app.get_text("/project/no-such-project/").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("couldn"), "a human message: {body}");
+    assert!(body.contains(r#"data-test-error="404""#));
+    let (status, body) = app.get_text("/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("Not found"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_project_names_get_404_never_500() {
+    let app = spawn_with_dataset().await;
+    let long = "a".repeat(5000);
+    for path in [
+        format!("/project/{long}/"),
+        "/project/%00/".to_owned(),
+        "/project/%27%20OR%201=1--/".to_owned(),
+        "/project/%3Cscript%3E/".to_owned(),
+        "/project/..%2F..%2Fetc%2Fpasswd/".to_owned(),
+        "/project/%F0%9F%A7%80/".to_owned(),
+    ] {
+        let (status, body) = app.get_text(&path).await;
+        assert!(status == 404 || status == 400, "{path}: {status}");
+        assert!(!body.contains("<script>"), "{path}: input is escaped");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn about_and_placeholder_pages_render() {
+    let app = spawn_empty().await;
+    for (path, text) in [
+        ("/about", "About cheeseshop"),
+        ("/search?q=flask", "You searched for"),
+        ("/account/login", "Log in"),
+        ("/account/register", "Register"),
+    ] {
+        let (status, body) = app.get_text(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(body.contains(text), "{path} contains {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_functions_answer_json_with_the_right_status() {
+    let app = spawn_with_dataset().await;
+    let response = app.client.post(app.url("/api/home")).send().await.expect("home");
+    assert_eq!(response.status().as_u16(), 200);
+    let home: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(home["stats"]["projects"], 96);
+    assert_eq!(home["new_releases"].as_array().map(Vec::len), Some(10));
+
+    let response = app
+        .client
+        .post(app.url("/api/project"))
+        .form(&[("name", "Flask")])
+        .send()
+        .await
+        .expect("project");
+    assert_eq!(response.status().as_u16(), 200);
+    let project: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(project["latest_version"], "1.0.2");
+    assert_eq!(project["versions"].as_array().map(Vec::len), Some(28));
+
+    let response = app
+        .client
+        .post(app.url("/api/project"))
+        .form(&[("name", "nope")])
+        .send()
+        .await
+        .expect("missing");
+    assert_eq!(response.status().as_u16(), 404);
+    let response = app
+        .client
+        .post(app.url("/api/project"))
+        .body("garbage")
+        .send()
+        .await
+        .expect("garbage");
+    assert!(
+        response.status().is_client_error(),
+        "bad arguments are a 4xx: {}",
+        response.status()
+    );
+}
