@@ -83,3 +83,40 @@ fn a_broken_database_url_stops_start_up_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not open the database"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_migration_stops_start_up_with_a_clear_message() {
+    let dir = TempDir::new().expect("tempdir");
+    assert!(cheeseshop(&dir).arg("migrate").output().expect("run").status.success());
+    // Tamper with the record of an applied migration, as a hand-edited
+    // migration file would: sqlx refuses to go on.
+    let url = sqlite_url(&dir.path().join("cli.db"));
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00'")
+        .execute(&pool)
+        .await
+        .expect("tamper");
+    pool.close().await;
+
+    // Serving (no verb) must stop before it listens.
+    let mut child = cheeseshop(&dir)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started despite a failed migration");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read");
+    assert!(stderr.contains("database migration failed"), "{stderr}");
+}
