@@ -23,7 +23,6 @@ pub fn sqlite_url(path: &Path) -> String {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    pub db: Db,
     _dir: TempDir,
 }
 
