@@ -57,7 +57,12 @@ async fn bad_documents_are_reported_by_name_and_skipped() {
     )
     .expect("write");
     let db = fresh_db(&dir).await;
-    let report = import_files(&db, &collect_inputs(std::slice::from_ref(&input)).expect("inputs"), false).await;
+    let report = import_files(
+        &db,
+        &collect_inputs(std::slice::from_ref(&input)).expect("inputs"),
+        false,
+    )
+    .await;
 
     let skipped: Vec<PathBuf> = report.skipped.iter().map(|(p, _)| p.clone()).collect();
     assert_eq!(
