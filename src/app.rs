@@ -5,11 +5,15 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::components::auth::Auth;
 use crate::components::layout::{SiteFooter, SiteHeader};
-use crate::pages::{
-    about::AboutPage, account::LoginPage, account::RegisterPage, home::HomePage, not_found::NotFoundPage,
-    project::ProjectPage, search::SearchPage,
-};
+use crate::pages::about::AboutPage;
+use crate::pages::account::{AccountPage, LoginPage, RegisterPage};
+use crate::pages::home::HomePage;
+use crate::pages::not_found::NotFoundPage;
+use crate::pages::project::ProjectPage;
+use crate::pages::search::SearchPage;
+use crate::pages::user::UserPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -37,23 +41,48 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/cheeseshop.css"/>
-        <Title formatter=|text: String| {
-            if text.is_empty() { "cheeseshop".to_owned() } else { format!("{text} · cheeseshop") }
-        }/>
+        <Title formatter=title/>
         <Router>
-            <a class="skip-link" href="#content">"Skip to content"</a>
-            <SiteHeader/>
-            <main id="content" class="site-main">
-                <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/about") view=AboutPage/>
-                    <Route path=path!("/search") view=SearchPage/>
-                    <Route path=path!("/project/:name") view=ProjectPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/login") view=LoginPage/>
-                    <Route path=path!("/account/register") view=RegisterPage/>
-                </Routes>
-            </main>
-            <SiteFooter/>
+            <Layout/>
         </Router>
+    }
+}
+
+/// "Page · cheeseshop". On the server the text is escaped: leptos_meta
+/// writes `<title>` verbatim, and titles carry user-supplied names. In the
+/// browser it becomes `document.title`, which is plain text already.
+fn title(text: String) -> String {
+    let full = if text.is_empty() {
+        "cheeseshop".to_owned()
+    } else {
+        format!("{text} · cheeseshop")
+    };
+    if cfg!(feature = "ssr") {
+        crate::domain::format::escape_html(&full)
+    } else {
+        full
+    }
+}
+
+/// Everything inside the router: auth state, header, routes, footer.
+#[component]
+fn Layout() -> impl IntoView {
+    Auth::provide();
+    view! {
+        <a class="skip-link" href="#content">"Skip to content"</a>
+        <SiteHeader/>
+        <main id="content" class="site-main">
+            <Routes fallback=NotFoundPage>
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/about") view=AboutPage/>
+                <Route path=path!("/search") view=SearchPage/>
+                <Route path=path!("/project/:name") view=ProjectPage ssr=SsrMode::Async/>
+                <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                <Route path=path!("/account/login") view=LoginPage/>
+                <Route path=path!("/account/register") view=RegisterPage/>
+                <Route path=path!("/user/:username") view=UserPage ssr=SsrMode::Async/>
+            </Routes>
+        </main>
+        <SiteFooter/>
     }
 }

@@ -17,6 +17,18 @@ pub enum AppError {
     /// The request itself is wrong; the message says how (400).
     #[error("{0}")]
     BadRequest(String),
+    /// Form input that does not pass validation, field by field (422).
+    #[error("{}", .0.summary())]
+    Invalid(FormErrors),
+    /// Not logged in, or the credentials are wrong (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Logged in but not allowed, or a cross-site request (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; the message says when to try again (429).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// Something failed on our side; details are in the server log (500).
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
@@ -30,6 +42,10 @@ impl AppError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unreachable(_) => StatusCode::BAD_GATEWAY,
         }
@@ -39,7 +55,10 @@ impl AppError {
     pub fn title(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "Not found",
-            Self::BadRequest(_) => "Bad request",
+            Self::BadRequest(_) | Self::Invalid(_) => "Bad request",
+            Self::Unauthorized(_) => "Not logged in",
+            Self::Forbidden(_) => "Forbidden",
+            Self::TooManyRequests(_) => "Too many requests",
             Self::Internal => "Server error",
             Self::Unreachable(_) => "Connection problem",
         }
@@ -47,6 +66,49 @@ impl AppError {
 
     pub fn project_not_found(name: &str) -> Self {
         Self::NotFound(format!("We couldn't find a project named “{name}”."))
+    }
+}
+
+/// Field-level validation messages, and the (non-secret) values that were
+/// submitted so a form re-rendered without JavaScript keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormErrors {
+    pub fields: Vec<(String, String)>,
+    pub values: Vec<(String, String)>,
+}
+
+impl FormErrors {
+    /// Longest value echoed back; longer input is not worth keeping.
+    const MAX_ECHO: usize = 256;
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.fields.push((field.to_owned(), message.into()));
+    }
+
+    pub fn keep(&mut self, field: &str, value: &str) {
+        if value.len() <= Self::MAX_ECHO {
+            self.values.push((field.to_owned(), value.to_owned()));
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+
+    pub fn value(&self, field: &str) -> Option<&str> {
+        self.values.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    pub fn summary(&self) -> String {
+        match self.fields.as_slice() {
+            [] => "Please check the form.".to_owned(),
+            [(_, only)] => only.clone(),
+            _ => "Please correct the highlighted fields.".to_owned(),
+        }
     }
 }
 
@@ -82,11 +144,31 @@ mod tests {
         assert_eq!(AppError::project_not_found("x").status(), StatusCode::NOT_FOUND);
         assert_eq!(AppError::BadRequest("no".into()).status(), StatusCode::BAD_REQUEST);
         assert_eq!(AppError::Internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            AppError::Invalid(FormErrors::default()).status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            AppError::TooManyRequests("x".into()).status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
     }
 
     #[test]
     fn internal_errors_say_nothing_about_internals() {
         assert!(!AppError::Internal.to_string().to_lowercase().contains("sql"));
+    }
+
+    #[test]
+    fn form_errors_do_not_echo_long_values() {
+        let mut form = FormErrors::default();
+        form.keep("name", &"n".repeat(1_000_000));
+        form.keep("email", "a@b.org");
+        form.add("name", "too long");
+        assert_eq!(form.value("name"), None);
+        assert_eq!(form.value("email"), Some("a@b.org"));
+        assert_eq!(form.get("name"), Some("too long"));
+        assert_eq!(AppError::Invalid(form).to_string(), "too long");
     }
 
     #[test]

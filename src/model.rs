@@ -70,3 +70,36 @@ pub struct ProjectDetail {
     /// Newest first.
     pub versions: Vec<VersionEntry>,
 }
+
+/// The logged-in user, as the navigation shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub username: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintainedProject {
+    pub name: String,
+    pub normalized_name: String,
+    pub role: String,
+}
+
+/// What `/account` shows its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountData {
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub member_since: String,
+    pub projects: Vec<MaintainedProject>,
+}
+
+/// What `/user/{username}` shows everyone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicProfile {
+    pub username: String,
+    pub name: String,
+    pub member_since: String,
+    pub projects: Vec<MaintainedProject>,
+}

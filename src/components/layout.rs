@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use super::auth::use_auth;
 use super::search_form::SearchForm;
 
 /// The cheese wedge: our own mark, inline so it costs no request.
@@ -31,8 +32,7 @@ pub fn SiteHeader() -> impl IntoView {
                 <nav class="site-nav" aria-label="Main">
                     <ul>
                         <li><a href="/about">"About"</a></li>
-                        <li><a href="/account/login">"Log in"</a></li>
-                        <li><a class="button button-light" href="/account/register">"Register"</a></li>
+                        <AccountLinks/>
                     </ul>
                 </nav>
             </div>
@@ -59,5 +59,35 @@ pub fn SiteFooter() -> impl IntoView {
                 </nav>
             </div>
         </footer>
+    }
+}
+
+/// Log in / Register, or the user's name and Log out: rendered on the
+/// server from the session, and refreshed after every login or logout.
+#[component]
+fn AccountLinks() -> impl IntoView {
+    let auth = use_auth();
+    let anonymous = || {
+        view! {
+            <li><a href="/account/login" data-test-nav-login>"Log in"</a></li>
+            <li><a class="button button-light" href="/account/register" data-test-nav-register>"Register"</a></li>
+        }
+    };
+    view! {
+        <Transition fallback=anonymous>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) => view! {
+                        <li><a href="/account" data-test-nav-user>{user.name}</a></li>
+                        <li>
+                            <ActionForm action=auth.logout>
+                                <button type="submit" class="button button-light" data-test-logout>"Log out"</button>
+                            </ActionForm>
+                        </li>
+                    }.into_any(),
+                    _ => anonymous().into_any(),
+                }
+            })}
+        </Transition>
     }
 }

@@ -30,3 +30,46 @@ mod tests {
         assert_eq!(safe_link(""), None);
     }
 }
+
+/// Where to go after logging in: a path on this site only. Anything else
+/// (`https://evil.example`, `//evil.example`, `/\evil.example`) falls back
+/// to `/account`, so `?next=` cannot send people to another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next.map(str::trim) {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/\\")
+                && p.len() <= 2048
+                // Visible ASCII only: it goes into a Location header.
+                && p.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            p.to_owned()
+        }
+        _ => "/account".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod next_tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/project/flask/")), "/project/flask/");
+        assert_eq!(safe_next(Some("/account?tab=tokens")), "/account?tab=tokens");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "/a b",
+            "/ü",
+            "/a\r\nSet-Cookie: x=1",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/account", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/account");
+    }
+}

@@ -1,11 +1,13 @@
 //! WASM-safe domain types: they parse untrusted input into values that are
 //! valid by construction ("parse, don't validate"). No I/O, no SQL.
 
+pub mod account;
 pub mod format;
 pub mod links;
 pub mod project_name;
 pub mod version;
 
-pub use links::safe_link;
+pub use account::{DisplayName, Email, Password, Username};
+pub use links::{safe_link, safe_next};
 pub use project_name::{MAX_PROJECT_NAME_LEN, ProjectName, ProjectNameError, normalize_project_name};
 pub use version::{LatestCandidate, ReleaseVersion, latest_index};

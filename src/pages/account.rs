@@ -1,24 +1,173 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{ChangePassword, Login, Register, get_account};
+use crate::components::auth::{form_errors, form_message, use_auth};
+use crate::components::error_view::ErrorView;
+use crate::components::form::{Field, FormMessage};
+use crate::error::AppError;
+use crate::model::{AccountData, MaintainedProject};
 
 #[component]
-fn ComingSoon(title: &'static str, text: &'static str) -> impl IntoView {
+pub fn RegisterPage() -> impl IntoView {
+    let register = use_auth().tracked::<Register>();
+    let errors = form_errors(register);
+    let message = form_message(register);
+    let pending = register.pending();
     view! {
-        <Title text=title/>
-        <section class="container narrow">
-            <h1>{title}</h1>
-            <p class="notice">{text}</p>
-            <p><a href="/">"Back to the home page"</a></p>
+        <Title text="Create an account"/>
+        <section class="container auth-page">
+            <h1>"Create an account"</h1>
+            <p class="lead">"An account lets you publish packages and manage the projects you maintain."</p>
+            <div class="card">
+                <ActionForm action=register>
+                    <FormMessage message/>
+                    <Field label="Name" name="name" autocomplete="name" errors/>
+                    <Field
+                        label="Username"
+                        name="username"
+                        autocomplete="username"
+                        hint="Letters, digits, '.', '_' and '-'; up to 50 characters."
+                        errors
+                    />
+                    <Field label="E-mail address" name="email" kind="email" autocomplete="email" errors/>
+                    <Field
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        autocomplete="new-password"
+                        hint="At least 8 characters."
+                        errors
+                    />
+                    <Field
+                        label="Confirm password"
+                        name="password_confirm"
+                        kind="password"
+                        autocomplete="new-password"
+                        errors
+                    />
+                    <button type="submit" class="button button-primary" disabled=pending data-test-submit>
+                        "Create account"
+                    </button>
+                </ActionForm>
+            </div>
+            <p>"Already have an account? " <a href="/account/login">"Log in"</a></p>
         </section>
     }
 }
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    view! { <ComingSoon title="Log in" text="Accounts are coming soon: logging in is not available yet."/> }
+    let login = use_auth().tracked::<Login>();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let errors = form_errors(login);
+    let message = form_message(login);
+    let pending = login.pending();
+    view! {
+        <Title text="Log in"/>
+        <section class="container auth-page">
+            <h1>"Log in"</h1>
+            <div class="card">
+                <ActionForm action=login>
+                    <FormMessage message/>
+                    <input type="hidden" name="next" value=next/>
+                    <Field label="Username or e-mail address" name="identifier" autocomplete="username" errors/>
+                    <Field label="Password" name="password" kind="password" autocomplete="current-password" errors/>
+                    <button type="submit" class="button button-primary" disabled=pending data-test-submit>
+                        "Log in"
+                    </button>
+                </ActionForm>
+            </div>
+            <p>"No account yet? " <a href="/account/register">"Create an account"</a></p>
+        </section>
+    }
 }
 
 #[component]
-pub fn RegisterPage() -> impl IntoView {
-    view! { <ComingSoon title="Register" text="Accounts are coming soon: registration is not open yet."/> }
+pub fn AccountPage() -> impl IntoView {
+    let auth = use_auth();
+    let account = Resource::new(move || auth.changed(), |_| get_account());
+    view! {
+        <Title text="Your account"/>
+        <Suspense fallback=|| view! { <p class="container loading">"Loading your account…"</p> }>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(data) => view! { <AccountView data/> }.into_any(),
+                    Err(AppError::Unauthorized(message)) => view! {
+                        <section class="container narrow">
+                            <h1>"Your account"</h1>
+                            <p>{message} " " <a href="/account/login?next=%2Faccount">"Log in"</a></p>
+                        </section>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AccountView(data: AccountData) -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let errors = form_errors(change);
+    let message = form_message(change);
+    let changed = move || matches!(change.value().get(), Some(Ok(())));
+    let profile = format!("/user/{}", data.username);
+    view! {
+        <section class="container account-page">
+            <h1>"Your account"</h1>
+            <div class="account-grid">
+                <section class="card" aria-labelledby="profile-heading">
+                    <h2 id="profile-heading">"Profile"</h2>
+                    <dl class="meta-list" data-test-account>
+                        <dt>"Name"</dt><dd data-test-account-name>{data.name}</dd>
+                        <dt>"Username"</dt><dd data-test-account-username>{data.username}</dd>
+                        <dt>"E-mail address"</dt><dd data-test-account-email>{data.email}</dd>
+                        <dt>"Member since"</dt><dd>{data.member_since}</dd>
+                    </dl>
+                    <p><a href=profile>"View your public profile"</a></p>
+                </section>
+                <section class="card" aria-labelledby="projects-heading">
+                    <h2 id="projects-heading">"Your projects"</h2>
+                    <ProjectList projects=data.projects empty="You do not maintain any projects yet."/>
+                </section>
+                <section class="card" aria-labelledby="password-heading">
+                    <h2 id="password-heading">"Change password"</h2>
+                    <p class="field-hint">"Changing your password logs you out everywhere else."</p>
+                    <ActionForm action=change>
+                        <FormMessage message/>
+                        {move || changed().then(|| view! {
+                            <p class="form-success" role="status" data-test-password-changed>
+                                "Your password was changed. Your other sessions were logged out."
+                            </p>
+                        })}
+                        <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" errors/>
+                        <Field label="New password" name="new_password" kind="password" autocomplete="new-password" errors/>
+                        <Field label="Confirm new password" name="new_password_confirm" kind="password" autocomplete="new-password" errors/>
+                        <button type="submit" class="button button-primary">"Change password"</button>
+                    </ActionForm>
+                </section>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+pub fn ProjectList(projects: Vec<MaintainedProject>, empty: &'static str) -> impl IntoView {
+    if projects.is_empty() {
+        return view! { <p class="empty" data-test-no-projects>{empty}</p> }.into_any();
+    }
+    view! {
+        <ul class="link-list">
+            {projects.into_iter().map(|p| view! {
+                <li>
+                    <a href=format!("/project/{}/", p.normalized_name)>{p.name}</a>
+                    " " <span class="badge badge-legacy">{p.role}</span>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
 }

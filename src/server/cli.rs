@@ -79,7 +79,7 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let result = match command {
-        Command::Serve => serve(db.clone()).await,
+        Command::Serve => serve(db.clone(), config).await,
         Command::Migrate => {
             println!("Database {} is up to date.", config.database_url);
             Ok(())
@@ -128,10 +128,14 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
     result
 }
 
-async fn serve(db: Db) -> Result<(), String> {
+async fn serve(db: Db, config: &Config) -> Result<(), String> {
     let leptos_options = leptos_options();
     let addr = leptos_options.site_addr;
-    let state = AppState { leptos_options, db };
+    let state = AppState {
+        secure_cookies: config.secure_cookies,
+        trust_proxy: config.trust_proxy,
+        ..AppState::new(leptos_options, db)
+    };
     let server = Server::bind(addr, state)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

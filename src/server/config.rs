@@ -9,6 +9,14 @@ pub struct Config {
     pub database_url: String,
     /// `CHEESESHOP_DB_MAX_CONNECTIONS`: pool size (default 8).
     pub max_connections: u32,
+    /// `CHEESESHOP_SECURE_COOKIES=1`: the site is served over https.
+    pub secure_cookies: bool,
+    /// `CHEESESHOP_TRUST_PROXY=1`: a reverse proxy of ours sets `X-Forwarded-For`.
+    pub trust_proxy: bool,
+}
+
+fn flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
 impl Config {
@@ -23,6 +31,8 @@ impl Config {
                 .and_then(|s| s.parse().ok())
                 .filter(|&n| n > 0)
                 .unwrap_or(8),
+            secure_cookies: flag("CHEESESHOP_SECURE_COOKIES"),
+            trust_proxy: flag("CHEESESHOP_TRUST_PROXY"),
         }
     }
 }

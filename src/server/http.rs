@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::{App, shell};
 use crate::domain::{ProjectName, normalize_project_name};
 use crate::error::AppError;
+use crate::server::auth;
 use crate::server::state::AppState;
 
 /// Leptos options from the environment cargo-leptos sets (`LEPTOS_*`), with
@@ -58,6 +59,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
+        .layer(middleware::from_fn(auth::csrf_guard))
         .layer(middleware::from_fn(canonical_project_urls))
         .layer(middleware::from_fn(server_fn_error_status))
         .layer(TraceLayer::new_for_http())
@@ -144,14 +147,21 @@ impl Server {
 
     /// Serves until the process receives Ctrl-C or SIGTERM.
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     }
 
     /// Serves until the returned future is dropped (used by tests).
     pub async fn run_forever(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service()).await
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Everything that only exists on the server: configuration, the database
 //! (all SQL lives under `db`), the HTTP router, and the command line.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

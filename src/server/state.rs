@@ -11,6 +11,21 @@ use crate::server::db::Db;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
+    /// Mark the session cookie `Secure` (the site is served over https).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (behind our own proxy).
+    pub trust_proxy: bool,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, db: Db) -> Self {
+        Self {
+            leptos_options,
+            db,
+            secure_cookies: false,
+            trust_proxy: false,
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

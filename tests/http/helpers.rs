@@ -91,7 +91,7 @@ async fn spawn_at(dir: TempDir, path: &Path) -> TestApp {
         .output_name("cheeseshop")
         .site_root("target/site")
         .build();
-    let state = AppState { leptos_options, db };
+    let state = AppState::new(leptos_options, db);
     let server = Server::bind("127.0.0.1:0".parse().expect("addr"), state)
         .await
         .expect("bind");

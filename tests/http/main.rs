@@ -2,6 +2,7 @@
 //! own server on a free port and its own SQLite database file.
 #![cfg(feature = "ssr")]
 
+mod accounts;
 mod cli;
 mod helpers;
 mod importer;

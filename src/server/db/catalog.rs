@@ -6,18 +6,17 @@ use super::Db;
 use crate::model::Stats;
 
 pub async fn stats(db: &Db) -> Result<Stats, sqlx::Error> {
-    let (projects, releases, files): (i64, i64, i64) = sqlx::query_as(
+    let (projects, releases, files, users): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM projects), (SELECT COUNT(*) FROM releases), \
-                (SELECT COUNT(*) FROM files)",
+                (SELECT COUNT(*) FROM files), (SELECT COUNT(*) FROM users)",
     )
     .fetch_one(db.pool())
     .await?;
-    // Accounts arrive with their own issue; until then there are no users.
     Ok(Stats {
         projects,
         releases,
         files,
-        users: 0,
+        users,
     })
 }
 

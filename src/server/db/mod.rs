@@ -6,6 +6,7 @@
 //! The SQL is written to be portable already: `$n` placeholders (which SQLite
 //! also understands), `ON CONFLICT`, `RETURNING`, integer timestamps.
 
+pub mod accounts;
 pub mod catalog;
 pub mod write;
 

@@ -1,7 +1,4 @@
-//! Server functions: the data each page needs, as typed async calls.
-//! On the server they run inside the request (SSR) or behind
-//! `POST /api/...` (client-side navigation); errors are `AppError`s whose
-//! HTTP status is applied to the response either way.
+//! The catalogue: home page data and project pages.
 
 use leptos::prelude::*;
 
@@ -13,16 +10,16 @@ pub const NEW_RELEASES: i64 = 10;
 
 #[server(prefix = "/api", endpoint = "home")]
 pub async fn get_home() -> Result<HomeData, AppError> {
-    ssr::respond(ssr::home().await)
+    super::respond(ssr::home().await)
 }
 
 #[server(prefix = "/api", endpoint = "project")]
 pub async fn get_project(name: String) -> Result<ProjectDetail, AppError> {
-    ssr::respond(ssr::project(&name).await)
+    super::respond(ssr::project(&name).await)
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use chrono::DateTime;
 
     use super::NEW_RELEASES;
@@ -33,25 +30,14 @@ mod ssr {
     use crate::server::db::catalog;
     use crate::server::state::AppState;
 
-    /// Applies an error's status to the HTTP response (the page's during
-    /// SSR, the server function's otherwise).
-    pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-        if let Err(error) = &result
-            && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-        {
-            response.set_status(error.status());
-        }
-        result
-    }
-
-    fn iso(micros: Option<i64>) -> String {
+    pub fn iso(micros: Option<i64>) -> String {
         micros
             .and_then(DateTime::from_timestamp_micros)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_default()
     }
 
-    fn human_date(micros: Option<i64>) -> String {
+    pub fn human_date(micros: Option<i64>) -> String {
         micros
             .and_then(DateTime::from_timestamp_micros)
             .map(|t| t.format("%b %-d, %Y").to_string())

@@ -1,0 +1,284 @@
+//! Accounts: register, log in, log out, the account page, public profiles.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{AccountData, CurrentUser, PublicProfile};
+
+#[server(prefix = "/api", endpoint = "register")]
+pub async fn register(
+    name: String,
+    username: String,
+    email: String,
+    password: String,
+    password_confirm: String,
+) -> Result<(), AppError> {
+    super::respond(ssr::register(name, username, email, password, password_confirm).await)
+}
+
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(identifier: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    super::respond(ssr::login(identifier, password, next).await)
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    super::respond(ssr::logout().await)
+}
+
+#[server(prefix = "/api", endpoint = "current_user")]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    Ok(ssr::session().map(|s| CurrentUser {
+        username: s.user.username,
+        name: s.user.name,
+    }))
+}
+
+#[server(prefix = "/api", endpoint = "account")]
+pub async fn get_account() -> Result<AccountData, AppError> {
+    ssr::account().await
+}
+
+#[server(prefix = "/api", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    new_password_confirm: String,
+) -> Result<(), AppError> {
+    super::respond(ssr::change_password(current_password, new_password, new_password_confirm).await)
+}
+
+#[server(prefix = "/api", endpoint = "user")]
+pub async fn get_user(username: String) -> Result<PublicProfile, AppError> {
+    super::respond(ssr::profile(&username).await)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use axum::http::header::SET_COOKIE;
+    use axum::http::request::Parts;
+    use leptos::prelude::use_context;
+    use leptos_axum::ResponseOptions;
+
+    use crate::api::catalog::ssr::human_date;
+    use crate::domain::account::PASSWORD_MAX;
+    use crate::domain::{DisplayName, Email, Password, Username, safe_next};
+    use crate::error::{AppError, FormErrors};
+    use crate::model::{AccountData, MaintainedProject, PublicProfile};
+    use crate::server::auth::{self, Session, throttle};
+    use crate::server::db::accounts::{self, CreateUserError, NewUser, UserProject};
+    use crate::server::now_micros;
+    use crate::server::state::AppState;
+
+    pub fn session() -> Option<Session> {
+        use_context::<Parts>().and_then(|parts| parts.extensions.get::<Session>().cloned())
+    }
+
+    fn set_cookie(value: Option<axum::http::HeaderValue>) {
+        if let (Some(value), Some(response)) = (value, use_context::<ResponseOptions>()) {
+            response.append_header(SET_COOKIE, value);
+        }
+    }
+
+    /// A new session for `user_id`, replacing the request's current one
+    /// (a fresh token at every login: no session fixation).
+    async fn start_session(state: &AppState, user_id: i64) -> Result<(), AppError> {
+        if let Some(old) = session() {
+            accounts::delete_session(&state.db, &old.token_hash).await?;
+        }
+        let now = now_micros();
+        let (token, token_hash) = auth::new_session_token();
+        accounts::create_session(&state.db, &token_hash, user_id, now, now + auth::SESSION_TTL).await?;
+        set_cookie(auth::session_cookie(&token, state.secure_cookies));
+        Ok(())
+    }
+
+    pub async fn register(
+        name: String,
+        username: String,
+        email: String,
+        password: String,
+        password_confirm: String,
+    ) -> Result<(), AppError> {
+        let state = AppState::from_context()?;
+        let mut form = FormErrors::default();
+        form.keep("name", &name);
+        form.keep("username", &username);
+        form.keep("email", &email);
+        let name = DisplayName::parse(&name).map_err(|e| form.add("name", e)).ok();
+        let username = Username::parse(&username).map_err(|e| form.add("username", e)).ok();
+        let email = Email::parse(&email).map_err(|e| form.add("email", e)).ok();
+        let password_ok = Password::parse(&password).map_err(|e| form.add("password", e)).ok();
+        if password_confirm.is_empty() {
+            form.add("password_confirm", "Enter your password again.");
+        } else if password_confirm != password {
+            form.add("password_confirm", "The two passwords do not match.");
+        }
+        let (Some(name), Some(username), Some(email), Some(password), true) =
+            (name, username, email, password_ok, form.is_empty())
+        else {
+            return Err(AppError::Invalid(form));
+        };
+
+        let hash = auth::hash_password(password).await?;
+        let created = accounts::create_user(
+            &state.db,
+            &NewUser {
+                username: username.as_str(),
+                username_normalized: &username.normalized(),
+                name: name.as_str(),
+                email: email.as_str(),
+                email_normalized: &email.normalized(),
+                password_hash: hash.as_str(),
+                created: now_micros(),
+            },
+        )
+        .await;
+        let user_id = match created {
+            Ok(id) => id,
+            Err(CreateUserError::UsernameTaken) => {
+                form.add("username", "This username is already taken.");
+                return Err(AppError::Invalid(form));
+            }
+            Err(CreateUserError::EmailTaken) => {
+                form.add("email", "An account with this e-mail address already exists.");
+                return Err(AppError::Invalid(form));
+            }
+            Err(CreateUserError::Db(e)) => return Err(e.into()),
+        };
+        tracing::info!(user_id, "account registered");
+        start_session(&state, user_id).await?;
+        leptos_axum::redirect("/account");
+        Ok(())
+    }
+
+    const LOGIN_FAILED: &str = "The username or e-mail address and the password do not match an account.";
+
+    pub async fn login(identifier: String, password: String, next: Option<String>) -> Result<(), AppError> {
+        let state = AppState::from_context()?;
+        let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+        let address = auth::client_address(&parts, state.trust_proxy);
+        let identifier = identifier.trim().to_lowercase();
+        // Keys are bounded: over-long input never makes it into the table.
+        let account_key = format!("account:{}", identifier.chars().take(320).collect::<String>());
+        let address_key = format!("address:{address}");
+        let now = now_micros();
+
+        if let Some(until) = accounts::locked_until(&state.db, &[&account_key, &address_key], now).await? {
+            return Err(AppError::TooManyRequests(throttle::message(until, now)));
+        }
+        let credentials = if identifier.is_empty() || identifier.len() > 320 {
+            None
+        } else {
+            accounts::credentials(&state.db, &identifier).await?
+        };
+        // Always one argon2 verification (against a dummy hash for unknown
+        // users or impossible passwords): the answer's timing says nothing.
+        let candidate = if password.chars().count() <= PASSWORD_MAX {
+            password
+        } else {
+            String::new()
+        };
+        let user_id = credentials.as_ref().map(|c| c.id);
+        let valid = auth::verify_password(candidate, credentials.map(|c| c.password_hash)).await;
+        let Some(user_id) = user_id.filter(|_| valid) else {
+            for (key, limit) in [
+                (&account_key, throttle::ACCOUNT_LIMIT),
+                (&address_key, throttle::ADDRESS_LIMIT),
+            ] {
+                let failures = accounts::record_failure(&state.db, key, now, throttle::WINDOW).await?;
+                if let Some(duration) = throttle::lock_for(failures, limit) {
+                    accounts::lock(&state.db, key, now + duration).await?;
+                }
+            }
+            return Err(AppError::Unauthorized(LOGIN_FAILED.into()));
+        };
+        accounts::clear_failures(&state.db, &account_key).await?;
+        accounts::clear_failures(&state.db, &address_key).await?;
+        // Housekeeping on a path that is neither hot nor latency-critical.
+        accounts::delete_expired_sessions(&state.db, now).await?;
+        start_session(&state, user_id).await?;
+        leptos_axum::redirect(&safe_next(next.as_deref()));
+        Ok(())
+    }
+
+    pub async fn logout() -> Result<(), AppError> {
+        let state = AppState::from_context()?;
+        if let Some(session) = session() {
+            accounts::delete_session(&state.db, &session.token_hash).await?;
+        }
+        set_cookie(auth::expired_session_cookie(state.secure_cookies));
+        leptos_axum::redirect("/");
+        Ok(())
+    }
+
+    fn maintained(projects: Vec<UserProject>) -> Vec<MaintainedProject> {
+        projects
+            .into_iter()
+            .map(|p| MaintainedProject {
+                name: p.name,
+                normalized_name: p.normalized_name,
+                role: p.role,
+            })
+            .collect()
+    }
+
+    /// The account page's data; anonymous visitors are sent to log in.
+    pub async fn account() -> Result<AccountData, AppError> {
+        let state = AppState::from_context()?;
+        let Some(session) = session() else {
+            let error = AppError::Unauthorized("Log in to see your account.".into());
+            // The redirect's 302 must win over the error's status.
+            leptos_axum::redirect("/account/login?next=%2Faccount");
+            return Err(error);
+        };
+        let user = accounts::user(&state.db, session.user.user_id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        let projects = accounts::projects_of(&state.db, user.id).await?;
+        Ok(AccountData {
+            username: user.username,
+            name: user.name,
+            email: user.email,
+            member_since: human_date(Some(user.created)),
+            projects: maintained(projects),
+        })
+    }
+
+    pub async fn change_password(current: String, new: String, confirm: String) -> Result<(), AppError> {
+        let state = AppState::from_context()?;
+        let session = session().ok_or_else(|| AppError::Unauthorized("Log in to change your password.".into()))?;
+        let mut form = FormErrors::default();
+        let new_password = Password::parse(&new).map_err(|e| form.add("new_password", e)).ok();
+        if confirm != new {
+            form.add("new_password_confirm", "The two passwords do not match.");
+        }
+        let hash = accounts::password_hash(&state.db, session.user.user_id).await?;
+        if !auth::verify_password(current, hash).await {
+            form.add("current_password", "This is not your current password.");
+        }
+        let (Some(new_password), true) = (new_password, form.is_empty()) else {
+            return Err(AppError::Invalid(form));
+        };
+        let hash = auth::hash_password(new_password).await?;
+        accounts::set_password(&state.db, session.user.user_id, hash.as_str(), &session.token_hash).await?;
+        tracing::info!(user_id = session.user.user_id, "password changed; other sessions ended");
+        Ok(())
+    }
+
+    pub async fn profile(username: &str) -> Result<PublicProfile, AppError> {
+        let state = AppState::from_context()?;
+        let not_found = || AppError::NotFound("We couldn't find a user with that name.".into());
+        let username = Username::parse(username).map_err(|_| not_found())?;
+        let user = accounts::user_by_username(&state.db, &username.normalized())
+            .await?
+            .ok_or_else(not_found)?;
+        let projects = accounts::projects_of(&state.db, user.id).await?;
+        Ok(PublicProfile {
+            username: user.username,
+            name: user.name,
+            member_since: human_date(Some(user.created)),
+            projects: maintained(projects),
+        })
+    }
+}

@@ -1,0 +1,352 @@
+//! Authentication: password hashing, sessions, login throttling and the
+//! cross-site request check.
+//!
+//! Sessions are our own small implementation rather than tower-sessions:
+//! its stores keep the session id itself as the key, while we keep only a
+//! SHA-256 of a 256-bit random token (a leaked table opens no session), and
+//! we need the session joined with its user in one query per request.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Argon2, PasswordHash};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cookie::{Cookie, SameSite};
+use sha2::{Digest, Sha256};
+
+use crate::domain::Password;
+use crate::error::AppError;
+use crate::server::db::accounts::{self, SessionUser};
+use crate::server::now_micros;
+use crate::server::state::AppState;
+
+pub const SESSION_COOKIE: &str = "cheeseshop_session";
+const SECOND: i64 = 1_000_000;
+/// Sessions live 14 days after their last use.
+pub const SESSION_TTL: i64 = 14 * 86_400 * SECOND;
+/// A session's expiry moves forward at most once an hour (not on every request).
+const TOUCH_EVERY: i64 = 3_600 * SECOND;
+
+/// An argon2id hash in PHC format. Deliberately not `Serialize`, and its
+/// `Debug` prints nothing of it.
+pub struct PasswordHashString(String);
+
+impl PasswordHashString {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PasswordHashString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHashString(<redacted>)")
+    }
+}
+
+/// Hashes with argon2id (the crate's defaults: m=19 MiB, t=2, p=1, as OWASP
+/// recommends) and a fresh random salt, on a blocking thread: hashing takes
+/// tens of milliseconds of CPU that must not stall the async workers.
+pub async fn hash_password(password: Password) -> Result<PasswordHashString, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| PasswordHashString(h.to_string()))
+            .map_err(|_| AppError::Internal)
+    })
+    .await
+    .map_err(|_| AppError::Internal)?
+}
+
+/// A hash of a random password that nobody knows: unknown users are
+/// verified against it, so a login takes as long whether or not the
+/// account exists.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut secret = [0u8; 32];
+        OsRng.fill_bytes(&mut secret);
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(&secret, &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Verifies on a blocking thread; `hash` is `None` for an unknown user.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
+        let ok = PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false);
+        ok && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A new session token (for the cookie) and its hash (for the database).
+pub fn new_session_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The `Set-Cookie` value for a session: `HttpOnly`, `SameSite=Lax`,
+/// `Path=/`, and `Secure` when the site is served over https.
+pub fn session_cookie(token: &str, secure: bool) -> Option<HeaderValue> {
+    let cookie = Cookie::build((SESSION_COOKIE, token.to_owned()))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
+        .max_age(cookie::time::Duration::seconds(SESSION_TTL / SECOND))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
+}
+
+pub fn expired_session_cookie(secure: bool) -> Option<HeaderValue> {
+    let cookie = Cookie::build((SESSION_COOKIE, ""))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
+        .max_age(cookie::time::Duration::ZERO)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        // Our tokens are 64 hex characters; anything else is not worth a query.
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The logged-in user of this request, put in the request's extensions by
+/// [`session_layer`] (server functions read it from the request parts).
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: SessionUser,
+    pub token_hash: String,
+}
+
+/// Resolves the session cookie to a user (one indexed query, and none for
+/// requests without our cookie), and slides the session's expiry forward.
+/// Forged, unknown or expired tokens are simply anonymous.
+pub async fn session_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(token) = session_token(request.headers()) else {
+        return next.run(request).await;
+    };
+    let token_hash = hash_token(&token);
+    let now = now_micros();
+    let user = match accounts::session_user(&state.db, &token_hash, now).await {
+        Ok(user) => user,
+        Err(error) => {
+            tracing::error!(%error, "session lookup failed");
+            None
+        }
+    };
+    let Some(user) = user else {
+        return next.run(request).await;
+    };
+    let stale = now - user.last_seen > TOUCH_EVERY;
+    request.extensions_mut().insert(Session {
+        user,
+        token_hash: token_hash.clone(),
+    });
+    let mut response = next.run(request).await;
+    // Logout or a new login replaced the cookie: do not resurrect the old one.
+    if stale && !response.headers().contains_key(header::SET_COOKIE) {
+        match accounts::touch_session(&state.db, &token_hash, now, now + SESSION_TTL).await {
+            Ok(()) => {
+                if let Some(cookie) = session_cookie(&token, state.secure_cookies) {
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
+                }
+            }
+            Err(error) => tracing::error!(%error, "session refresh failed"),
+        }
+    }
+    response
+}
+
+/// Rejects state-changing requests to server functions that come from
+/// another site: the `Origin` (or, without it, the `Referer`) must name this
+/// host. Requests with neither are not from a browser form or script of
+/// another site (browsers send `Origin` on every cross-site POST), and
+/// `SameSite=Lax` keeps the session cookie off cross-site POSTs as well.
+pub async fn csrf_guard(request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || !request.uri().path().starts_with("/api/") || same_origin(request.headers()) {
+        return next.run(request).await;
+    }
+    let error = AppError::Forbidden("This request came from another site and was refused.".into());
+    (error.status(), error.to_string()).into_response()
+}
+
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    match (source, host) {
+        (None, _) => true,
+        (Some(source), Some(host)) => origin_host(source).is_some_and(|h| h.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    }
+}
+
+/// `https://example.org:8443/path` → `example.org:8443`; `null` → None.
+fn origin_host(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|h| !h.is_empty())
+}
+
+/// The client's address: the socket peer, or with `CHEESESHOP_TRUST_PROXY`
+/// set, the first address of `X-Forwarded-For` (set by our own proxy).
+pub fn client_address(parts: &axum::http::request::Parts, trust_proxy: bool) -> String {
+    if trust_proxy
+        && let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty())
+    {
+        return first.to_owned();
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Login throttling: failures are counted per account and per address in a
+/// 15-minute window; past the limit the key is locked for a time that
+/// doubles with every further failure (1, 2, 4, 8, then 15 minutes). A locked
+/// login is refused at once: nothing sleeps, no request is held open.
+pub mod throttle {
+    use super::SECOND;
+
+    pub const WINDOW: i64 = 15 * 60 * SECOND;
+    pub const ACCOUNT_LIMIT: i64 = 5;
+    pub const ADDRESS_LIMIT: i64 = 20;
+    const MAX_LOCK: i64 = 15 * 60 * SECOND;
+
+    /// How long to lock after `failures` failures against `limit`.
+    pub fn lock_for(failures: i64, limit: i64) -> Option<i64> {
+        let over = failures - limit;
+        (over >= 0).then(|| (60 * SECOND).saturating_mul(1 << over.min(10)).min(MAX_LOCK))
+    }
+
+    /// "Try again in 3 minutes."
+    pub fn message(locked_until: i64, now: i64) -> String {
+        let minutes = ((locked_until - now) as f64 / (60 * SECOND) as f64).ceil().max(1.0) as i64;
+        format!(
+            "Too many failed login attempts. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_grows_and_is_capped() {
+        use throttle::lock_for;
+        assert_eq!(lock_for(4, 5), None);
+        assert_eq!(lock_for(5, 5), Some(60 * SECOND));
+        assert_eq!(lock_for(6, 5), Some(120 * SECOND));
+        assert_eq!(lock_for(8, 5), Some(480 * SECOND));
+        assert_eq!(lock_for(9, 5), Some(900 * SECOND));
+        assert_eq!(lock_for(500, 5), Some(900 * SECOND));
+        assert_eq!(
+            throttle::message(61 * SECOND, 0),
+            "Too many failed login attempts. Try again in 2 minutes."
+        );
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(origin_host("http://127.0.0.1:3000"), Some("127.0.0.1:3000"));
+        assert_eq!(
+            origin_host("https://pypi.example/account/login?x"),
+            Some("pypi.example")
+        );
+        assert_eq!(origin_host("null"), None);
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:3000"));
+        assert!(
+            same_origin(&h),
+            "no Origin, no Referer: not a browser cross-site request"
+        );
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:3000"));
+        assert!(same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        assert!(!same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&h));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, ha) = new_session_token();
+        let (b, _) = new_session_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_eq!(hash_token(&a), ha);
+        assert_ne!(a, ha);
+    }
+
+    #[test]
+    fn cookie_flags() {
+        let c = session_cookie("abc", true).unwrap();
+        let c = c.to_str().unwrap();
+        for flag in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure", "Max-Age=1209600"] {
+            assert!(c.contains(flag), "{c} has {flag}");
+        }
+        assert!(
+            !session_cookie("abc", false)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+    }
+
+    #[tokio::test]
+    async fn passwords_hash_and_verify() {
+        let hash = hash_password(Password::parse("correct horse battery").unwrap())
+            .await
+            .unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery".into(), Some(hash.as_str().to_owned())).await);
+        assert!(!verify_password("wrong horse battery".into(), Some(hash.as_str().to_owned())).await);
+        assert!(
+            !verify_password("anything".into(), None).await,
+            "unknown users never verify"
+        );
+        assert_eq!(format!("{hash:?}"), "PasswordHashString(<redacted>)");
+    }
+}

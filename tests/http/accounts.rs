@@ -1,0 +1,470 @@
+use reqwest::header::{HeaderMap, SET_COOKIE};
+
+use crate::helpers::{TestApp, spawn_empty, spawn_with_dataset};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// The session token from a response's `Set-Cookie`, with the cookie line.
+fn session_cookie(headers: &HeaderMap) -> Option<(String, String)> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|line| {
+            let value = line.strip_prefix("cheeseshop_session=")?.split(';').next()?.to_owned();
+            Some((value, line.to_owned()))
+        })
+}
+
+async fn post(app: &TestApp, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.post(app.url(path)).form(form);
+    if let Some(token) = cookie {
+        request = request.header("cookie", format!("cheeseshop_session={token}"));
+    }
+    request.send().await.expect("post")
+}
+
+/// A page load as a browser makes it (`Accept: text/html`).
+async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(path)).header("accept", "text/html");
+    if let Some(token) = cookie {
+        request = request.header("cookie", format!("cheeseshop_session={token}"));
+    }
+    request.send().await.expect("get")
+}
+
+async fn register(app: &TestApp, username: &str, email: &str) -> reqwest::Response {
+    post(
+        app,
+        "/api/register",
+        &[
+            ("name", "Ada Lovelace"),
+            ("username", username),
+            ("email", email),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ],
+        None,
+    )
+    .await
+}
+
+async fn login(app: &TestApp, identifier: &str, password: &str) -> reqwest::Response {
+    post(
+        app,
+        "/api/login",
+        &[("identifier", identifier), ("password", password)],
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_account_logout_login_journey() {
+    let app = spawn_with_dataset().await;
+    let response = register(&app, "ada", "ada@example.org").await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["location"], "/account");
+    let (token, line) = session_cookie(response.headers()).expect("session cookie set");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(line.contains(flag), "{line} has {flag}");
+    }
+    assert!(!line.contains("Secure"), "not configured for https");
+
+    let response = get(&app, "/account", Some(&token)).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.text().await.expect("body");
+    assert!(body.contains("ada@example.org") && body.contains("Ada Lovelace"));
+    assert!(body.contains("You do not maintain any projects yet."));
+    assert!(body.contains("data-test-nav-user"), "the nav shows the user");
+
+    // The home page counts the user.
+    let home: serde_json::Value = app
+        .client
+        .post(app.url("/api/home"))
+        .send()
+        .await
+        .expect("home")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(home["stats"]["users"], 1);
+
+    let response = post(&app, "/api/logout", &[], Some(&token)).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let (cleared, line) = session_cookie(response.headers()).expect("cookie cleared");
+    assert!(cleared.is_empty() && line.contains("Max-Age=0"), "{line}");
+
+    let response = get(&app, "/account", Some(&token)).await;
+    assert_eq!(response.status().as_u16(), 302, "the old session is gone server-side");
+    assert_eq!(response.headers()["location"], "/account/login?next=%2Faccount");
+
+    let response = login(&app, "ADA@example.org", PASSWORD).await;
+    assert_eq!(response.status().as_u16(), 200, "e-mail is case-insensitive");
+    let (token, _) = session_cookie(response.headers()).expect("new session");
+    assert_eq!(get(&app, "/account", Some(&token)).await.status().as_u16(), 200);
+    assert_eq!(
+        login(&app, "Ada", PASSWORD).await.status().as_u16(),
+        200,
+        "username works too"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_visitors_are_sent_to_login() {
+    let app = spawn_empty().await;
+    let response = get(&app, "/account", None).await;
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(response.headers()["location"], "/account/login?next=%2Faccount");
+    let body = get(&app, "/", None).await.text().await.expect("body");
+    assert!(body.contains("data-test-nav-login") && !body.contains("data-test-nav-user"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_get_one_generic_message_never_500() {
+    let app = spawn_empty().await;
+    assert_eq!(
+        register(&app, "grace", "grace@example.org").await.status().as_u16(),
+        200
+    );
+    let wrong_password = login(&app, "grace", "not the password").await;
+    let no_such_user = login(&app, "nobody", "not the password").await;
+    let empty = login(&app, "", "").await;
+    let huge = login(&app, &"x".repeat(100_000), &"y".repeat(100_000)).await;
+    let mut messages = Vec::new();
+    for response in [wrong_password, no_such_user, empty, huge] {
+        assert_eq!(response.status().as_u16(), 401);
+        assert!(session_cookie(response.headers()).is_none());
+        messages.push(response.text().await.expect("body"));
+    }
+    assert!(
+        messages.windows(2).all(|w| w[0] == w[1]),
+        "same message whatever failed: {messages:?}"
+    );
+    assert!(messages[0].contains("do not match an account"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_random_session_cookies_are_rejected() {
+    let app = spawn_empty().await;
+    let response = register(&app, "alan", "alan@example.org").await;
+    let (token, _) = session_cookie(response.headers()).expect("session");
+    let mut forged = token.clone();
+    forged.replace_range(0..1, if token.starts_with('0') { "1" } else { "0" });
+    for cookie in [forged.as_str(), &"a".repeat(64), "1:deadbeef", "", &"z".repeat(5000)] {
+        let response = get(&app, "/account", Some(cookie)).await;
+        assert_eq!(response.status().as_u16(), 302, "cookie {cookie:.20}");
+    }
+    assert_eq!(get(&app, "/account", Some(&token)).await.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_registrations_with_one_email_create_one_account() {
+    let app = spawn_empty().await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let (client, url) = (app.client.clone(), app.url("/api/register"));
+        attempts.spawn(async move {
+            let username = format!("user{i}");
+            let form = [
+                ("name", "Same Person"),
+                ("username", username.as_str()),
+                ("email", "Same@Example.org"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ];
+            client
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        });
+    }
+    let statuses = attempts.join_all().await;
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 200 || s == 422), "{statuses:?}");
+    let home: serde_json::Value = app
+        .client
+        .post(app.url("/api/home"))
+        .send()
+        .await
+        .expect("home")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(home["stats"]["users"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_and_oversized_input_gets_clear_field_errors() {
+    let app = spawn_empty().await;
+    let huge = "n".repeat(1_000_000);
+    let response = post(
+        &app,
+        "/api/register",
+        &[
+            ("name", &huge),
+            ("username", "-bad-"),
+            ("email", "not-an-email"),
+            ("password", "short"),
+            ("password_confirm", "other"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 422);
+    let body: serde_json::Value = response.json().await.expect("json error");
+    let fields = body["Invalid"]["fields"].as_array().expect("field errors").clone();
+    let field_names: Vec<&str> = fields.iter().filter_map(|f| f[0].as_str()).collect();
+    assert_eq!(
+        field_names,
+        ["name", "username", "email", "password", "password_confirm"]
+    );
+    assert!(fields[0][1].as_str().unwrap_or("").contains("at most 100 characters"));
+    assert!(
+        body["Invalid"]["values"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .all(|v| v[0] != "name"),
+        "1 MB is not echoed"
+    );
+
+    let missing = app
+        .client
+        .post(app.url("/api/register"))
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .expect("post");
+    assert!(
+        missing.status().is_client_error(),
+        "missing fields: {}",
+        missing.status()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metacharacters_in_names_are_stored_verbatim_and_shown_escaped() {
+    let app = spawn_empty().await;
+    let name = r#"Robert'); DROP TABLE users;-- </title><script>alert("x")</script> & co"#;
+    let response = post(
+        &app,
+        "/api/register",
+        &[
+            ("name", name),
+            ("username", "bobby.tables"),
+            ("email", "bobby@example.org"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 200);
+    for path in ["/user/bobby.tables", "/user/Bobby.Tables"] {
+        let (status, body) = app.get_text(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            !body.contains("<script>alert") && !body.contains("</title><script>"),
+            "escaped: {path}"
+        );
+        assert!(body.contains("&lt;script&gt;alert"), "{path}");
+        assert!(body.contains("DROP TABLE users;--"), "stored verbatim");
+    }
+    assert_eq!(app.get_text("/user/nobody-here").await.0, 404);
+    assert_eq!(
+        login(&app, "bobby.tables", PASSWORD).await.status().as_u16(),
+        200,
+        "users table intact"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_work_without_javascript() {
+    let app = spawn_empty().await;
+    let referer = app.url("/account/register");
+    let form = [
+        ("name", "Ada"),
+        ("username", "ada"),
+        ("email", "ada@example.org"),
+        ("password", PASSWORD),
+        ("password_confirm", "nope"),
+    ];
+    let no_js = |path: &str, form: &[(&str, &str)], referer: &str| {
+        app.client
+            .post(app.url(path))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("referer", referer.to_owned())
+            .form(form)
+    };
+
+    // An error: back to the form, which shows it.
+    let response = no_js("/api/register", &form, &referer).send().await.expect("post");
+    assert_eq!(response.status().as_u16(), 302);
+    let location = response.headers()["location"].to_str().expect("location").to_owned();
+    assert!(
+        location.starts_with(&referer) && location.contains("__err="),
+        "{location}"
+    );
+    let page = app.client.get(&location).send().await.expect("get");
+    assert_eq!(page.status().as_u16(), 200);
+    let body = page.text().await.expect("body");
+    assert!(
+        body.contains("The two passwords do not match."),
+        "error shown on the page"
+    );
+    assert!(body.contains(r#"value="ada@example.org""#), "non-secret values kept");
+    assert!(!body.contains(PASSWORD), "passwords are never echoed");
+
+    // Success: a redirect to the account, with the session cookie.
+    let mut ok = form;
+    ok[4] = ("password_confirm", PASSWORD);
+    let response = no_js("/api/register", &ok, &referer).send().await.expect("post");
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(response.headers()["location"], "/account");
+    let (token, _) = session_cookie(response.headers()).expect("cookie");
+
+    // Logging in without JavaScript follows ?next= (on this site only).
+    let login_page = app.url("/account/login?next=%2Fproject%2Fflask%2F");
+    let form = [
+        ("identifier", "ada"),
+        ("password", PASSWORD),
+        ("next", "/project/flask/"),
+    ];
+    let response = no_js("/api/login", &form, &login_page).send().await.expect("post");
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(response.headers()["location"], "/project/flask/");
+    let form = [
+        ("identifier", "ada"),
+        ("password", PASSWORD),
+        ("next", "https://evil.example/"),
+    ];
+    let response = no_js("/api/login", &form, &login_page).send().await.expect("post");
+    assert_eq!(response.headers()["location"], "/account", "no open redirect");
+
+    let response = no_js("/api/logout", &[], &app.url("/account"))
+        .header("cookie", format!("cheeseshop_session={token}"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(response.headers()["location"], "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_posts_are_refused() {
+    let app = spawn_empty().await;
+    assert_eq!(register(&app, "eve", "eve@example.org").await.status().as_u16(), 200);
+    for origin in ["http://evil.example", "null"] {
+        let response = app
+            .client
+            .post(app.url("/api/login"))
+            .header("origin", origin)
+            .form(&[("identifier", "eve"), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status().as_u16(), 403, "{origin}");
+    }
+    let response = app
+        .client
+        .post(app.url("/api/login"))
+        .header("origin", format!("http://{}", app.addr))
+        .form(&[("identifier", "eve"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 200, "same origin is fine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_lock_the_account_without_holding_requests() {
+    let app = spawn_empty().await;
+    assert_eq!(
+        register(&app, "mallory", "mallory@example.org").await.status().as_u16(),
+        200
+    );
+    for _ in 0..5 {
+        assert_eq!(login(&app, "mallory", "wrong password").await.status().as_u16(), 401);
+    }
+    let started = std::time::Instant::now();
+    let response = login(&app, "mallory", PASSWORD).await;
+    assert_eq!(response.status().as_u16(), 429, "locked even with the right password");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "refused at once, not slept on"
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("Too many failed login attempts. Try again in 1 minute.")
+    );
+    // Another account from another address is not affected by this lock.
+    assert_eq!(
+        register(&app, "trent", "trent@example.org").await.status().as_u16(),
+        200
+    );
+    assert_eq!(login(&app, "trent", PASSWORD).await.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_ends_other_sessions() {
+    let app = spawn_empty().await;
+    let (first, _) = session_cookie(register(&app, "carol", "carol@example.org").await.headers()).expect("first");
+    let (second, _) = session_cookie(login(&app, "carol", PASSWORD).await.headers()).expect("second");
+    let new = "an entirely new passphrase";
+    let response = post(
+        &app,
+        "/api/change_password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", new),
+            ("new_password_confirm", new),
+        ],
+        Some(&first),
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        get(&app, "/account", Some(&first)).await.status().as_u16(),
+        200,
+        "this session stays"
+    );
+    assert_eq!(
+        get(&app, "/account", Some(&second)).await.status().as_u16(),
+        302,
+        "the other one ended"
+    );
+    assert_eq!(login(&app, "carol", PASSWORD).await.status().as_u16(), 401);
+    assert_eq!(login(&app, "carol", new).await.status().as_u16(), 200);
+
+    let wrong = post(
+        &app,
+        "/api/change_password",
+        &[
+            ("current_password", "nope nope"),
+            ("new_password", new),
+            ("new_password_confirm", new),
+        ],
+        Some(&first),
+    )
+    .await;
+    assert_eq!(wrong.status().as_u16(), 422);
+    let anonymous = post(
+        &app,
+        "/api/change_password",
+        &[
+            ("current_password", new),
+            ("new_password", new),
+            ("new_password_confirm", new),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(anonymous.status().as_u16(), 401);
+}
