@@ -1,0 +1,96 @@
+import { test, expect, hydrated } from './fixtures';
+import { test as plain, Page } from '@playwright/test';
+
+const PASSWORD = 'correct horse battery staple';
+const unique = () => `u${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+async function fillRegistration(page: Page, username: string, confirm = PASSWORD) {
+  await page.getByLabel('Name', { exact: true }).fill('Ada Lovelace');
+  await page.getByLabel('Username', { exact: true }).fill(username);
+  await page.getByLabel('E-mail address').fill(`${username}@example.org`);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Confirm password').fill(confirm);
+}
+
+test('register, see the account, log out, log in (with JavaScript)', async ({ page }) => {
+  const username = unique();
+  await page.goto('/account/register');
+  await hydrated(page);
+  await fillRegistration(page, username);
+  await page.getByRole('button', { name: 'Create account' }).click();
+
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.locator('[data-test-account-username]')).toHaveText(username);
+  await expect(page.locator('[data-test-account-email]')).toHaveText(`${username}@example.org`);
+  await expect(page.locator('[data-test-nav-user]')).toHaveText('Ada Lovelace');
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator('[data-test-nav-login]')).toBeVisible();
+  await expect(page.locator('[data-test-nav-user]')).toHaveCount(0);
+
+  await page.locator('[data-test-nav-login]').click();
+  await expect(page).toHaveURL(/\/account\/login$/);
+  await page.getByLabel('Username or e-mail address').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.locator('[data-test-account-username]')).toHaveText(username);
+  await expect(page.locator('[data-test-nav-user]')).toHaveText('Ada Lovelace');
+});
+
+test('form errors appear inline without a page reload', async ({ page, consoleProblems }) => {
+  await page.goto('/account/register');
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await fillRegistration(page, unique(), 'something else');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  const error = page.locator('[data-test-field-error="password_confirm"]');
+  await expect(error).toHaveText('The two passwords do not match.');
+  await expect(page.getByLabel('Confirm password')).toHaveAttribute('aria-invalid', 'true');
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+
+  await page.goto('/account/login');
+  await hydrated(page);
+  await page.getByLabel('Username or e-mail address').fill('nobody-at-all');
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.locator('[data-test-form-error]')).toContainText('do not match an account');
+  // The failed server-function calls log their 4xx status; nothing else may.
+  consoleProblems.splice(0, consoleProblems.length, ...consoleProblems.filter((p) => !/status of (401|422)/.test(p)));
+});
+
+plain.describe('without JavaScript', () => {
+  plain.use({ javaScriptEnabled: false });
+
+  plain('the register and login forms still work', async ({ page }) => {
+    const username = unique();
+    await page.goto('/account/register');
+    await fillRegistration(page, username, 'a different one');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page.locator('[data-test-field-error="password_confirm"]')).toHaveText('The two passwords do not match.');
+    await expect(page.getByLabel('Username', { exact: true })).toHaveValue(username);
+
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.locator('[data-test-account-username]')).toHaveText(username);
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.locator('[data-test-nav-login]')).toBeVisible();
+
+    await page.goto('/account/login');
+    await page.getByLabel('Username or e-mail address').fill(username);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page.locator('[data-test-form-error]')).toContainText('do not match an account');
+
+    await page.getByLabel('Username or e-mail address').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.locator('[data-test-nav-user]')).toHaveText('Ada Lovelace');
+  });
+});
