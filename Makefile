@@ -6,6 +6,10 @@ SHELL := /bin/bash
 # (binaryen's wasm-opt for release builds, Playwright).
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
+# A clean checkout (CI) gains nothing from incremental compilation, and its
+# state runs to tens of gigabytes: off for every build made here.
+export CARGO_INCREMENTAL ?= 0
+
 DATASET      ?= ../shared/data/pypi-top-100
 DATABASE_URL ?= sqlite://cheeseshop.db
 ADDR         ?= 127.0.0.1:3000

@@ -77,6 +77,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/about") view=AboutPage/>
                 <Route path=path!("/search") view=SearchPage/>
                 <Route path=path!("/project/:name") view=ProjectPage ssr=SsrMode::Async/>
+                <Route path=path!("/project/:name/:version") view=ProjectPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/account/login") view=LoginPage/>
                 <Route path=path!("/account/register") view=RegisterPage/>

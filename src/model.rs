@@ -44,19 +44,42 @@ pub struct VersionEntry {
     pub is_prerelease: bool,
     pub is_legacy: bool,
     pub yanked: bool,
+    pub yanked_reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub filename: String,
+    pub url: String,
+    /// "Source" or "Built Distribution" (as pypi.org says).
+    pub kind: String,
+    pub python_version: String,
+    /// Human units, e.g. "89.2 kB".
+    pub size: String,
+    pub uploaded_on: String,
+    pub sha256: String,
+    pub md5: String,
+    pub blake2b_256: String,
+}
+
+/// A project as of one of its versions (the latest by default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectDetail {
     pub name: String,
     pub normalized_name: String,
+    /// The version this page shows.
+    pub version: String,
     pub latest_version: String,
+    pub is_latest: bool,
+    pub is_prerelease: bool,
+    pub yanked: bool,
+    pub yanked_reason: String,
     /// e.g. "May 2, 2018"
     pub released_on: String,
     pub released_at: String,
     pub summary: String,
-    pub description: String,
-    pub description_content_type: String,
+    /// Rendered and sanitized when the release was written.
+    pub description_html: String,
     pub license: String,
     pub author: String,
     pub author_email: String,
@@ -69,6 +92,9 @@ pub struct ProjectDetail {
     pub links: Vec<ProjectLink>,
     /// Newest first.
     pub versions: Vec<VersionEntry>,
+    /// Files of the shown version.
+    pub files: Vec<FileEntry>,
+    pub timeline: crate::domain::timeline::Timeline,
 }
 
 /// The logged-in user, as the navigation shows them.

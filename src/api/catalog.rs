@@ -13,9 +13,10 @@ pub async fn get_home() -> Result<HomeData, AppError> {
     super::respond(ssr::home().await)
 }
 
+/// A project as of `version`, or of its latest version.
 #[server(prefix = "/api", endpoint = "project")]
-pub async fn get_project(name: String) -> Result<ProjectDetail, AppError> {
-    super::respond(ssr::project(&name).await)
+pub async fn get_project(name: String, version: Option<String>) -> Result<ProjectDetail, AppError> {
+    super::respond(ssr::project(&name, version.as_deref()).await)
 }
 
 #[cfg(feature = "ssr")]
@@ -23,11 +24,13 @@ pub(crate) mod ssr {
     use chrono::DateTime;
 
     use super::NEW_RELEASES;
-    use crate::domain::format::time_ago;
-    use crate::domain::{MAX_PROJECT_NAME_LEN, normalize_project_name, safe_link};
+    use crate::domain::format::{human_size, time_ago};
+    use crate::domain::timeline::{Dated, layout};
+    use crate::domain::{MAX_PROJECT_NAME_LEN, ReleaseVersion, normalize_project_name, safe_link};
     use crate::error::AppError;
-    use crate::model::{HomeData, ProjectDetail, ProjectLink, ReleaseSummary, VersionEntry};
+    use crate::model::{FileEntry, HomeData, ProjectDetail, ProjectLink, ReleaseSummary, VersionEntry};
     use crate::server::db::catalog;
+    use crate::server::render::render_description;
     use crate::server::state::AppState;
 
     pub fn iso(micros: Option<i64>) -> String {
@@ -65,74 +68,167 @@ pub(crate) mod ssr {
         Ok(HomeData { stats, new_releases })
     }
 
-    fn json_list(raw: Option<&str>) -> Vec<String> {
-        raw.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+    fn json_list(raw: &str) -> Vec<String> {
+        serde_json::from_str(raw).unwrap_or_default()
     }
 
-    pub async fn project(name: &str) -> Result<ProjectDetail, AppError> {
+    pub async fn project(name: &str, version: Option<&str>) -> Result<ProjectDetail, AppError> {
         if name.len() > MAX_PROJECT_NAME_LEN {
             return Err(AppError::project_not_found(&name.chars().take(40).collect::<String>()));
         }
         let state = AppState::from_context()?;
-        let normalized = normalize_project_name(name);
-        let Some(p) = catalog::project(&state.db, &normalized).await? else {
+        let db = &state.db;
+        let Some(p) = catalog::project(db, &normalize_project_name(name)).await? else {
             return Err(AppError::project_not_found(name));
         };
-        let releases = catalog::releases(&state.db, p.id).await?;
+        let releases = catalog::releases(db, p.id).await?;
+        let latest = releases.iter().find(|r| Some(r.id) == p.latest_release_id);
+        let shown = match version.map(str::trim).filter(|v| !v.is_empty()) {
+            None => latest,
+            Some(v) => releases.iter().find(|r| r.version == v).or_else(|| {
+                // PEP 440 spellings of the same version (1.0 and 1.0.0) share a sort key.
+                let parsed = ReleaseVersion::parse(v);
+                (!parsed.is_legacy())
+                    .then(|| parsed.sort_key(0))
+                    .and_then(|k| releases.iter().find(|r| r.sort_key == k))
+            }),
+        };
+        let (Some(shown), Some(latest)) = (shown, latest) else {
+            let v: String = version.unwrap_or("").chars().take(40).collect();
+            return Err(AppError::NotFound(format!("{} has no version “{v}”.", p.name)));
+        };
+
+        // The version's own metadata, or the project's when it has none
+        // (imported documents carry metadata for one version only).
+        let metadata_id = if shown.has_metadata {
+            Some(shown.id)
+        } else {
+            p.metadata_release_id
+        };
+        let metadata = match metadata_id {
+            Some(id) => catalog::metadata(db, id).await?,
+            None => None,
+        };
+        let files = catalog::files(db, shown.id).await?;
 
         let mut links = Vec::new();
-        let mut add_link = |label: &str, url: Option<&str>| {
-            if let Some(url) = url.and_then(safe_link)
-                && !links.iter().any(|l: &ProjectLink| l.url == url)
-            {
-                links.push(ProjectLink {
-                    label: label.to_owned(),
-                    url,
-                });
+        let mut description_html = String::new();
+        let mut m = metadata.unwrap_or_else(|| catalog::MetadataRow {
+            release_id: 0,
+            summary: String::new(),
+            description: String::new(),
+            description_content_type: String::new(),
+            description_html: Some(String::new()),
+            author: String::new(),
+            author_email: String::new(),
+            maintainer: String::new(),
+            maintainer_email: String::new(),
+            license: String::new(),
+            keywords: String::new(),
+            home_page: String::new(),
+            download_url: String::new(),
+            docs_url: String::new(),
+            requires_python: String::new(),
+            project_urls: "[]".into(),
+            classifiers: "[]".into(),
+            requires_dist: "[]".into(),
+        });
+        if m.release_id != 0 {
+            description_html = match m.description_html.take() {
+                Some(html) => html,
+                None => {
+                    let html = render_description(&m.description, &m.description_content_type);
+                    catalog::store_description_html(db, m.release_id, &html).await?;
+                    html
+                }
+            };
+            let mut add_link = |label: &str, url: &str| {
+                if let Some(url) = safe_link(url)
+                    && !links.iter().any(|l: &ProjectLink| l.url == url)
+                {
+                    links.push(ProjectLink {
+                        label: label.to_owned(),
+                        url,
+                    });
+                }
+            };
+            add_link("Homepage", &m.home_page);
+            add_link("Documentation", &m.docs_url);
+            add_link("Download", &m.download_url);
+            let project_urls: Vec<(String, String)> = serde_json::from_str(&m.project_urls).unwrap_or_default();
+            for (label, url) in &project_urls {
+                add_link(label, url);
             }
-        };
-        add_link("Homepage", p.home_page.as_deref());
-        add_link("Documentation", p.docs_url.as_deref());
-        add_link("Download", p.download_url.as_deref());
-        let project_urls: Vec<(String, String)> = p
-            .project_urls
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
-        for (label, url) in &project_urls {
-            add_link(label, Some(url));
         }
 
-        let text = |s: Option<String>| s.unwrap_or_default();
+        let timeline = layout(
+            &releases
+                .iter()
+                .filter_map(|r| {
+                    Some(Dated {
+                        version: &r.version,
+                        at_micros: r.created?,
+                        is_prerelease: r.is_prerelease,
+                        yanked: r.yanked,
+                        label: human_date(r.created),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        );
         Ok(ProjectDetail {
-            released_on: human_date(p.latest_created),
-            released_at: iso(p.latest_created),
-            classifiers: json_list(p.classifiers.as_deref()),
-            requires_dist: json_list(p.requires_dist.as_deref()),
-            versions: releases
+            version: shown.version.clone(),
+            latest_version: latest.version.clone(),
+            is_latest: shown.id == latest.id,
+            is_prerelease: shown.is_prerelease,
+            yanked: shown.yanked,
+            yanked_reason: shown.yanked_reason.clone().unwrap_or_default(),
+            released_on: human_date(shown.created),
+            released_at: iso(shown.created),
+            classifiers: json_list(&m.classifiers),
+            requires_dist: json_list(&m.requires_dist),
+            files: files
                 .into_iter()
+                .map(|f| FileEntry {
+                    kind: if f.packagetype == "sdist" {
+                        "Source"
+                    } else {
+                        "Built Distribution"
+                    }
+                    .to_owned(),
+                    size: human_size(f.size),
+                    uploaded_on: human_date(Some(f.upload_time)),
+                    md5: f.md5.unwrap_or_default(),
+                    blake2b_256: f.blake2b_256.unwrap_or_default(),
+                    filename: f.filename,
+                    url: f.url,
+                    python_version: f.python_version,
+                    sha256: f.sha256,
+                })
+                .collect(),
+            versions: releases
+                .iter()
                 .map(|r| VersionEntry {
+                    version: r.version.clone(),
                     released_on: human_date(r.created),
-                    version: r.version,
                     is_prerelease: r.is_prerelease,
                     is_legacy: r.is_legacy,
                     yanked: r.yanked,
+                    yanked_reason: r.yanked_reason.clone().unwrap_or_default(),
                 })
                 .collect(),
+            timeline,
             links,
+            description_html,
             name: p.name,
             normalized_name: p.normalized_name,
-            latest_version: p.latest_version,
-            summary: text(p.summary),
-            description: text(p.description),
-            description_content_type: text(p.description_content_type),
-            license: text(p.license),
-            author: text(p.author),
-            author_email: text(p.author_email),
-            maintainer: text(p.maintainer),
-            maintainer_email: text(p.maintainer_email),
-            requires_python: text(p.requires_python),
-            keywords: text(p.keywords),
+            summary: m.summary,
+            license: m.license,
+            author: m.author,
+            author_email: m.author_email,
+            maintainer: m.maintainer,
+            maintainer_email: m.maintainer_email,
+            requires_python: m.requires_python,
+            keywords: m.keywords,
         })
     }
 }

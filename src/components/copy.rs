@@ -1,21 +1,28 @@
 use leptos::prelude::*;
 
-/// A command shown as code with a button that copies it to the clipboard.
-/// Without JavaScript the command is still selectable text.
+/// A button that copies `text` to the clipboard and says so.
 #[component]
-pub fn CopyCommand(#[prop(into)] command: String) -> impl IntoView {
+pub fn CopyButton(#[prop(into)] text: String, #[prop(into)] label: String) -> impl IntoView {
     let (copied, set_copied) = signal(false);
-    let text = command.clone();
     let on_click = move |_| {
         copy_to_clipboard(&text);
         set_copied.set(true);
     };
     view! {
+        <button type="button" class="copy-button" on:click=on_click aria-label=label aria-live="polite" data-test-copy>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
+    }
+}
+
+/// A command shown as code with a copy button. Without JavaScript the
+/// command is still selectable text.
+#[component]
+pub fn CopyCommand(#[prop(into)] command: String) -> impl IntoView {
+    view! {
         <div class="copy-command">
-            <code data-test-pip-command>{command}</code>
-            <button type="button" class="copy-button" on:click=on_click aria-live="polite" data-test-copy>
-                {move || if copied.get() { "Copied" } else { "Copy command" }}
-            </button>
+            <code data-test-pip-command>{command.clone()}</code>
+            <CopyButton text=command label="Copy the command to the clipboard"/>
         </div>
     }
 }

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos_meta::{Link, Meta, Title};
 
 use crate::api::get_home;
 use crate::components::error_view::ErrorView;
@@ -13,6 +13,8 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Find, install and publish Python packages"/>
         <Meta name="description" content="cheeseshop is a self-hosted Python package index: find, install and publish Python packages."/>
+        <Link rel="alternate" type_="application/rss+xml" title="Recent updates" href="/rss/updates.xml"/>
+        <Link rel="alternate" type_="application/rss+xml" title="Newest packages" href="/rss/packages.xml"/>
         <section class="hero">
             <div class="container hero-inner">
                 <h1>"Find, install and publish Python packages"</h1>

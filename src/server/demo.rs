@@ -224,6 +224,7 @@ fn metadata(rng: &mut ChaCha8Rng, name: &str) -> ReleaseMetadata {
         ("Source".to_owned(), format!("https://git.example.org/{slug}")),
     ];
     ReleaseMetadata {
+        description_html: crate::server::render::render_description(&description, "text/markdown"),
         summary,
         description,
         description_content_type: "text/markdown".to_owned(),

@@ -9,6 +9,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
@@ -17,8 +18,8 @@ use tower_http::trace::TraceLayer;
 use crate::app::{App, shell};
 use crate::domain::{ProjectName, normalize_project_name};
 use crate::error::AppError;
-use crate::server::auth;
 use crate::server::state::AppState;
+use crate::server::{auth, feeds};
 
 /// Leptos options from the environment cargo-leptos sets (`LEPTOS_*`), with
 /// defaults that work for a binary started by hand from the repository root.
@@ -57,6 +58,9 @@ pub fn router(state: AppState) -> Router {
     let routes = with_trailing_slash_variants(generate_route_list(App));
     let options = state.leptos_options.clone();
     Router::new()
+        .route("/rss/updates.xml", get(feeds::updates))
+        .route("/rss/packages.xml", get(feeds::packages))
+        .route("/rss/project/{name}/releases.xml", get(feeds::project_releases))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))

@@ -140,6 +140,10 @@ fn parse(bytes: &[u8]) -> Result<Parsed, String> {
         project_urls_json: json(&project_urls)?,
         classifiers_json: json(&info.classifiers.clone().unwrap_or_default())?,
         requires_dist_json: json(&info.requires_dist.clone().unwrap_or_default())?,
+        description_html: crate::server::render::render_description(
+            info.description.as_deref().unwrap_or(""),
+            info.description_content_type.as_deref().unwrap_or(""),
+        ),
     };
 
     let mut releases = Vec::with_capacity(doc.releases.len());

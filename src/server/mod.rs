@@ -6,8 +6,10 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod feeds;
 pub mod http;
 pub mod import;
+pub mod render;
 pub mod state;
 
 /// Current time in microseconds since the Unix epoch.

@@ -7,3 +7,4 @@ mod cli;
 mod helpers;
 mod importer;
 mod pages;
+mod project;

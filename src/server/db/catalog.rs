@@ -55,37 +55,15 @@ pub struct ProjectRow {
     pub id: i64,
     pub name: String,
     pub normalized_name: String,
-    pub latest_version: String,
-    pub latest_created: Option<i64>,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub description_content_type: Option<String>,
-    pub author: Option<String>,
-    pub author_email: Option<String>,
-    pub maintainer: Option<String>,
-    pub maintainer_email: Option<String>,
-    pub license: Option<String>,
-    pub keywords: Option<String>,
-    pub home_page: Option<String>,
-    pub download_url: Option<String>,
-    pub docs_url: Option<String>,
-    pub requires_python: Option<String>,
-    pub project_urls: Option<String>,
-    pub classifiers: Option<String>,
-    pub requires_dist: Option<String>,
+    pub latest_release_id: Option<i64>,
+    pub metadata_release_id: Option<i64>,
 }
 
-/// One project by its PEP 503 normalized name, with the metadata that describes it.
+/// One project by its PEP 503 normalized name.
 pub async fn project(db: &Db, normalized_name: &str) -> Result<Option<ProjectRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT p.id, p.name, p.normalized_name, r.version AS latest_version, r.created AS latest_created, \
-                m.summary, m.description, m.description_content_type, m.author, m.author_email, \
-                m.maintainer, m.maintainer_email, m.license, m.keywords, m.home_page, m.download_url, \
-                m.docs_url, m.requires_python, m.project_urls, m.classifiers, m.requires_dist \
-         FROM projects p \
-         JOIN releases r ON r.id = p.latest_release_id \
-         LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-         WHERE p.normalized_name = $1",
+        "SELECT id, name, normalized_name, latest_release_id, metadata_release_id \
+         FROM projects WHERE normalized_name = $1",
     )
     .bind(normalized_name)
     .fetch_optional(db.pool())
@@ -94,20 +72,149 @@ pub async fn project(db: &Db, normalized_name: &str) -> Result<Option<ProjectRow
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ReleaseRow {
+    pub id: i64,
     pub version: String,
+    pub sort_key: String,
     pub created: Option<i64>,
     pub is_prerelease: bool,
     pub is_legacy: bool,
     pub yanked: bool,
+    pub yanked_reason: Option<String>,
+    pub has_metadata: bool,
 }
 
 /// Every release of a project, newest first (PEP 440 order, legacy last).
 pub async fn releases(db: &Db, project_id: i64) -> Result<Vec<ReleaseRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT version, created, is_prerelease, is_legacy, yanked FROM releases \
-         WHERE project_id = $1 ORDER BY sort_key DESC, id DESC",
+        "SELECT r.id, r.version, r.sort_key, r.created, r.is_prerelease, r.is_legacy, r.yanked, r.yanked_reason, \
+                EXISTS (SELECT 1 FROM release_metadata m WHERE m.release_id = r.id) AS has_metadata \
+         FROM releases r WHERE r.project_id = $1 ORDER BY r.sort_key DESC, r.id DESC",
     )
     .bind(project_id)
+    .fetch_all(db.pool())
+    .await
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct MetadataRow {
+    pub release_id: i64,
+    pub summary: String,
+    pub description: String,
+    pub description_content_type: String,
+    pub description_html: Option<String>,
+    pub author: String,
+    pub author_email: String,
+    pub maintainer: String,
+    pub maintainer_email: String,
+    pub license: String,
+    pub keywords: String,
+    pub home_page: String,
+    pub download_url: String,
+    pub docs_url: String,
+    pub requires_python: String,
+    pub project_urls: String,
+    pub classifiers: String,
+    pub requires_dist: String,
+}
+
+pub async fn metadata(db: &Db, release_id: i64) -> Result<Option<MetadataRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT release_id, summary, description, description_content_type, description_html, author, author_email, \
+                maintainer, maintainer_email, license, keywords, home_page, download_url, docs_url, requires_python, \
+                project_urls, classifiers, requires_dist \
+         FROM release_metadata WHERE release_id = $1",
+    )
+    .bind(release_id)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Caches a description rendered on first view (rows written before
+/// descriptions were rendered at write time).
+pub async fn store_description_html(db: &Db, release_id: i64, html: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE release_metadata SET description_html = $2 WHERE release_id = $1")
+        .bind(release_id)
+        .bind(html)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct FileRow {
+    pub filename: String,
+    pub packagetype: String,
+    pub python_version: String,
+    pub size: i64,
+    pub sha256: String,
+    pub md5: Option<String>,
+    pub blake2b_256: Option<String>,
+    pub upload_time: i64,
+    pub url: String,
+}
+
+/// The files of a release: the source distribution first, then wheels by name.
+pub async fn files(db: &Db, release_id: i64) -> Result<Vec<FileRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT filename, packagetype, python_version, size, sha256, md5, blake2b_256, upload_time, url \
+         FROM files WHERE release_id = $1 ORDER BY packagetype <> 'sdist', filename",
+    )
+    .bind(release_id)
+    .fetch_all(db.pool())
+    .await
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct FeedItem {
+    pub name: String,
+    pub normalized_name: String,
+    pub version: String,
+    pub summary: String,
+    pub author_email: String,
+    pub at: Option<i64>,
+}
+
+/// The most recent releases of the whole index (PyPI's "updates" feed).
+pub async fn recent_releases(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.name, p.normalized_name, r.version, COALESCE(m.summary, d.summary, '') AS summary, \
+                COALESCE(m.author_email, d.author_email, '') AS author_email, r.created AS at \
+         FROM releases r JOIN projects p ON p.id = r.project_id \
+         LEFT JOIN release_metadata m ON m.release_id = r.id \
+         LEFT JOIN release_metadata d ON d.release_id = p.metadata_release_id \
+         WHERE r.created IS NOT NULL ORDER BY r.created DESC, r.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// The newest projects (by their first release).
+pub async fn newest_projects(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, COALESCE(d.summary, '') AS summary, \
+                COALESCE(d.author_email, '') AS author_email, p.created AS at \
+         FROM projects p LEFT JOIN releases r ON r.id = p.latest_release_id \
+         LEFT JOIN release_metadata d ON d.release_id = p.metadata_release_id \
+         ORDER BY p.created DESC, p.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// The latest releases of one project, by upload time.
+pub async fn project_releases_feed(db: &Db, project_id: i64, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.name, p.normalized_name, r.version, COALESCE(m.summary, d.summary, '') AS summary, \
+                COALESCE(m.author_email, d.author_email, '') AS author_email, r.created AS at \
+         FROM releases r JOIN projects p ON p.id = r.project_id \
+         LEFT JOIN release_metadata m ON m.release_id = r.id \
+         LEFT JOIN release_metadata d ON d.release_id = p.metadata_release_id \
+         WHERE r.project_id = $1 ORDER BY r.created DESC NULLS LAST, r.sort_key DESC LIMIT $2",
+    )
+    .bind(project_id)
+    .bind(limit)
     .fetch_all(db.pool())
     .await
 }

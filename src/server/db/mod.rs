@@ -13,6 +13,7 @@ pub mod write;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 /// Embedded migrations from `migrations/`, applied on every start.
@@ -45,12 +46,28 @@ impl Db {
                 source,
             })?
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let connect_error = |source| DbError::Connect {
+            url: url.to_owned(),
+            source,
+        };
         // An in-memory database exists once per connection: keep exactly one.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            // WAL is a property of the file. Switching to it needs an
+            // exclusive lock and fails at once (no busy wait) when another
+            // connection is active, so do it on a lone connection before the
+            // pool exists; pooled connections then find the file in WAL.
+            let conn = options
+                .clone()
+                .journal_mode(SqliteJournalMode::Wal)
+                .connect()
+                .await
+                .map_err(connect_error)?;
+            sqlx::Connection::close(conn).await.map_err(connect_error)?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { max_connections })
             .min_connections(1)
@@ -58,10 +75,7 @@ impl Db {
             .max_lifetime(None)
             .connect_with(options)
             .await
-            .map_err(|source| DbError::Connect {
-                url: url.to_owned(),
-                source,
-            })?;
+            .map_err(connect_error)?;
         Ok(Self { pool })
     }
 

@@ -38,6 +38,8 @@ pub struct ReleaseMetadata {
     pub classifiers_json: String,
     /// JSON array of strings
     pub requires_dist_json: String,
+    /// The description rendered and sanitized (see `server::render`).
+    pub description_html: String,
 }
 
 pub struct NewFile<'a> {
@@ -139,8 +141,8 @@ impl WriteTx {
         sqlx::query(
             "INSERT INTO release_metadata (release_id, summary, description, description_content_type, author, \
                  author_email, maintainer, maintainer_email, license, keywords, home_page, download_url, docs_url, \
-                 platform, requires_python, project_urls, classifiers, requires_dist) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                 platform, requires_python, project_urls, classifiers, requires_dist, description_html) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
              ON CONFLICT (release_id) DO UPDATE SET summary = excluded.summary, description = excluded.description, \
                  description_content_type = excluded.description_content_type, author = excluded.author, \
                  author_email = excluded.author_email, maintainer = excluded.maintainer, \
@@ -148,7 +150,7 @@ impl WriteTx {
                  keywords = excluded.keywords, home_page = excluded.home_page, download_url = excluded.download_url, \
                  docs_url = excluded.docs_url, platform = excluded.platform, requires_python = excluded.requires_python, \
                  project_urls = excluded.project_urls, classifiers = excluded.classifiers, \
-                 requires_dist = excluded.requires_dist",
+                 requires_dist = excluded.requires_dist, description_html = excluded.description_html",
         )
         .bind(release_id)
         .bind(&m.summary)
@@ -168,6 +170,7 @@ impl WriteTx {
         .bind(&m.project_urls_json)
         .bind(&m.classifiers_json)
         .bind(&m.requires_dist_json)
+        .bind(&m.description_html)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

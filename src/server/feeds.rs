@@ -1,0 +1,125 @@
+//! RSS 2.0 feeds, as on pypi.org: the latest releases of the index, the
+//! newest projects, and the latest releases of one project.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::DateTime;
+use rss::{ChannelBuilder, GuidBuilder, Item, ItemBuilder};
+
+use crate::domain::normalize_project_name;
+use crate::server::db::catalog::{self, FeedItem};
+use crate::server::state::AppState;
+
+const UPDATES: i64 = 100;
+const PACKAGES: i64 = 40;
+const PROJECT_RELEASES: i64 = 40;
+
+/// Absolute links need the site's origin: the Host the client used.
+fn origin(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if state.secure_cookies { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+fn pub_date(micros: Option<i64>) -> Option<String> {
+    micros.and_then(DateTime::from_timestamp_micros).map(|t| t.to_rfc2822())
+}
+
+fn release_item(origin: &str, r: &FeedItem) -> Item {
+    let link = format!("{origin}/project/{}/{}/", r.normalized_name, r.version);
+    ItemBuilder::default()
+        .title(Some(format!("{} {}", r.name, r.version)))
+        .link(Some(link.clone()))
+        .guid(Some(GuidBuilder::default().value(link).permalink(true).build()))
+        .description(Some(r.summary.clone()))
+        .author(Some(r.author_email.clone()).filter(|a| !a.is_empty()))
+        .pub_date(pub_date(r.at))
+        .build()
+}
+
+fn rss(title: &str, link: String, description: &str, items: Vec<Item>) -> Response {
+    let channel = ChannelBuilder::default()
+        .title(title)
+        .link(link)
+        .description(description)
+        .language(Some("en".to_owned()))
+        .items(items)
+        .build();
+    (
+        [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+        channel.to_string(),
+    )
+        .into_response()
+}
+
+fn failed(error: sqlx::Error) -> Response {
+    tracing::error!(%error, "feed query failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "The feed is unavailable right now.").into_response()
+}
+
+/// `/rss/updates.xml`: the latest releases of every project.
+pub async fn updates(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let origin = origin(&state, &headers);
+    match catalog::recent_releases(&state.db, UPDATES).await {
+        Ok(rows) => rss(
+            "cheeseshop recent updates",
+            format!("{origin}/"),
+            "Latest releases on this index",
+            rows.iter().map(|r| release_item(&origin, r)).collect(),
+        ),
+        Err(e) => failed(e),
+    }
+}
+
+/// `/rss/packages.xml`: the newest projects.
+pub async fn packages(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let origin = origin(&state, &headers);
+    match catalog::newest_projects(&state.db, PACKAGES).await {
+        Ok(rows) => {
+            let items = rows
+                .iter()
+                .map(|p| {
+                    let link = format!("{origin}/project/{}/", p.normalized_name);
+                    ItemBuilder::default()
+                        .title(Some(format!("{} added to cheeseshop", p.name)))
+                        .link(Some(link.clone()))
+                        .guid(Some(GuidBuilder::default().value(link).permalink(true).build()))
+                        .description(Some(p.summary.clone()))
+                        .author(Some(p.author_email.clone()).filter(|a| !a.is_empty()))
+                        .pub_date(pub_date(p.at))
+                        .build()
+                })
+                .collect();
+            rss(
+                "cheeseshop newest packages",
+                format!("{origin}/"),
+                "Newest projects on this index",
+                items,
+            )
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// `/rss/project/{name}/releases.xml`: the latest releases of one project.
+pub async fn project_releases(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let origin = origin(&state, &headers);
+    let project = match catalog::project(&state.db, &normalize_project_name(&name)).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return (StatusCode::NOT_FOUND, "No such project.").into_response(),
+        Err(e) => return failed(e),
+    };
+    match catalog::project_releases_feed(&state.db, project.id, PROJECT_RELEASES).await {
+        Ok(rows) => rss(
+            &format!("{} releases on cheeseshop", project.name),
+            format!("{origin}/project/{}/", project.normalized_name),
+            &format!("Latest releases of {}", project.name),
+            rows.iter().map(|r| release_item(&origin, r)).collect(),
+        ),
+        Err(e) => failed(e),
+    }
+}

@@ -1,0 +1,160 @@
+//! The full project page, per-version pages and RSS feeds, on the real dataset.
+
+use std::str::FromStr;
+
+use crate::helpers::{dataset_dir, spawn_with_dataset};
+
+/// Values of `attr="..."` in document order.
+fn attr_values<'a>(body: &'a str, attr: &str) -> Vec<&'a str> {
+    let needle = format!("{attr}=\"");
+    body.match_indices(&needle)
+        .filter_map(|(at, _)| {
+            let rest = &body[at + needle.len()..];
+            rest.find('"').map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flask_history_lists_every_version_in_pep_440_order() {
+    let app = spawn_with_dataset().await;
+    let (status, body) = app.get_text("/project/flask/").await;
+    assert_eq!(status, 200);
+    let listed: Vec<String> = attr_values(&body, "data-test-version")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dataset_dir().join("flask.json")).expect("flask.json")).expect("json");
+    let mut expected: Vec<String> = doc["releases"].as_object().expect("releases").keys().cloned().collect();
+    expected.sort_by_key(|v| std::cmp::Reverse(pep440_rs::Version::from_str(v).expect("valid")));
+    assert_eq!(listed.len(), 28);
+    assert_eq!(
+        listed, expected,
+        "newest first, by PEP 440 (0.10 after 0.9, not after 0.1)"
+    );
+    // Each version links to its own page.
+    assert!(body.contains(r#"href="/project/flask/0.12.4/""#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn descriptions_are_rendered_and_safe() {
+    let app = spawn_with_dataset().await;
+    let (_, body) = app.get_text("/project/flask/").await;
+    // Flask's README is reStructuredText: a title, and its named link targets.
+    assert!(body.contains("<h1>Flask</h1>"), "rst heading rendered");
+    assert!(
+        body.contains(r#"<a href="https://www.palletsprojects.com/p/werkzeug/" rel="nofollow noopener">Werkzeug</a>"#)
+    );
+    assert!(
+        body.contains(r#"<pre><code class="language-text">pip install -U Flask"#),
+        "code-block directive"
+    );
+    assert!(!body.contains(".. _WSGI:"), "targets are not shown raw");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_show_their_real_digests() {
+    let app = spawn_with_dataset().await;
+    let (_, body) = app.get_text("/project/flask/").await;
+    assert!(body.contains(r#"data-test-file="Flask-1.0.2-py2.py3-none-any.whl""#));
+    assert!(
+        body.contains("a080b744b7e345ccfcbc77954861cb05b3c63786e93f2b3875e0913d44b43f05"),
+        "sha256"
+    );
+    assert!(body.contains("d1d5c106d04d90bba6121d0df5bfee76"), "md5");
+    assert!(body.contains("89.2 kB"), "human size of the 91,364-byte wheel");
+    assert!(body.contains("Built Distribution") && body.contains("Source"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_version_page_points_to_the_newer_one() {
+    let app = spawn_with_dataset().await;
+    let (status, body) = app.get_text("/project/flask/0.12/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<title>Flask 0.12 · cheeseshop</title>"));
+    assert!(body.contains("data-test-newer-version") && body.contains("Newer version available (1.0.2)"));
+    assert!(body.contains("pip install Flask==0.12"));
+    assert!(body.contains(r#"<link href="/project/flask/0.12/" rel="canonical">"#));
+    assert!(
+        body.contains(r#"data-test-file="Flask-0.12-py2.py3-none-any.whl""#),
+        "that version's files"
+    );
+    // The latest version's page has no such notice.
+    let (_, latest) = app.get_text("/project/flask/1.0.2/").await;
+    assert!(latest.contains("data-test-latest") && !latest.contains("data-test-newer-version"));
+    // Other spellings redirect; unknown versions are a 404.
+    let response = app.get("/project/Flask/0.12").await;
+    assert_eq!(response.status().as_u16(), 301);
+    assert_eq!(response.headers()["location"], "/project/flask/0.12/");
+    assert_eq!(app.get_text("/project/flask/9.9.9/").await.0, 404);
+    assert_eq!(app.get_text("/project/flask/%3Cscript%3E/").await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_version_pages_work() {
+    let app = spawn_with_dataset().await;
+    let (status, body) = app.get_text("/project/pytz/2004d/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("pip install pytz==2004d"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeline_chart_is_server_rendered_svg() {
+    let app = spawn_with_dataset().await;
+    let (_, body) = app.get_text("/project/flask/").await;
+    assert!(body.contains("data-test-timeline"));
+    assert!(body.contains("<svg") && body.contains("28 releases of Flask"));
+    assert_eq!(body.matches(r#"class="dot dot-"#).count(), 28, "one dot per release");
+    assert!(
+        body.contains(">2011<") && body.contains(">2018<"),
+        "year ticks (first release: April 2010)"
+    );
+}
+
+async fn feed(app: &crate::helpers::TestApp, path: &str) -> (String, Vec<(String, String)>) {
+    let response = app.get(path).await;
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    let content_type = response.headers()["content-type"].to_str().expect("type").to_owned();
+    assert!(content_type.starts_with("application/rss+xml"), "{content_type}");
+    let text = response.text().await.expect("body");
+    let xml = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let rss = xml.root_element();
+    assert_eq!(rss.tag_name().name(), "rss");
+    assert_eq!(rss.attribute("version"), Some("2.0"));
+    let items = rss
+        .descendants()
+        .filter(|n| n.has_tag_name("item"))
+        .map(|item| {
+            let child = |name: &str| {
+                item.children()
+                    .find(|c| c.has_tag_name(name))
+                    .and_then(|c| c.text())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            (child("title"), child("link"))
+        })
+        .collect();
+    (text, items)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rss_feeds_are_valid_and_complete() {
+    let app = spawn_with_dataset().await;
+    let (_, updates) = feed(&app, "/rss/updates.xml").await;
+    assert_eq!(updates.len(), 100);
+    let (_, packages) = feed(&app, "/rss/packages.xml").await;
+    assert_eq!(packages.len(), 40);
+    let (text, flask) = feed(&app, "/rss/project/Flask/releases.xml").await;
+    assert_eq!(flask.len(), 28, "all 28 flask releases (fewer than 40)");
+    assert_eq!(flask[0].0, "Flask 1.0.2", "newest first");
+    assert_eq!(flask[0].1, format!("http://{}/project/flask/1.0.2/", app.addr));
+    assert!(text.contains("<pubDate>"));
+    assert_eq!(app.get("/rss/project/nope/releases.xml").await.status().as_u16(), 404);
+
+    let (_, page) = app.get_text("/project/flask/").await;
+    assert!(page.contains(r#"href="/rss/project/flask/releases.xml""#) && page.contains("application/rss+xml"));
+    let (_, home) = app.get_text("/").await;
+    assert!(home.contains(r#"href="/rss/updates.xml""#) && home.contains(r#"href="/rss/packages.xml""#));
+}
