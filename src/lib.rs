@@ -4,6 +4,9 @@
 //! browser (`hydrate`). `domain`, `model`, `error` and the pages compile for
 //! both; `server` (database, HTTP, command line) only for `ssr`.
 
+// Deeply nested view types of release builds (debug builds erase them).
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod components;

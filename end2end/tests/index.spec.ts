@@ -23,7 +23,8 @@ test('clicking a new release opens its project page client-side', async ({ page 
   await fetched;
   await expect(page).toHaveURL(new RegExp(`/project/${slug}/$`));
   await expect(page.locator('[data-test-project-title]')).toBeVisible();
-  await expect(page.locator('[data-test-release-list] li').first()).toBeVisible();
+  await expect(page.locator('[data-test-summary]')).toBeVisible();
+  await expect(page.locator('[data-test-release-list] li').first()).toBeAttached();
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 });
 
@@ -34,8 +35,8 @@ test('project page shows details, history and a copyable pip command', async ({ 
   await expect(page.locator('[data-test-pip-command]')).toHaveText('pip install Flask');
   await expect(page.locator('[data-test-version]')).toHaveCount(28);
   await expect(page.locator('[data-test-version]').first()).toHaveAttribute('data-test-version', '1.0.2');
-  await page.locator('[data-test-copy]').click();
-  await expect(page.locator('[data-test-copy]')).toHaveText('Copied');
+  await page.locator('.copy-command [data-test-copy]').click();
+  await expect(page.locator('.copy-command [data-test-copy]')).toHaveText('Copied');
 });
 
 test('other spellings of a project land on the canonical URL', async ({ page }) => {

@@ -134,12 +134,14 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
         </section>
         <div class="container project-layout tabs">
             <aside class="project-sidebar" aria-label="Project details">
+                // rel="external": the router leaves these to the browser, whose
+                // own fragment navigation updates :target (pushState would not).
                 <nav class="sidebar-section project-tabs" aria-label="Project sections">
                     <h2 class="visually-hidden">"Sections"</h2>
                     <ul>
-                        <li><a class="tab-link" href="#description" data-test-tab="description">"Project description"</a></li>
-                        <li><a class="tab-link" href="#history" data-test-tab="history">"Release history"</a></li>
-                        <li><a class="tab-link" href="#files" data-test-tab="files">"Download files"</a></li>
+                        <li><a class="tab-link" href="#description" rel="external" data-test-tab="description">"Project description"</a></li>
+                        <li><a class="tab-link" href="#history" rel="external" data-test-tab="history">"Release history"</a></li>
+                        <li><a class="tab-link" href="#files" rel="external" data-test-tab="files">"Download files"</a></li>
                     </ul>
                 </nav>
                 {(!links.is_empty()).then(|| view! {
@@ -199,6 +201,7 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
             </div>
         </div>
     }
+    .into_any()
 }
 
 fn person(name: &str, email: &str) -> String {
@@ -228,6 +231,7 @@ fn ReleaseItem(entry: VersionEntry, base: String, current: String, latest: Strin
             <span class="release-date">{entry.released_on}</span>
         </li>
     }
+    .into_any()
 }
 
 #[component]
@@ -274,6 +278,7 @@ fn FileItem(file: FileEntry) -> impl IntoView {
             </details>
         </li>
     }
+    .into_any()
 }
 
 /// Releases over time, drawn on the server as SVG (no JavaScript needed):
