@@ -53,9 +53,11 @@ clippy:
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
-## Unit tests (domain, importer) and HTTP integration tests against the real server.
+## Unit tests (domain, importer) and HTTP integration tests against the real
+## server. nextest runs every test in its own process: each test starts its own
+## server and runtime, and Leptos keeps process-wide state that assumes one.
 unit:
-	cargo test --features ssr
+	cargo nextest run --features ssr --no-fail-fast
 
 ## Playwright against the release build (end2end/playwright.config.ts starts the server).
 e2e: build

@@ -39,6 +39,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+# cargo-nextest runs the Rust tests (one process per test).
+if ! cargo nextest --version >/dev/null 2>&1; then
+    say "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+fi
+
 # Node.js and npm for Playwright and binaryen's wasm-opt.
 if ! have npm; then
     say "installing Node.js and npm"

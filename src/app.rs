@@ -12,7 +12,7 @@ use crate::pages::account::{AccountPage, LoginPage, RegisterPage};
 use crate::pages::home::HomePage;
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::project::ProjectPage;
-use crate::pages::search::SearchPage;
+use crate::pages::search::{ClassifiersPage, SearchPage};
 use crate::pages::user::UserPage;
 
 /// The HTML document around the app, rendered on the server only.
@@ -75,7 +75,8 @@ fn Layout() -> impl IntoView {
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/about") view=AboutPage/>
-                <Route path=path!("/search") view=SearchPage/>
+                <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
+                <Route path=path!("/classifiers") view=ClassifiersPage ssr=SsrMode::Async/>
                 <Route path=path!("/project/:name") view=ProjectPage ssr=SsrMode::Async/>
                 <Route path=path!("/project/:name/:version") view=ProjectPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>

@@ -129,3 +129,36 @@ pub struct PublicProfile {
     pub member_since: String,
     pub projects: Vec<MaintainedProject>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub name: String,
+    pub normalized_name: String,
+    pub version: String,
+    pub summary: String,
+    pub released_on: String,
+    pub released_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    /// The query as understood (trimmed, possibly shortened).
+    pub query: String,
+    pub truncated: bool,
+    pub order: crate::domain::search::SearchOrder,
+    pub classifiers: Vec<String>,
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    pub hits: Vec<SearchHit>,
+    /// Classifiers among the matching projects, with counts.
+    pub facets: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub name: String,
+    pub normalized_name: String,
+    pub version: String,
+    pub summary: String,
+}

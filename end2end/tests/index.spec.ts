@@ -8,7 +8,7 @@ test('home page shows the index counts and new releases', async ({ page }) => {
   await expect(page.locator('[data-test-stat="releases"] .stat-value')).toHaveText('5,547');
   await expect(page.locator('[data-test-stat="files"] .stat-value')).toHaveText('19,160');
   await expect(page.locator('[data-test-new-release]')).toHaveCount(10);
-  await expect(page.getByRole('searchbox', { name: 'Search projects' }).first()).toBeVisible();
+  await expect(page.getByRole('combobox', { name: 'Search projects' }).first()).toBeVisible();
 });
 
 test('clicking a new release opens its project page client-side', async ({ page }) => {

@@ -5,9 +5,11 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod search;
 
 pub use accounts::*;
 pub use catalog::*;
+pub use search::*;
 
 /// Applies an error's status to the HTTP response: the page's during SSR,
 /// the server function's when called from script. A plain form post

@@ -1,6 +1,16 @@
+use leptos::html::Input;
 use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
 
-/// A search box that submits `GET /search?q=` (works without JavaScript).
+use crate::domain::search::{SearchOrder, search_url};
+use crate::model::Suggestion;
+
+/// A search box that submits `GET /search?q=` (client-side after hydration,
+/// a plain form post without JavaScript). With `suggest`, it becomes an
+/// ARIA combobox after hydration: suggestions appear while typing
+/// (debounced), arrows move through them, Enter opens one, Escape closes.
+/// Answers to superseded requests are dropped, so a slow early answer never
+/// replaces a newer one.
 #[component]
 pub fn SearchForm(
     /// Unique id of the input, tied to its label.
@@ -11,20 +21,196 @@ pub fn SearchForm(
     /// Prefilled query.
     #[prop(optional, into)]
     value: String,
+    /// Offer suggestions while typing.
+    #[prop(optional)]
+    suggest: bool,
 ) -> impl IntoView {
+    let listbox_id = format!("{id}-suggestions");
+    let text = RwSignal::new(value.clone());
+    let items = RwSignal::new(Vec::<Suggestion>::new());
+    let active = RwSignal::new(None::<usize>);
+    let open = RwSignal::new(false);
+    let ticket = StoredValue::new(0u64);
+    let navigate = use_navigate();
+
+    let fetch = move |q: String| {
+        ticket.update_value(|n| *n += 1);
+        let mine = ticket.get_value();
+        leptos::task::spawn_local(async move {
+            let answer = crate::api::suggest(q).await;
+            if ticket.get_value() != mine {
+                return; // a newer request is under way: this answer is stale
+            }
+            match answer {
+                Ok(list) => {
+                    open.set(!list.is_empty());
+                    active.set(None);
+                    items.set(list);
+                }
+                Err(_) => open.set(false),
+            }
+        });
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        let q = event_target_value(&ev);
+        text.set(q.clone());
+        if !suggest {
+            return;
+        }
+        if q.trim().is_empty() {
+            ticket.update_value(|n| *n += 1);
+            open.set(false);
+            items.set(Vec::new());
+            return;
+        }
+        debounce(id, move || fetch(q));
+    };
+    let open_active = {
+        let navigate = navigate.clone();
+        move |index: usize| {
+            if let Some(name) = items.with_untracked(|l| l.get(index).map(|s| s.normalized_name.clone())) {
+                open.set(false);
+                navigate(&format!("/project/{name}/"), Default::default());
+            }
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let count = items.with_untracked(Vec::len);
+        match ev.key().as_str() {
+            "ArrowDown" if count > 0 => {
+                ev.prevent_default();
+                open.set(true);
+                active.update(|a| *a = Some(a.map_or(0, |i| (i + 1) % count)));
+            }
+            "ArrowUp" if count > 0 => {
+                ev.prevent_default();
+                open.set(true);
+                active.update(|a| *a = Some(a.map_or(count - 1, |i| (i + count - 1) % count)));
+            }
+            "Enter" => {
+                if let (true, Some(index)) = (open.get_untracked(), active.get_untracked()) {
+                    ev.prevent_default();
+                    open_active(index);
+                }
+            }
+            // With the list open, Escape only closes it (the combobox
+            // pattern); otherwise the browser's own Escape clears the field.
+            "Escape" if open.get_untracked() => {
+                ev.prevent_default();
+                open.set(false);
+                active.set(None);
+            }
+            _ => {}
+        }
+    };
+    // After hydration a submission navigates client-side; without
+    // JavaScript the form is an ordinary GET to /search.
+    let input_ref = NodeRef::<Input>::new();
+    let on_submit = {
+        let navigate = navigate.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let mut q = text.get_untracked();
+            if q.trim().is_empty() {
+                // Typed before hydration: the signal has not seen it.
+                q = input_ref.get_untracked().map(|i| i.value()).unwrap_or_default();
+            }
+            ticket.update_value(|n| *n += 1);
+            open.set(false);
+            navigate(
+                &search_url(q.trim(), SearchOrder::Relevance, &[], 1),
+                Default::default(),
+            );
+        }
+    };
+    let option_id = move |i: usize| format!("{id}-option-{i}");
+    let active_descendant = move || active.get().filter(|_| open.get()).map(option_id);
+    let class = if compact {
+        "search-form search-compact"
+    } else {
+        "search-form"
+    };
+
     view! {
-        <form class="search-form" class:search-compact=compact action="/search" method="get" role="search">
+        <form action="/search" method="get" class=class role="search" on:submit=on_submit>
             <label class="visually-hidden" for=id>"Search projects"</label>
-            <input
-                id=id
-                type="search"
-                name="q"
-                value=value
-                placeholder="Search projects"
-                autocomplete="off"
-                maxlength="200"
-            />
+            <div class="search-combo">
+                <input
+                    node_ref=input_ref
+                    id=id
+                    type="search"
+                    name="q"
+                    value=value
+                    placeholder="Search projects"
+                    autocomplete="off"
+                    maxlength="200"
+                    role=suggest.then_some("combobox")
+                    aria-autocomplete=suggest.then_some("list")
+                    aria-controls=suggest.then(|| listbox_id.clone())
+                    aria-expanded=move || suggest.then(|| if open.get() { "true" } else { "false" })
+                    aria-activedescendant=active_descendant
+                    on:input=on_input
+                    on:keydown=on_keydown
+                    on:blur=move |_| open.set(false)
+                    data-test-search-input=id
+                />
+                <ul
+                    id=listbox_id
+                    class="suggestions"
+                    role="listbox"
+                    aria-label="Suggested projects"
+                    hidden=move || !open.get()
+                    // Keep focus in the input while an option is clicked.
+                    on:mousedown=|ev| ev.prevent_default()
+                    data-test-suggestions
+                >
+                    <For
+                        each=move || items.get().into_iter().enumerate()
+                        key=|(i, s)| (*i, s.normalized_name.clone())
+                        let((i, s))
+                    >
+                        <li
+                            id=option_id(i)
+                            role="option"
+                            class="suggestion"
+                            class:active=move || active.get() == Some(i)
+                            aria-selected=move || if active.get() == Some(i) { "true" } else { "false" }
+                            data-test-suggestion=s.normalized_name.clone()
+                        >
+                            <a href=format!("/project/{}/", s.normalized_name) tabindex="-1" on:click=move |_| open.set(false)>
+                                <span class="suggestion-name">{s.name}</span>
+                                " " <span class="suggestion-version">{s.version}</span>
+                                <span class="suggestion-summary">{s.summary}</span>
+                            </a>
+                        </li>
+                    </For>
+                </ul>
+            </div>
             <button type="submit" class="button button-primary">"Search"</button>
         </form>
     }
 }
+
+/// Runs `f` after typing pauses: each call cancels the previous pending one
+/// (per search box).
+#[cfg(feature = "hydrate")]
+fn debounce(key: &'static str, f: impl FnOnce() + 'static) {
+    /// How long typing must pause before suggestions are fetched.
+    const DEBOUNCE_MS: u64 = 150;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static PENDING: RefCell<HashMap<&'static str, TimeoutHandle>> = RefCell::new(HashMap::new());
+    }
+    PENDING.with(|pending| {
+        if let Some(handle) = pending.borrow_mut().remove(key) {
+            handle.clear();
+        }
+    });
+    if let Ok(handle) = set_timeout_with_handle(f, std::time::Duration::from_millis(DEBOUNCE_MS)) {
+        PENDING.with(|pending| pending.borrow_mut().insert(key, handle));
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn debounce(_key: &'static str, _f: impl FnOnce() + 'static) {}

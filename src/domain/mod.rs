@@ -5,6 +5,7 @@ pub mod account;
 pub mod format;
 pub mod links;
 pub mod project_name;
+pub mod search;
 pub mod timeline;
 pub mod version;
 

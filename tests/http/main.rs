@@ -8,3 +8,4 @@ mod helpers;
 mod importer;
 mod pages;
 mod project;
+mod search;

@@ -136,7 +136,7 @@ async fn about_and_placeholder_pages_render() {
     let app = spawn_empty().await;
     for (path, text) in [
         ("/about", "About cheeseshop"),
-        ("/search?q=flask", "You searched for"),
+        ("/search?q=flask", "Search results for"),
         ("/account/login", "Log in"),
         ("/account/register", "Register"),
     ] {

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod search;
 pub mod write;
 
 use std::str::FromStr;

@@ -234,6 +234,38 @@ impl WriteTx {
         .bind(metadata)
         .execute(&mut *self.tx)
         .await?;
+        self.refresh_search(project_id).await
+    }
+
+    /// Rewrites the project's full-text row and classifier list from its
+    /// describing metadata (part of every project refresh).
+    async fn refresh_search(&mut self, project_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM project_search WHERE rowid = $1")
+            .bind(project_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO project_search (rowid, name, summary, keywords, description) \
+             SELECT p.id, p.name || ' ' || replace(replace(replace(p.normalized_name, '-', ' '), '_', ' '), '.', ' '), \
+                    COALESCE(m.summary, ''), COALESCE(m.keywords, ''), substr(COALESCE(m.description, ''), 1, 20000) \
+             FROM projects p LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id WHERE p.id = $1",
+        )
+        .bind(project_id)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("DELETE FROM project_classifiers WHERE project_id = $1")
+            .bind(project_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO project_classifiers (project_id, classifier) \
+             SELECT p.id, j.value FROM projects p \
+             JOIN release_metadata m ON m.release_id = p.metadata_release_id, json_each(m.classifiers) j \
+             WHERE p.id = $1",
+        )
+        .bind(project_id)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 }

@@ -1,0 +1,82 @@
+import { test, expect, hydrated } from './fixtures';
+import { test as plain } from '@playwright/test';
+
+test('typing in the hero box suggests projects; arrows and Enter open one', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const input = page.locator('#hero-search');
+  await expect(input).toHaveAttribute('role', 'combobox');
+  await expect(input).toHaveAttribute('aria-expanded', 'false');
+  await input.pressSequentially('flas', { delay: 30 });
+  const listbox = page.locator('#hero-search-suggestions');
+  await expect(listbox).toBeVisible();
+  await expect(listbox).toHaveAttribute('role', 'listbox');
+  await expect(input).toHaveAttribute('aria-expanded', 'true');
+  const first = listbox.locator('[role="option"]').first();
+  await expect(first).toHaveAttribute('data-test-suggestion', 'flask');
+
+  await input.press('ArrowDown');
+  await expect(first).toHaveAttribute('aria-selected', 'true');
+  await expect(input).toHaveAttribute('aria-activedescendant', 'hero-search-option-0');
+  await input.press('Enter');
+  await expect(page).toHaveURL(/\/project\/flask\/$/);
+  await expect(page.locator('[data-test-project-title]')).toContainText('Flask');
+});
+
+test('Escape closes the suggestions and Enter then searches', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const input = page.locator('#hero-search');
+  await input.pressSequentially('requests', { delay: 20 });
+  await expect(page.locator('#hero-search-suggestions')).toBeVisible();
+  await input.press('Escape');
+  await expect(page.locator('#hero-search-suggestions')).toBeHidden();
+  await input.press('Enter');
+  await expect(page).toHaveURL(/\/search\?q=requests$/);
+  await expect(page.locator('[data-test-hit]').first()).toHaveAttribute('data-test-hit', 'requests');
+});
+
+test('the newest answer wins when typing fast', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const input = page.locator('#nav-search');
+  await input.pressSequentially('six', { delay: 0 });
+  await input.fill('');
+  await input.pressSequentially('pytz', { delay: 0 });
+  const options = page.locator('#nav-search-suggestions [role="option"]');
+  await expect(options.first()).toHaveAttribute('data-test-suggestion', 'pytz');
+  await page.waitForTimeout(500);
+  await expect(options.first()).toHaveAttribute('data-test-suggestion', 'pytz');
+});
+
+test('results page: filters, sorting and pages after hydration', async ({ page }) => {
+  await page.goto('/search?q=python');
+  await hydrated(page);
+  const total = Number(await page.locator('[data-test-total]').getAttribute('data-test-total'));
+  expect(total).toBeGreaterThan(20);
+  await page.locator('[data-test-facet]').first().click();
+  await expect(page.locator('[data-test-active-filter]')).toHaveCount(1);
+  const filtered = Number(await page.locator('[data-test-total]').getAttribute('data-test-total'));
+  expect(filtered).toBeLessThanOrEqual(total);
+  await page.locator('[data-test-sort="-created"]').click();
+  await expect(page).toHaveURL(/o=-created/);
+});
+
+plain.describe('without JavaScript', () => {
+  plain.use({ javaScriptEnabled: false });
+  plain('search and browse still work', async ({ page }) => {
+    await page.goto('/');
+    await page.locator('#hero-search').fill('flask');
+    await page.locator('.hero button[type="submit"]').click();
+    await expect(page).toHaveURL(/\/search\?q=flask/);
+    await expect(page.locator('[data-test-hit]').first()).toHaveAttribute('data-test-hit', 'flask');
+    await page.goto('/search');
+    await expect(page.locator('[data-test-total]')).toHaveAttribute('data-test-total', '96');
+    await page.locator('[data-test-page="next"]').click();
+    await expect(page).toHaveURL(/page=2/);
+    await expect(page.locator('[data-test-hit]')).toHaveCount(20);
+    await page.goto('/classifiers/');
+    await page.locator('[data-test-classifier]').first().click();
+    await expect(page.locator('[data-test-active-filter]')).toHaveCount(1);
+  });
+});

@@ -1,0 +1,214 @@
+//! Search over the shared dataset, through the real pages and server functions.
+
+use crate::helpers::{TestApp, spawn_with_dataset};
+
+fn attr_values<'a>(body: &'a str, attr: &str) -> Vec<&'a str> {
+    let needle = format!("{attr}=\"");
+    body.match_indices(&needle)
+        .filter_map(|(at, _)| body[at + needle.len()..].split('"').next())
+        .collect()
+}
+
+async fn search(app: &TestApp, query: &str) -> (u16, Vec<String>, i64) {
+    let (status, body) = app.get_text(&format!("/search?{query}")).await;
+    let hits = attr_values(&body, "data-test-hit")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let total = attr_values(&body, "data-test-total")
+        .first()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(-1);
+    (status, hits, total)
+}
+
+async fn api(app: &TestApp, form: &[(&str, &str)]) -> serde_json::Value {
+    let response = app
+        .client
+        .post(app.url("/api/search"))
+        .form(form)
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exact_names_rank_first_whatever_the_spelling() {
+    let app = spawn_with_dataset().await;
+    for q in ["flask", "Flask", "FLASK", "flask+", "+flask"] {
+        let (status, hits, _) = search(&app, &format!("q={q}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(hits.first().map(String::as_str), Some("flask"), "q={q}: {hits:?}");
+    }
+    let (_, hits, _) = search(&app, "q=requests").await;
+    assert_eq!(hits.first().map(String::as_str), Some("requests"), "{hits:?}");
+    let (_, hits, _) = search(&app, "q=Python_Dateutil").await;
+    assert_eq!(hits.first().map(String::as_str), Some("python-dateutil"), "{hits:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_word_queries_work() {
+    let app = spawn_with_dataset().await;
+    let (_, hits, total) = search(&app, "q=aws+cli").await;
+    assert!(hits.iter().any(|h| h == "awscli"), "{hits:?}");
+    assert!(total >= 1);
+    let (_, hits, _) = search(&app, "q=http+library").await;
+    let top: Vec<&str> = hits.iter().take(3).map(String::as_str).collect();
+    assert!(
+        top.contains(&"urllib3") && top.contains(&"httplib2"),
+        "summaries that say 'HTTP library' first: {hits:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classifier_filters_narrow_and_prefixes_match_children() {
+    let app = spawn_with_dataset().await;
+    let (_, _, all) = search(&app, "").await;
+    assert_eq!(all, 96, "empty query browses every project");
+    let (_, flask_fw, flask_total) = search(&app, "c=Framework+%3A%3A+Flask").await;
+    assert!(flask_total >= 1 && flask_total < all, "{flask_total}");
+    assert!(flask_fw.contains(&"flask".to_owned()));
+    let (_, _, frameworks) = search(&app, "c=Framework").await;
+    assert!(
+        frameworks >= flask_total,
+        "a prefix matches its children: {frameworks} >= {flask_total}"
+    );
+    let (_, _, py3) = search(&app, "c=Programming+Language+%3A%3A+Python+%3A%3A+3").await;
+    let (_, both_hits, both) = search(
+        &app,
+        "c=Programming+Language+%3A%3A+Python+%3A%3A+3&c=Framework+%3A%3A+Flask",
+    )
+    .await;
+    assert!(both <= py3 && both <= flask_total, "every filter must hold: {both}");
+    assert_eq!(both_hits.len() as i64, both.min(20));
+    let (_, hits, with_query) = search(&app, "q=flask&c=Framework+%3A%3A+Flask").await;
+    assert!(with_query >= 1 && hits[0] == "flask");
+    // Facets count the matching projects.
+    let (_, body) = app.get_text("/search?q=flask").await;
+    assert!(body.contains("data-test-facet="), "facets shown");
+    // The classifier index links to filtered searches.
+    let (status, body) = app.get_text("/classifiers/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains(r#"href="/search?c=Framework+%3A%3A+Flask""#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorting_by_date_orders_by_latest_release() {
+    let app = spawn_with_dataset().await;
+    let results = api(&app, &[("q", "python"), ("o", "-created"), ("page", "")]).await;
+    let dates: Vec<&str> = results["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter_map(|h| h["released_at"].as_str())
+        .collect();
+    assert!(dates.len() >= 2);
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first: {dates:?}");
+    let browse = api(&app, &[("q", ""), ("o", ""), ("page", "")]).await;
+    let names: Vec<&str> = browse["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter_map(|h| h["normalized_name"].as_str())
+        .collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "browse by name: {names:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagination_is_consistent_and_out_of_range_is_handled() {
+    let app = spawn_with_dataset().await;
+    let (_, _, total) = search(&app, "").await;
+    let mut seen = Vec::new();
+    for page in 1..=5 {
+        let (status, hits, t) = search(&app, &format!("page={page}")).await;
+        assert_eq!(status, 200, "page {page}");
+        assert_eq!(t, total);
+        seen.extend(hits);
+    }
+    assert_eq!(seen.len() as i64, total, "96 projects over 5 pages");
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no project on two pages");
+    assert_eq!(app.get_text("/search?page=6").await.0, 404);
+    assert_eq!(app.get_text("/search?page=0").await.0, 400);
+    assert_eq!(app.get_text("/search?page=abc").await.0, 400);
+    let (_, body) = app.get_text("/search?page=2").await;
+    assert!(body.contains(r#"data-test-page="prev""#) && body.contains(r#"data-test-page="next""#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_queries_never_fail() {
+    let app = spawn_with_dataset().await;
+    let long = "x".repeat(10_000);
+    let queries = [
+        "%22",
+        "*",
+        "NEAR(",
+        "NEAR(a+b)",
+        "%27)+OR+1%3D1+--",
+        "%22unbalanced",
+        "a%3Ab",
+        "-flask",
+        "%5E",
+        "(((",
+        "%F0%9F%A7%80",
+        "caf%C3%A9",
+        "",
+        "+++",
+        "%00",
+        "AND",
+        "OR+NOT",
+        "%7Bname%7D%3A+x",
+    ];
+    for q in queries {
+        let (status, body) = app.get_text(&format!("/search?q={q}")).await;
+        assert!(status == 200 || (400..500).contains(&status), "q={q}: {status}");
+        assert!(!body.contains("<script>"), "q={q}");
+    }
+    let (status, body) = app.get_text(&format!("/search?q={long}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("data-test-truncated"),
+        "long queries are cut, with a notice"
+    );
+    for c in ["%27%3B+DROP+TABLE+projects%3B--", "%25", "_"] {
+        assert_eq!(app.get_text(&format!("/search?c={c}")).await.0, 200, "c={c}");
+    }
+    assert_eq!(app.get_text("/search?q=flask&o=%27%3B").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggestions_come_from_a_server_function() {
+    let app = spawn_with_dataset().await;
+    let response = app
+        .client
+        .post(app.url("/api/suggest"))
+        .form(&[("q", "flas")])
+        .send()
+        .await
+        .expect("suggest");
+    assert_eq!(response.status().as_u16(), 200);
+    let list: serde_json::Value = response.json().await.expect("json");
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|s| s["normalized_name"].as_str())
+        .collect();
+    assert_eq!(names.first(), Some(&"flask"), "{names:?}");
+    assert!(names.len() <= 8);
+    let empty: serde_json::Value = app
+        .client
+        .post(app.url("/api/suggest"))
+        .form(&[("q", "  ")])
+        .send()
+        .await
+        .expect("s")
+        .json()
+        .await
+        .expect("j");
+    assert_eq!(empty, serde_json::json!([]));
+}
