@@ -113,26 +113,8 @@ pub(crate) mod ssr {
 
         let mut links = Vec::new();
         let mut description_html = String::new();
-        let mut m = metadata.unwrap_or_else(|| catalog::MetadataRow {
-            release_id: 0,
-            summary: String::new(),
-            description: String::new(),
-            description_content_type: String::new(),
-            description_html: Some(String::new()),
-            author: String::new(),
-            author_email: String::new(),
-            maintainer: String::new(),
-            maintainer_email: String::new(),
-            license: String::new(),
-            keywords: String::new(),
-            home_page: String::new(),
-            download_url: String::new(),
-            docs_url: String::new(),
-            requires_python: String::new(),
-            project_urls: "[]".into(),
-            classifiers: "[]".into(),
-            requires_dist: "[]".into(),
-        });
+        // No metadata at all: empty fields (empty JSON text reads as no items).
+        let mut m = metadata.unwrap_or_default();
         if m.release_id != 0 {
             description_html = match m.description_html.take() {
                 Some(html) => html,

@@ -16,6 +16,14 @@ pub fn dataset_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/pypi-top-100"))
 }
 
+/// Values of `attr="..."` in an HTML body, in document order.
+pub fn attr_values<'a>(body: &'a str, attr: &str) -> Vec<&'a str> {
+    let needle = format!("{attr}=\"");
+    body.match_indices(&needle)
+        .filter_map(|(at, _)| body[at + needle.len()..].split('"').next())
+        .collect()
+}
+
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }

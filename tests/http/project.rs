@@ -2,18 +2,7 @@
 
 use std::str::FromStr;
 
-use crate::helpers::{dataset_dir, spawn_with_dataset};
-
-/// Values of `attr="..."` in document order.
-fn attr_values<'a>(body: &'a str, attr: &str) -> Vec<&'a str> {
-    let needle = format!("{attr}=\"");
-    body.match_indices(&needle)
-        .filter_map(|(at, _)| {
-            let rest = &body[at + needle.len()..];
-            rest.find('"').map(|end| &rest[..end])
-        })
-        .collect()
-}
+use crate::helpers::{attr_values, dataset_dir, spawn_with_dataset};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flask_history_lists_every_version_in_pep_440_order() {

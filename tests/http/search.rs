@@ -1,13 +1,6 @@
 //! Search over the shared dataset, through the real pages and server functions.
 
-use crate::helpers::{TestApp, spawn_with_dataset};
-
-fn attr_values<'a>(body: &'a str, attr: &str) -> Vec<&'a str> {
-    let needle = format!("{attr}=\"");
-    body.match_indices(&needle)
-        .filter_map(|(at, _)| body[at + needle.len()..].split('"').next())
-        .collect()
-}
+use crate::helpers::{TestApp, attr_values, spawn_with_dataset};
 
 async fn search(app: &TestApp, query: &str) -> (u16, Vec<String>, i64) {
     let (status, body) = app.get_text(&format!("/search?{query}")).await;

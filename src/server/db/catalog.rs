@@ -95,7 +95,7 @@ pub async fn releases(db: &Db, project_id: i64) -> Result<Vec<ReleaseRow>, sqlx:
     .await
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, Default, FromRow)]
 pub struct MetadataRow {
     pub release_id: i64,
     pub summary: String,
@@ -174,16 +174,24 @@ pub struct FeedItem {
     pub at: Option<i64>,
 }
 
-/// The most recent releases of the whole index (PyPI's "updates" feed).
-pub async fn recent_releases(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
-    sqlx::query_as(
+/// Releases with the summary and author of their own metadata, else of the
+/// metadata describing their project: the feeds' common select.
+macro_rules! feed_releases {
+    () => {
         "SELECT p.name, p.normalized_name, r.version, COALESCE(m.summary, d.summary, '') AS summary, \
                 COALESCE(m.author_email, d.author_email, '') AS author_email, r.created AS at \
          FROM releases r JOIN projects p ON p.id = r.project_id \
          LEFT JOIN release_metadata m ON m.release_id = r.id \
-         LEFT JOIN release_metadata d ON d.release_id = p.metadata_release_id \
-         WHERE r.created IS NOT NULL ORDER BY r.created DESC, r.id DESC LIMIT $1",
-    )
+         LEFT JOIN release_metadata d ON d.release_id = p.metadata_release_id "
+    };
+}
+
+/// The most recent releases of the whole index (PyPI's "updates" feed).
+pub async fn recent_releases(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        feed_releases!(),
+        "WHERE r.created IS NOT NULL ORDER BY r.created DESC, r.id DESC LIMIT $1"
+    ))
     .bind(limit)
     .fetch_all(db.pool())
     .await
@@ -205,14 +213,10 @@ pub async fn newest_projects(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx:
 
 /// The latest releases of one project, by upload time.
 pub async fn project_releases_feed(db: &Db, project_id: i64, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT p.name, p.normalized_name, r.version, COALESCE(m.summary, d.summary, '') AS summary, \
-                COALESCE(m.author_email, d.author_email, '') AS author_email, r.created AS at \
-         FROM releases r JOIN projects p ON p.id = r.project_id \
-         LEFT JOIN release_metadata m ON m.release_id = r.id \
-         LEFT JOIN release_metadata d ON d.release_id = p.metadata_release_id \
-         WHERE r.project_id = $1 ORDER BY r.created DESC NULLS LAST, r.sort_key DESC LIMIT $2",
-    )
+    sqlx::query_as(concat!(
+        feed_releases!(),
+        "WHERE r.project_id = $1 ORDER BY r.created DESC NULLS LAST, r.sort_key DESC LIMIT $2"
+    ))
     .bind(project_id)
     .bind(limit)
     .fetch_all(db.pool())
