@@ -16,7 +16,7 @@ ADDR         ?= 127.0.0.1:3000
 BIN          := target/release/cheeseshop
 export DATABASE_URL
 
-.PHONY: all setup build run dev test lint fmt check-fmt clippy unit e2e clean
+.PHONY: all setup build run dev test lint fmt check-fmt clippy unit e2e bench clean
 
 all: build
 
@@ -62,6 +62,12 @@ unit:
 ## Playwright against the release build (end2end/playwright.config.ts starts the server).
 e2e: build
 	cd end2end && npx playwright test
+
+## Load benchmark (not part of `make test`): see bench/bench.py. Prints a
+## Markdown report and writes it to bench/results/<date>.md.
+bench: build
+	@scripts/setup.sh bench
+	python3 bench/bench.py
 
 clean:
 	cargo clean

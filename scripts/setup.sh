@@ -62,4 +62,22 @@ if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium
 fi
 
+# The real Python clients the index tests drive: twine and uv upload, pip
+# and uv install, build makes the packages. A venv of the project's own.
+PYTOOLS=.tools/python
+PYTOOLS_PACKAGES="twine==7.0.0 build==1.6.1 uv==0.13.9 wheel==0.48.0 setuptools==80.9.0"
+if [ ! -f "$PYTOOLS/.installed" ] || [ "$(cat "$PYTOOLS/.installed")" != "$PYTOOLS_PACKAGES" ]; then
+    say "installing Python clients for the tests ($PYTOOLS_PACKAGES)"
+    python3 -m venv "$PYTOOLS"
+    # shellcheck disable=SC2086
+    "$PYTOOLS/bin/pip" install --quiet --disable-pip-version-check $PYTOOLS_PACKAGES
+    echo "$PYTOOLS_PACKAGES" > "$PYTOOLS/.installed"
+fi
+
+# `make bench` only (`scripts/setup.sh bench`): wrk, the HTTP load generator.
+if [ "${1:-}" = "bench" ] && ! have wrk; then
+    say "installing wrk"
+    apt_install wrk
+fi
+
 say "toolchain ready"

@@ -119,6 +119,25 @@ pub struct AccountData {
     pub email: String,
     pub member_since: String,
     pub projects: Vec<MaintainedProject>,
+    pub tokens: Vec<ApiTokenInfo>,
+}
+
+/// An API token as its owner sees it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokenInfo {
+    pub id: i64,
+    pub name: String,
+    /// The project it is limited to, or `None` for all the user's projects.
+    pub project: Option<String>,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+/// A token just created: the one time its value is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiToken {
+    pub name: String,
+    pub token: String,
 }
 
 /// What `/user/{username}` shows everyone.

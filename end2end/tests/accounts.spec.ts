@@ -94,3 +94,34 @@ plain.describe('without JavaScript', () => {
     await expect(page.locator('[data-test-nav-user]')).toHaveText('Ada Lovelace');
   });
 });
+
+test('create an API token, see it once, revoke it', async ({ page }) => {
+  const username = unique();
+  await page.goto('/account/register');
+  await hydrated(page);
+  await fillRegistration(page, username);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await hydrated(page);
+  await expect(page.locator('[data-test-no-tokens]')).toBeVisible();
+
+  await page.getByLabel('Token name').fill('laptop');
+  await expect(page.getByLabel('Scope')).toHaveValue('');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const value = page.locator('[data-test-new-token-value]');
+  await expect(value).toHaveText(/^cheeseshop-[0-9a-f]{64}$/);
+  await expect(page.locator('[data-test-new-token]')).toContainText('will not be shown again');
+  const row = page.locator('[data-test-token="laptop"]');
+  await expect(row).toContainText('All your projects');
+  await expect(row).toContainText('Never');
+
+  // After a reload the token is listed, its value is gone.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator('[data-test-token="laptop"]')).toBeVisible();
+  await expect(page.locator('[data-test-new-token-value]')).toHaveCount(0);
+
+  await page.getByRole('button', { name: 'Revoke the token laptop' }).click();
+  await expect(page.locator('[data-test-token="laptop"]')).toHaveCount(0);
+  await expect(page.locator('[data-test-no-tokens]')).toBeVisible();
+});

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{AccountData, CurrentUser, PublicProfile};
+use crate::model::{AccountData, CurrentUser, NewApiToken, PublicProfile};
 
 #[server(prefix = "/api", endpoint = "register")]
 pub async fn register(
@@ -48,6 +48,17 @@ pub async fn change_password(
     super::respond(ssr::change_password(current_password, new_password, new_password_confirm).await)
 }
 
+/// A new API token for uploads, optionally limited to one of the user's projects.
+#[server(prefix = "/api", endpoint = "create_token")]
+pub async fn create_token(name: String, project: String) -> Result<NewApiToken, AppError> {
+    super::respond(ssr::create_token(name, project).await)
+}
+
+#[server(prefix = "/api", endpoint = "revoke_token")]
+pub async fn revoke_token(id: i64) -> Result<(), AppError> {
+    super::respond(ssr::revoke_token(id).await)
+}
+
 #[server(prefix = "/api", endpoint = "user")]
 pub async fn get_user(username: String) -> Result<PublicProfile, AppError> {
     super::respond(ssr::profile(&username).await)
@@ -64,7 +75,7 @@ mod ssr {
     use crate::domain::account::PASSWORD_MAX;
     use crate::domain::{DisplayName, Email, Password, Username, safe_next};
     use crate::error::{AppError, FormErrors};
-    use crate::model::{AccountData, MaintainedProject, PublicProfile};
+    use crate::model::{AccountData, ApiTokenInfo, MaintainedProject, NewApiToken, PublicProfile};
     use crate::server::auth::{self, Session, throttle};
     use crate::server::db::accounts::{self, CreateUserError, NewUser, UserProject};
     use crate::server::now_micros;
@@ -235,14 +246,82 @@ mod ssr {
         let user = accounts::user(&state.db, session.user.user_id)
             .await?
             .ok_or(AppError::Internal)?;
-        let projects = accounts::projects_of(&state.db, user.id).await?;
+        let (projects, tokens) = tokio::try_join!(
+            accounts::projects_of(&state.db, user.id),
+            crate::server::db::index::tokens(&state.db, user.id)
+        )?;
         Ok(AccountData {
             username: user.username,
             name: user.name,
             email: user.email,
             member_since: human_date(Some(user.created)),
             projects: maintained(projects),
+            tokens: tokens
+                .into_iter()
+                .map(|t| ApiTokenInfo {
+                    id: t.id,
+                    name: t.name,
+                    project: t.project,
+                    created: human_date(Some(t.created)),
+                    last_used: t.last_used.map(|t| human_date(Some(t))),
+                })
+                .collect(),
         })
+    }
+
+    const MAX_TOKEN_NAME: usize = 100;
+
+    pub async fn create_token(name: String, project: String) -> Result<NewApiToken, AppError> {
+        let state = AppState::from_context()?;
+        let session = session().ok_or_else(|| AppError::Unauthorized("Log in to create API tokens.".into()))?;
+        let mut form = FormErrors::default();
+        form.keep("name", &name);
+        let name = name.trim();
+        if name.is_empty() {
+            form.add("name", "Give the token a name, so you can tell it from your others.");
+        } else if name.chars().count() > MAX_TOKEN_NAME || name.chars().any(char::is_control) {
+            form.add(
+                "name",
+                format!("A token name is one line of at most {MAX_TOKEN_NAME} characters."),
+            );
+        }
+        let project = project.trim();
+        let project_id = if project.is_empty() {
+            None
+        } else {
+            let mine = accounts::projects_of(&state.db, session.user.user_id).await?;
+            let normalized = crate::domain::normalize_project_name(project);
+            match mine.iter().find(|p| p.normalized_name == normalized) {
+                Some(p) => crate::server::db::index::project(&state.db, &p.normalized_name)
+                    .await?
+                    .map(|p| p.id),
+                None => {
+                    form.add("project", "Choose one of your projects, or all of them.");
+                    None
+                }
+            }
+        };
+        if !form.is_empty() {
+            return Err(AppError::Invalid(form));
+        }
+        let (token, hash) = auth::new_api_token();
+        crate::server::db::index::create_token(&state.db, session.user.user_id, name, &hash, project_id, now_micros())
+            .await?;
+        tracing::info!(user_id = session.user.user_id, "API token created");
+        Ok(NewApiToken {
+            name: name.to_owned(),
+            token,
+        })
+    }
+
+    pub async fn revoke_token(id: i64) -> Result<(), AppError> {
+        let state = AppState::from_context()?;
+        let session = session().ok_or_else(|| AppError::Unauthorized("Log in to revoke API tokens.".into()))?;
+        if !crate::server::db::index::revoke_token(&state.db, session.user.user_id, id).await? {
+            return Err(AppError::NotFound("No such API token.".into()));
+        }
+        tracing::info!(user_id = session.user.user_id, token_id = id, "API token revoked");
+        Ok(())
     }
 
     pub async fn change_password(current: String, new: String, confirm: String) -> Result<(), AppError> {

@@ -2,6 +2,7 @@
 //! valid by construction ("parse, don't validate"). No I/O, no SQL.
 
 pub mod account;
+pub mod dist;
 pub mod format;
 pub mod links;
 pub mod project_name;

@@ -2,12 +2,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{ChangePassword, Login, Register, get_account};
+use crate::api::{ChangePassword, CreateToken, Login, Register, RevokeToken, get_account};
 use crate::components::auth::{form_errors, form_message, use_auth};
+use crate::components::copy::CopyButton;
 use crate::components::error_view::ErrorView;
 use crate::components::form::{Field, FormMessage};
 use crate::error::AppError;
-use crate::model::{AccountData, MaintainedProject};
+use crate::model::{AccountData, ApiTokenInfo, MaintainedProject};
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
@@ -89,12 +90,18 @@ pub fn LoginPage() -> impl IntoView {
 pub fn AccountPage() -> impl IntoView {
     let auth = use_auth();
     let account = Resource::new(move || auth.changed(), |_| get_account());
+    // Owned by the page, not the view: a refetch after creating a token
+    // re-renders the view, and the new token must stay on screen.
+    let tokens = TokenActions {
+        create: auth.tracked::<CreateToken>(),
+        revoke: auth.tracked::<RevokeToken>(),
+    };
     view! {
         <Title text="Your account"/>
         <Suspense fallback=|| view! { <p class="container loading">"Loading your account…"</p> }>
             {move || Suspend::new(async move {
                 match account.await {
-                    Ok(data) => view! { <AccountView data/> }.into_any(),
+                    Ok(data) => view! { <AccountView data tokens/> }.into_any(),
                     Err(AppError::Unauthorized(message)) => view! {
                         <section class="container narrow">
                             <h1>"Your account"</h1>
@@ -108,8 +115,16 @@ pub fn AccountPage() -> impl IntoView {
     }
 }
 
+#[derive(Clone, Copy)]
+struct TokenActions {
+    create: ServerAction<CreateToken>,
+    revoke: ServerAction<RevokeToken>,
+}
+
 #[component]
-fn AccountView(data: AccountData) -> impl IntoView {
+fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
+    let scopes = data.projects.clone();
+    let token_list = data.tokens;
     let change = ServerAction::<ChangePassword>::new();
     let errors = form_errors(change);
     let message = form_message(change);
@@ -133,6 +148,7 @@ fn AccountView(data: AccountData) -> impl IntoView {
                     <h2 id="projects-heading">"Your projects"</h2>
                     <ProjectList projects=data.projects empty="You do not maintain any projects yet."/>
                 </section>
+                <TokensCard tokens=token_list scopes actions=tokens/>
                 <section class="card" aria-labelledby="password-heading">
                     <h2 id="password-heading">"Change password"</h2>
                     <p class="field-hint">"Changing your password logs you out everywhere else."</p>
@@ -152,6 +168,96 @@ fn AccountView(data: AccountData) -> impl IntoView {
             </div>
         </section>
     }
+}
+
+#[component]
+fn TokensCard(tokens: Vec<ApiTokenInfo>, scopes: Vec<MaintainedProject>, actions: TokenActions) -> impl IntoView {
+    let create = actions.create;
+    let errors = Signal::derive(move || match create.value().get() {
+        Some(Err(AppError::Invalid(form))) => form,
+        _ => Default::default(),
+    });
+    let message = Signal::derive(move || match create.value().get() {
+        Some(Err(AppError::Invalid(_))) | Some(Ok(_)) | None => None,
+        Some(Err(e)) => Some(e.to_string()),
+    });
+    let created = move || create.value().get().and_then(Result::ok);
+    let revoke_message = Signal::derive(move || {
+        actions
+            .revoke
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    });
+    let scope_error = move || errors.read().get("project").map(str::to_owned);
+    view! {
+        <section class="card tokens-card" aria-labelledby="tokens-heading" data-test-tokens>
+            <h2 id="tokens-heading">"API tokens"</h2>
+            <p class="field-hint">
+                "Upload with twine or uv using the username " <code>"__token__"</code>
+                " and a token as the password. A token is shown once, when you create it."
+            </p>
+            {move || created().map(|t| view! {
+                <div class="form-success new-token" role="status" data-test-new-token>
+                    <p>"Your new token “" {t.name.clone()} "”. Copy it now: it will not be shown again."</p>
+                    <div class="copy-command">
+                        <code data-test-new-token-value>{t.token.clone()}</code>
+                        <CopyButton text=t.token.clone() label="Copy the token to the clipboard"/>
+                    </div>
+                </div>
+            })}
+            <FormMessage message=revoke_message/>
+            {if tokens.is_empty() {
+                view! { <p class="empty" data-test-no-tokens>"You have no API tokens."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="tokens">
+                        <caption class="visually-hidden">"Your API tokens"</caption>
+                        <thead><tr>
+                            <th scope="col">"Name"</th><th scope="col">"Scope"</th>
+                            <th scope="col">"Created"</th><th scope="col">"Last used"</th>
+                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        </tr></thead>
+                        <tbody>
+                            {tokens.into_iter().map(|t| {
+                                let label = format!("Revoke the token {}", t.name);
+                                view! {
+                                    <tr data-test-token=t.name.clone()>
+                                        <td>{t.name.clone()}</td>
+                                        <td>{t.project.clone().unwrap_or_else(|| "All your projects".into())}</td>
+                                        <td>{t.created.clone()}</td>
+                                        <td>{t.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
+                                        <td>
+                                            <ActionForm action=actions.revoke>
+                                                <input type="hidden" name="id" value=t.id/>
+                                                <button type="submit" class="button" aria-label=label data-test-revoke>"Revoke"</button>
+                                            </ActionForm>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <h3>"Create a token"</h3>
+            <ActionForm action=create>
+                <FormMessage message/>
+                <Field label="Token name" name="name" hint="For example the machine or CI job that uses it." errors/>
+                <div class="field">
+                    <label for="field-project">"Scope"</label>
+                    <select id="field-project" name="project" aria-describedby="field-project-error">
+                        <option value="">"All your projects (and new ones)"</option>
+                        {scopes.into_iter().map(|p| view! { <option value=p.normalized_name>{p.name}</option> }).collect_view()}
+                    </select>
+                    {move || scope_error().map(|m| view! { <p class="field-error" id="field-project-error">{m}</p> })}
+                </div>
+                <button type="submit" class="button button-primary" data-test-create-token>"Create token"</button>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]

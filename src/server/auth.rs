@@ -102,6 +102,18 @@ pub fn new_session_token() -> (String, String) {
     (token, hash)
 }
 
+/// Prefix of our API tokens, so that secret scanners and people can tell them apart.
+pub const API_TOKEN_PREFIX: &str = "cheeseshop-";
+
+/// A new API token (shown to its owner once) and its hash (stored).
+pub fn new_api_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token = format!("{API_TOKEN_PREFIX}{}", hex::encode(bytes));
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

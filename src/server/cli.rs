@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -11,6 +12,7 @@ use crate::server::config::Config;
 use crate::server::db::{Db, catalog};
 use crate::server::http::{Server, leptos_options};
 use crate::server::state::AppState;
+use crate::server::storage::LocalStorage;
 use crate::server::{demo, import};
 
 #[derive(Debug, Parser)]
@@ -39,6 +41,16 @@ enum Command {
         #[arg(long)]
         if_empty: bool,
     },
+    /// Manage user accounts (for scripted set-ups).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens for uploads (for scripted set-ups).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Generate a deterministic synthetic catalogue.
     DemoData {
         /// How many projects to generate.
@@ -50,6 +62,37 @@ enum Command {
         /// Do nothing when the index already has projects.
         #[arg(long)]
         if_empty: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from standard input (one
+    /// line), never from the command line, where other users could see it.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it (it is shown only this once).
+    Create {
+        /// The user the token belongs to.
+        #[arg(long)]
+        user: String,
+        /// Limit the token to one existing project the user maintains.
+        #[arg(long)]
+        project: Option<String>,
+        /// A name to recognize the token by on the account page.
+        #[arg(long, default_value = "command line")]
+        name: String,
     },
 }
 
@@ -75,7 +118,7 @@ pub async fn run() -> ExitCode {
 }
 
 async fn execute(command: Command, config: &Config) -> Result<(), String> {
-    let db = Db::open(&config.database_url, config.max_connections)
+    let db = Db::open(&config.database_url, &config.db_options())
         .await
         .map_err(|e| e.to_string())?;
     let result = match command {
@@ -97,6 +140,12 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::User {
+            command: UserCommand::Create { username, email, name },
+        } => create_user(&db, &username, &email, name.as_deref()).await,
+        Command::Token {
+            command: TokenCommand::Create { user, project, name },
+        } => create_token(&db, &user, project.as_deref(), &name).await,
         Command::DemoData {
             projects,
             seed,
@@ -128,13 +177,99 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
     result
 }
 
+async fn create_user(db: &Db, username: &str, email: &str, name: Option<&str>) -> Result<(), String> {
+    use crate::domain::{DisplayName, Email, Password, Username};
+    use crate::server::db::accounts::{self, CreateUserError, NewUser};
+
+    let username = Username::parse(username).map_err(|e| format!("username: {e}"))?;
+    let email = Email::parse(email).map_err(|e| format!("email: {e}"))?;
+    let name = DisplayName::parse(name.unwrap_or(username.as_str())).map_err(|e| format!("name: {e}"))?;
+    if std::io::stdin().is_terminal() {
+        eprint!(
+            "Password for {} (input is visible; pipe it in to hide it): ",
+            username.as_str()
+        );
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = Password::parse(line.trim_end_matches(['\r', '\n'])).map_err(|e| format!("password: {e}"))?;
+    let hash = crate::server::auth::hash_password(password)
+        .await
+        .map_err(|e| format!("cannot hash the password: {e}"))?;
+    let created = accounts::create_user(
+        db,
+        &NewUser {
+            username: username.as_str(),
+            username_normalized: &username.normalized(),
+            name: name.as_str(),
+            email: email.as_str(),
+            email_normalized: &email.normalized(),
+            password_hash: hash.as_str(),
+            created: crate::server::now_micros(),
+        },
+    )
+    .await;
+    match created {
+        Ok(_) => {
+            println!("Created the user {}.", username.as_str());
+            Ok(())
+        }
+        Err(CreateUserError::UsernameTaken) => Err(format!("the username {} is taken", username.as_str())),
+        Err(CreateUserError::EmailTaken) => {
+            Err(format!("an account with the e-mail address {} exists", email.as_str()))
+        }
+        Err(CreateUserError::Db(e)) => Err(format!("database error: {e}")),
+    }
+}
+
+async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str) -> Result<(), String> {
+    use crate::server::db::{accounts, index};
+
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err("a token name is one line of 1 to 100 characters".into());
+    }
+    let user_id = index::user_id(db, &user.trim().to_lowercase())
+        .await
+        .map_err(|e| format!("database error: {e}"))?
+        .ok_or_else(|| format!("no user {user:?}"))?;
+    let project_id = match project {
+        None => None,
+        Some(project) => {
+            let normalized = crate::domain::normalize_project_name(project);
+            let mine = accounts::projects_of(db, user_id)
+                .await
+                .map_err(|e| format!("database error: {e}"))?;
+            if !mine.iter().any(|p| p.normalized_name == normalized) {
+                return Err(format!("{user} does not maintain a project {project:?}"));
+            }
+            index::project(db, &normalized)
+                .await
+                .map_err(|e| format!("database error: {e}"))?
+                .map(|p| p.id)
+        }
+    };
+    let (token, hash) = crate::server::auth::new_api_token();
+    index::create_token(db, user_id, name, &hash, project_id, crate::server::now_micros())
+        .await
+        .map_err(|e| format!("database error: {e}"))?;
+    println!("{token}");
+    Ok(())
+}
+
 async fn serve(db: Db, config: &Config) -> Result<(), String> {
     let leptos_options = leptos_options();
     let addr = leptos_options.site_addr;
+    let storage = LocalStorage::open(&config.storage_dir)
+        .map_err(|e| format!("cannot open the file storage {:?}: {e}", config.storage_dir))?;
     let state = AppState {
         secure_cookies: config.secure_cookies,
         trust_proxy: config.trust_proxy,
-        ..AppState::new(leptos_options, db)
+        max_upload_bytes: config.max_upload_bytes,
+        base_url: config.base_url.clone(),
+        ..AppState::new(leptos_options, db, Arc::new(storage))
     };
     let server = Server::bind(addr, state)
         .await

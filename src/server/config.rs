@@ -1,7 +1,16 @@
 //! Configuration from the environment (documented in README.md).
 
+use std::time::Duration;
+
+use crate::server::db::DbOptions;
+
 /// Default database: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://cheeseshop.db";
+
+/// Default storage of uploaded files: a directory in the working directory.
+pub const DEFAULT_STORAGE_DIR: &str = "cheeseshop-files";
+/// Default largest upload: 100 MiB, PyPI's default per-file limit.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -13,6 +22,15 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `CHEESESHOP_TRUST_PROXY=1`: a reverse proxy of ours sets `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// `CHEESESHOP_BENCH_DB_LATENCY_MS`: benchmark only — delay every database
+    /// round trip by this many milliseconds (see `make bench`).
+    pub bench_db_latency: Option<Duration>,
+    /// `CHEESESHOP_STORAGE_DIR`: where uploaded files are kept.
+    pub storage_dir: String,
+    /// `CHEESESHOP_MAX_UPLOAD_MB`: the largest file an upload may carry.
+    pub max_upload_bytes: u64,
+    /// `CHEESESHOP_BASE_URL`, e.g. `https://pypi.example.org`.
+    pub base_url: Option<String>,
 }
 
 fn flag(name: &str) -> bool {
@@ -33,6 +51,32 @@ impl Config {
                 .unwrap_or(8),
             secure_cookies: flag("CHEESESHOP_SECURE_COOKIES"),
             trust_proxy: flag("CHEESESHOP_TRUST_PROXY"),
+            bench_db_latency: std::env::var("CHEESESHOP_BENCH_DB_LATENCY_MS")
+                .ok()
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|ms| ms.is_finite() && *ms > 0.0)
+                .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+            storage_dir: std::env::var("CHEESESHOP_STORAGE_DIR")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_STORAGE_DIR.to_owned()),
+            max_upload_bytes: std::env::var("CHEESESHOP_MAX_UPLOAD_MB")
+                .ok()
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|mb| mb.is_finite() && *mb > 0.0)
+                .map(|mb| (mb * 1024.0 * 1024.0) as u64)
+                .unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
+            base_url: std::env::var("CHEESESHOP_BASE_URL")
+                .ok()
+                .map(|s| s.trim().trim_end_matches('/').to_owned())
+                .filter(|s| s.starts_with("http://") || s.starts_with("https://")),
+        }
+    }
+
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions {
+            max_connections: self.max_connections,
+            bench_latency: self.bench_db_latency,
         }
     }
 }

@@ -315,6 +315,9 @@ pub async fn generate(
                             url: &url,
                             requires_python: Some(">=3.9"),
                             yanked: false,
+                            storage_key: None,
+                            metadata_sha256: None,
+                            uploaded_by: None,
                         },
                     )
                     .await?;
@@ -323,6 +326,7 @@ pub async fn generate(
                 report.releases += 1;
             }
             tx.refresh_project(project_id).await?;
+            tx.journal(project_id, "create", None, None, now).await?;
             report.projects += 1;
         }
         tx.commit().await?;

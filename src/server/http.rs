@@ -10,16 +10,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::{ListenerExt, TapIo};
 use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
 use crate::domain::{ProjectName, normalize_project_name};
 use crate::error::AppError;
 use crate::server::state::AppState;
-use crate::server::{auth, feeds};
+use crate::server::{auth, feeds, index};
 
 /// Leptos options from the environment cargo-leptos sets (`LEPTOS_*`), with
 /// defaults that work for a binary started by hand from the repository root.
@@ -57,7 +58,14 @@ fn with_trailing_slash_variants(routes: Vec<AxumRouteListing>) -> Vec<AxumRouteL
 pub fn router(state: AppState) -> Router {
     let routes = with_trailing_slash_variants(generate_route_list(App));
     let options = state.leptos_options.clone();
-    Router::new()
+    let mut router = Router::new();
+    if state.db.bench_latency().is_some() {
+        // Only in the benchmark's latency mode: how many database round
+        // trips the requests so far made (the bench divides by requests).
+        router = router.route("/__bench/db-round-trips", get(bench_round_trips));
+    }
+    router
+        .merge(index::routes(&state))
         .route("/rss/updates.xml", get(feeds::updates))
         .route("/rss/packages.xml", get(feeds::packages))
         .route("/rss/project/{name}/releases.xml", get(feeds::project_releases))
@@ -69,6 +77,14 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(server_fn_error_status))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+async fn bench_round_trips(axum::extract::State(state): axum::extract::State<AppState>) -> String {
+    state
+        .db
+        .bench_latency()
+        .map_or(0, |bench| bench.round_trips())
+        .to_string()
 }
 
 /// The canonical form of a `/project/...` path, when the given one is not:
@@ -152,7 +168,7 @@ impl Server {
     /// Serves until the process receives Ctrl-C or SIGTERM.
     pub async fn run(self) -> std::io::Result<()> {
         axum::serve(
-            self.listener,
+            no_delay(self.listener),
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
@@ -162,11 +178,24 @@ impl Server {
     /// Serves until the returned future is dropped (used by tests).
     pub async fn run_forever(self) -> std::io::Result<()> {
         axum::serve(
-            self.listener,
+            no_delay(self.listener),
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await
     }
+}
+
+/// Every accepted connection with `TCP_NODELAY`. Without it a response
+/// written in two parts (headers, then a body, as static files are) waits
+/// for the client's delayed ACK: 40 ms per request on Linux, which `make
+/// bench` showed on `/about` and on static files.
+fn no_delay(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    fn set_nodelay(stream: &mut TcpStream) {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    }
+    listener.tap_io(set_nodelay as fn(&mut TcpStream))
 }
 
 async fn shutdown_signal() {

@@ -335,6 +335,9 @@ async fn write(db: &Db, doc: &Parsed) -> Result<(usize, usize, usize), sqlx::Err
                         url: &f.url,
                         requires_python: f.requires_python.as_deref(),
                         yanked: f.yanked.unwrap_or(false),
+                        storage_key: None,
+                        metadata_sha256: None,
+                        uploaded_by: None,
                     },
                 )
                 .await?;
@@ -342,6 +345,10 @@ async fn write(db: &Db, doc: &Parsed) -> Result<(usize, usize, usize), sqlx::Err
         }
     }
     tx.refresh_project(project_id).await?;
+    if new_project || new_releases > 0 || new_files > 0 {
+        tx.journal(project_id, "import", None, None, crate::server::now_micros())
+            .await?;
+    }
     tx.commit().await?;
     Ok((usize::from(new_project), new_releases, new_files))
 }

@@ -9,8 +9,10 @@ pub mod demo;
 pub mod feeds;
 pub mod http;
 pub mod import;
+pub mod index;
 pub mod render;
 pub mod state;
+pub mod storage;
 
 /// Current time in microseconds since the Unix epoch.
 pub fn now_micros() -> i64 {

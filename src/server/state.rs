@@ -1,11 +1,14 @@
 //! Shared application state: reached by Axum handlers through `State` and by
 //! server functions through Leptos context (`use_context::<AppState>()`).
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::server::db::Db;
+use crate::server::storage::Storage;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,15 +18,25 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (behind our own proxy).
     pub trust_proxy: bool,
+    /// Where uploaded files live.
+    pub storage: Arc<dyn Storage>,
+    /// The largest file an upload may carry.
+    pub max_upload_bytes: u64,
+    /// `CHEESESHOP_BASE_URL`: the public origin for absolute URLs (JSON API);
+    /// without it, the request's host.
+    pub base_url: Option<String>,
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, db: Db) -> Self {
+    pub fn new(leptos_options: LeptosOptions, db: Db, storage: Arc<dyn Storage>) -> Self {
         Self {
             leptos_options,
             db,
             secure_cookies: false,
             trust_proxy: false,
+            storage,
+            max_upload_bytes: crate::server::config::DEFAULT_MAX_UPLOAD_BYTES,
+            base_url: None,
         }
     }
 }

@@ -120,3 +120,70 @@ async fn a_failed_migration_stops_start_up_with_a_clear_message() {
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read");
     assert!(stderr.contains("database migration failed"), "{stderr}");
 }
+
+#[tokio::test]
+async fn users_and_tokens_are_created_from_the_command_line() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    use cheeseshop::server::auth::hash_token;
+    use cheeseshop::server::db::{Db, DbOptions, index};
+
+    let dir = TempDir::new().expect("tempdir");
+    let create_user = |password: &str| {
+        let mut child = cheeseshop(&dir)
+            .args(["user", "create", "--username", "ci-bot", "--email", "ci@example.org"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{password}\n").as_bytes())
+            .expect("write password");
+        child.wait_with_output().expect("wait")
+    };
+    let short = create_user("short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password"));
+    let out = create_user("a long enough passphrase");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Created the user ci-bot."));
+    assert!(
+        !create_user("a long enough passphrase").status.success(),
+        "the username is taken"
+    );
+
+    let out = cheeseshop(&dir)
+        .args(["token", "create", "--user", "ci-bot"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(token.starts_with("cheeseshop-") && token.len() == 11 + 64, "{token}");
+    let missing = cheeseshop(&dir)
+        .args(["token", "create", "--user", "nobody"])
+        .output()
+        .expect("run");
+    assert!(!missing.status.success());
+    let scoped = cheeseshop(&dir)
+        .args(["token", "create", "--user", "ci-bot", "--project", "not-mine"])
+        .output()
+        .expect("run");
+    assert!(!scoped.status.success(), "a project the user does not maintain");
+
+    // Only the token's hash is stored, and it finds the user.
+    let db = Db::open(&sqlite_url(&dir.path().join("cli.db")), &DbOptions::pool(1))
+        .await
+        .expect("open");
+    let owner = index::token_owner(&db, &hash_token(&token))
+        .await
+        .expect("query")
+        .expect("token");
+    assert_eq!(owner.username, "ci-bot");
+    assert_eq!(owner.project_id, None);
+    assert!(index::token_owner(&db, &token).await.expect("query").is_none());
+}

@@ -1,10 +1,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use cheeseshop::server::db::Db;
+use cheeseshop::server::db::{Db, DbOptions};
 use cheeseshop::server::http::Server;
 use cheeseshop::server::import;
 use cheeseshop::server::state::AppState;
+use cheeseshop::server::storage::LocalStorage;
 use leptos::prelude::LeptosOptions;
 use tempfile::TempDir;
 use tokio::sync::OnceCell;
@@ -31,6 +33,10 @@ pub fn sqlite_url(path: &Path) -> String {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    /// The server's database, for arranging what a test needs.
+    pub db: Db,
+    /// Where the server keeps uploaded files.
+    pub storage_dir: PathBuf,
     _dir: TempDir,
 }
 
@@ -58,7 +64,9 @@ async fn dataset_template() -> &'static Path {
         .get_or_init(|| async {
             let dir = TempDir::new().expect("tempdir");
             let path = dir.path().join("template.db");
-            let db = Db::open(&sqlite_url(&path), 1).await.expect("open template");
+            let db = Db::open(&sqlite_url(&path), &DbOptions::pool(1))
+                .await
+                .expect("open template");
             let inputs = import::collect_inputs(&[dataset_dir()]).expect("dataset");
             let report = import::import_files(&db, &inputs, false).await;
             assert!(
@@ -75,9 +83,14 @@ async fn dataset_template() -> &'static Path {
 
 /// A server on a free port over an empty database.
 pub async fn spawn_empty() -> TestApp {
+    spawn_empty_with(|_| {}).await
+}
+
+/// An empty server whose state `configure` adjusts first (e.g. the upload limit).
+pub async fn spawn_empty_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("cheeseshop.db");
-    spawn_at(dir, &path).await
+    spawn_at(dir, &path, configure).await
 }
 
 /// A server on a free port over a fresh copy of the imported dataset.
@@ -86,20 +99,23 @@ pub async fn spawn_with_dataset() -> TestApp {
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("cheeseshop.db");
     std::fs::copy(template, &path).expect("copy template");
-    spawn_at(dir, &path).await
+    spawn_at(dir, &path, |_| {}).await
 }
 
-async fn spawn_at(dir: TempDir, path: &Path) -> TestApp {
+async fn spawn_at(dir: TempDir, path: &Path, configure: impl FnOnce(&mut AppState)) -> TestApp {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
-    let db = Db::open(&sqlite_url(path), 4).await.expect("open db");
+    let db = Db::open(&sqlite_url(path), &DbOptions::pool(4)).await.expect("open db");
     let leptos_options = LeptosOptions::builder()
         .output_name("cheeseshop")
         .site_root("target/site")
         .build();
-    let state = AppState::new(leptos_options, db);
+    let storage_dir = dir.path().join("files");
+    let storage = LocalStorage::open(&storage_dir).expect("storage");
+    let mut state = AppState::new(leptos_options, db.clone(), Arc::new(storage));
+    configure(&mut state);
     let server = Server::bind("127.0.0.1:0".parse().expect("addr"), state)
         .await
         .expect("bind");
@@ -112,6 +128,157 @@ async fn spawn_at(dir: TempDir, path: &Path) -> TestApp {
     TestApp {
         addr,
         client,
+        db,
+        storage_dir,
         _dir: dir,
+    }
+}
+
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+/// A user made directly in the database, with an API token for uploads
+/// (optionally limited to one project). Returns the user id and the token.
+pub async fn user_with_token(app: &TestApp, username: &str, project_id: Option<i64>) -> (i64, String) {
+    use cheeseshop::domain::Password;
+    use cheeseshop::server::auth;
+    use cheeseshop::server::db::accounts::{self, NewUser};
+    use cheeseshop::server::now_micros;
+
+    let hash = auth::hash_password(Password::parse(TEST_PASSWORD).expect("password"))
+        .await
+        .expect("hash");
+    let email = format!("{username}@example.org");
+    let user_id = accounts::create_user(
+        &app.db,
+        &NewUser {
+            username,
+            username_normalized: &username.to_lowercase(),
+            name: username,
+            email: &email,
+            email_normalized: &email.to_lowercase(),
+            password_hash: hash.as_str(),
+            created: now_micros(),
+        },
+    )
+    .await
+    .unwrap_or_else(|_| panic!("create user {username}"));
+    let token = token_for(app, user_id, project_id).await;
+    (user_id, token)
+}
+
+/// Another API token for an existing user.
+pub async fn token_for(app: &TestApp, user_id: i64, project_id: Option<i64>) -> String {
+    use cheeseshop::server::{auth, db::index, now_micros};
+    let (token, token_hash) = auth::new_api_token();
+    index::create_token(&app.db, user_id, "test", &token_hash, project_id, now_micros())
+        .await
+        .expect("create token");
+    token
+}
+
+/// A minimal but real wheel: a module and its `.dist-info` (METADATA, WHEEL, RECORD).
+pub fn build_wheel(name: &str, version: &str, requires_python: Option<&str>) -> (String, Vec<u8>) {
+    use std::io::Write as _;
+    let dist = name.replace(['-', '.'], "_").to_lowercase();
+    let filename = format!("{dist}-{version}-py3-none-any.whl");
+    let info = format!("{dist}-{version}.dist-info");
+    let mut metadata = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: A test package\n");
+    if let Some(rp) = requires_python {
+        metadata.push_str(&format!("Requires-Python: {rp}\n"));
+    }
+    let files = [
+        (format!("{dist}.py"), format!("VERSION = {version:?}\n")),
+        (format!("{info}/METADATA"), metadata),
+        (
+            format!("{info}/WHEEL"),
+            "Wheel-Version: 1.0\nGenerator: cheeseshop-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n".into(),
+        ),
+        (format!("{info}/RECORD"), String::new()),
+    ];
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (path, content) in files {
+        zip.start_file(path, zip::write::SimpleFileOptions::default())
+            .expect("zip entry");
+        zip.write_all(content.as_bytes()).expect("zip write");
+    }
+    (filename, zip.finish().expect("zip").into_inner())
+}
+
+/// The multipart form twine sends for `bytes` as `filename`; `overrides`
+/// replace (or, with an empty value, remove) fields.
+pub fn upload_form(
+    name: &str,
+    version: &str,
+    filetype: &str,
+    filename: &str,
+    bytes: &[u8],
+    overrides: &[(&str, &str)],
+) -> reqwest::multipart::Form {
+    use sha2::Digest as _;
+    let sha256 = hex::encode(sha2::Sha256::digest(bytes));
+    let md5 = hex::encode(md5::Md5::digest(bytes));
+    let mut fields: Vec<(String, String)> = [
+        (":action", "file_upload"),
+        ("protocol_version", "1"),
+        ("metadata_version", "2.1"),
+        ("name", name),
+        ("version", version),
+        ("filetype", filetype),
+        ("pyversion", if filetype == "sdist" { "source" } else { "py3" }),
+        ("summary", "A test package"),
+        ("description", "# Hello\n\nA *test* package."),
+        ("description_content_type", "text/markdown"),
+        ("sha256_digest", &sha256),
+        ("md5_digest", &md5),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (key, value) in overrides {
+        fields.retain(|(k, _)| k != key);
+        if !value.is_empty() {
+            fields.push(((*key).to_owned(), (*value).to_owned()));
+        }
+    }
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k, v);
+    }
+    form.part(
+        "content",
+        reqwest::multipart::Part::bytes(bytes.to_vec())
+            .file_name(filename.to_owned())
+            .mime_str("application/octet-stream")
+            .expect("mime"),
+    )
+}
+
+impl TestApp {
+    /// `POST /legacy/` with HTTP Basic `__token__:token` (or no credentials).
+    pub async fn upload(&self, token: Option<&str>, form: reqwest::multipart::Form) -> (u16, String) {
+        let mut request = self.client.post(self.url("/legacy/")).multipart(form);
+        if let Some(token) = token {
+            request = request.basic_auth("__token__", Some(token));
+        }
+        let response = request.send().await.expect("upload");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// Files in storage (not counting the staging area, which must be empty too).
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.storage_dir, &mut out);
+        out
     }
 }

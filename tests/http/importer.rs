@@ -1,13 +1,13 @@
 use std::path::PathBuf;
 
-use cheeseshop::server::db::{Db, catalog};
+use cheeseshop::server::db::{Db, DbOptions, catalog};
 use cheeseshop::server::import::{collect_inputs, import_files};
 use tempfile::TempDir;
 
 use crate::helpers::{dataset_dir, sqlite_url};
 
 async fn fresh_db(dir: &TempDir) -> Db {
-    Db::open(&sqlite_url(&dir.path().join("import.db")), 2)
+    Db::open(&sqlite_url(&dir.path().join("import.db")), &DbOptions::pool(2))
         .await
         .expect("db")
 }

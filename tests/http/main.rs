@@ -4,8 +4,10 @@
 
 mod accounts;
 mod cli;
+mod clients;
 mod helpers;
 mod importer;
+mod index;
 mod pages;
 mod project;
 mod search;

@@ -8,10 +8,13 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod index;
 pub mod search;
 pub mod write;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::ConnectOptions;
@@ -24,6 +27,43 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
+    /// Set only by the benchmark's latency mode (see [`DbOptions::bench_latency`]).
+    bench: Option<Arc<BenchLatency>>,
+}
+
+/// How to open the database.
+#[derive(Clone, Debug, Default)]
+pub struct DbOptions {
+    /// Pool size (connections); 0 means the default of 8.
+    pub max_connections: u32,
+    /// Benchmark only (`make bench`): wait this long before every database
+    /// round trip, as a network database would. The wait is a pool
+    /// `before_acquire` hook, installed only when this is set, so the normal
+    /// request path runs no code for it: not even a branch.
+    pub bench_latency: Option<Duration>,
+}
+
+impl DbOptions {
+    /// A pool of `max_connections`, nothing else changed.
+    pub fn pool(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            ..Self::default()
+        }
+    }
+}
+
+/// The injected latency, and how many round trips paid it.
+#[derive(Debug)]
+pub struct BenchLatency {
+    pub latency: Duration,
+    round_trips: AtomicU64,
+}
+
+impl BenchLatency {
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +80,14 @@ impl Db {
     /// Opens (creating the file when missing) a SQLite database in WAL mode
     /// with a busy timeout, so readers never block the writer and a writer
     /// waits instead of failing when another holds the lock.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
-        let options = SqliteConnectOptions::from_str(url)
+    pub async fn connect(url: &str, options: &DbOptions) -> Result<Self, DbError> {
+        let max_connections = if options.max_connections == 0 {
+            8
+        } else {
+            options.max_connections
+        };
+        let bench_latency = options.bench_latency;
+        let connect_options = SqliteConnectOptions::from_str(url)
             .map_err(|source| DbError::BadUrl {
                 url: url.to_owned(),
                 source,
@@ -61,7 +107,7 @@ impl Db {
             // exclusive lock and fails at once (no busy wait) when another
             // connection is active, so do it on a lone connection before the
             // pool exists; pooled connections then find the file in WAL.
-            let conn = options
+            let conn = connect_options
                 .clone()
                 .journal_mode(SqliteJournalMode::Wal)
                 .connect()
@@ -69,15 +115,43 @@ impl Db {
                 .map_err(connect_error)?;
             sqlx::Connection::close(conn).await.map_err(connect_error)?;
         }
-        let pool = SqlitePoolOptions::new()
+        let mut pool_options = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { max_connections })
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options)
+            // sqlx pings every idle connection before handing it out. A
+            // SQLite connection is a file handle on a worker thread: it cannot
+            // be "hung up", and the ping costs a thread round trip per query.
+            .test_before_acquire(false);
+        let bench = bench_latency.map(|latency| {
+            Arc::new(BenchLatency {
+                latency,
+                round_trips: AtomicU64::new(0),
+            })
+        });
+        if let Some(bench) = &bench {
+            tracing::warn!(latency = ?bench.latency, "benchmark mode: every database round trip is delayed");
+            let bench = Arc::clone(bench);
+            pool_options = pool_options.before_acquire(move |_conn, _meta| {
+                let bench = Arc::clone(&bench);
+                Box::pin(async move {
+                    bench.round_trips.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(bench.latency).await;
+                    Ok(true)
+                })
+            });
+        }
+        let pool = pool_options
+            .connect_with(connect_options)
             .await
             .map_err(connect_error)?;
-        Ok(Self { pool })
+        Ok(Self { pool, bench })
+    }
+
+    /// The benchmark's injected latency, when on.
+    pub fn bench_latency(&self) -> Option<&BenchLatency> {
+        self.bench.as_deref()
     }
 
     /// Applies pending migrations; an error here must stop start-up.
@@ -87,8 +161,8 @@ impl Db {
     }
 
     /// Connect and migrate: what every entry point does first.
-    pub async fn open(url: &str, max_connections: u32) -> Result<Self, DbError> {
-        let db = Self::connect(url, max_connections).await?;
+    pub async fn open(url: &str, options: &DbOptions) -> Result<Self, DbError> {
+        let db = Self::connect(url, options).await?;
         db.migrate().await?;
         Ok(db)
     }

@@ -54,6 +54,11 @@ pub struct NewFile<'a> {
     pub url: &'a str,
     pub requires_python: Option<&'a str>,
     pub yanked: bool,
+    /// Uploaded files: where the bytes are in our storage.
+    pub storage_key: Option<&'a str>,
+    /// Uploaded wheels: SHA-256 of their METADATA (PEP 658), stored beside them.
+    pub metadata_sha256: Option<&'a str>,
+    pub uploaded_by: Option<i64>,
 }
 
 /// An open write transaction. Dropping it without `commit` rolls back.
@@ -180,8 +185,8 @@ impl WriteTx {
     pub async fn insert_file(&mut self, release_id: i64, f: &NewFile<'_>) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(
             "INSERT INTO files (release_id, filename, packagetype, python_version, size, sha256, md5, blake2b_256, \
-                 upload_time, url, requires_python, yanked) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 upload_time, url, requires_python, yanked, storage_key, metadata_sha256, uploaded_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (filename) DO NOTHING",
         )
         .bind(release_id)
@@ -196,9 +201,83 @@ impl WriteTx {
         .bind(f.url)
         .bind(f.requires_python)
         .bind(f.yanked)
+        .bind(f.storage_key)
+        .bind(f.metadata_sha256)
+        .bind(f.uploaded_by)
         .execute(&mut *self.tx)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    /// Records a change of the project in the journal; its id becomes the
+    /// project's `last_serial` (PyPI's serials).
+    pub async fn journal(
+        &mut self,
+        project_id: i64,
+        action: &str,
+        version: Option<&str>,
+        user_id: Option<i64>,
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
+        let serial: i64 = sqlx::query_scalar(
+            "INSERT INTO journal (project_id, action, version, submitted, user_id) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id",
+        )
+        .bind(project_id)
+        .bind(action)
+        .bind(version)
+        .bind(now)
+        .bind(user_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE projects SET last_serial = $2 WHERE id = $1")
+            .bind(project_id)
+            .bind(serial)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(serial)
+    }
+
+    /// Gives `user_id` a role on the project (the uploader of a new project
+    /// becomes its Owner); an existing role is kept.
+    pub async fn add_role(&mut self, user_id: i64, project_id: i64, role: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO roles (user_id, project_id, role) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, project_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(project_id)
+        .bind(role)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn has_role(&mut self, user_id: i64, project_id: i64) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM roles WHERE user_id = $1 AND project_id = $2")
+            .bind(user_id)
+            .bind(project_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// The release equal (in PEP 440 terms) to the version with this sort
+    /// key: `1.0` and `1.0.0` are one release.
+    pub async fn release_by_sort_key(&mut self, project_id: i64, sort_key: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT id FROM releases WHERE project_id = $1 AND sort_key = $2 ORDER BY id LIMIT 1")
+            .bind(project_id)
+            .bind(sort_key)
+            .fetch_optional(&mut *self.tx)
+            .await
+    }
+
+    pub async fn release_has_metadata(&mut self, release_id: i64) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM release_metadata WHERE release_id = $1")
+            .bind(release_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(found.is_some())
     }
 
     /// Recomputes a project's denormalized columns after its releases or

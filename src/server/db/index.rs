@@ -1,0 +1,219 @@
+//! Queries of the package index: the Simple and JSON APIs, uploads, API tokens.
+
+use sqlx::FromRow;
+
+use super::Db;
+
+/// The newest journal id: the index's serial.
+pub async fn last_serial(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM journal")
+        .fetch_one(db.pool())
+        .await
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct IndexProject {
+    pub id: i64,
+    pub name: String,
+    pub normalized_name: String,
+    pub last_serial: i64,
+    pub latest_release_id: Option<i64>,
+    pub metadata_release_id: Option<i64>,
+}
+
+/// Column lists as macros: sqlx takes only `'static` SQL, which `concat!` builds.
+macro_rules! project_columns {
+    () => {
+        "id, name, normalized_name, last_serial, latest_release_id, metadata_release_id"
+    };
+}
+
+/// Every project, by normalized name (the `/simple/` listing).
+pub async fn all_projects(db: &Db) -> Result<Vec<IndexProject>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        project_columns!(),
+        " FROM projects ORDER BY normalized_name"
+    ))
+    .fetch_all(db.pool())
+    .await
+}
+
+pub async fn project(db: &Db, normalized_name: &str) -> Result<Option<IndexProject>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        project_columns!(),
+        " FROM projects WHERE normalized_name = $1"
+    ))
+    .bind(normalized_name)
+    .fetch_optional(db.pool())
+    .await
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct IndexRelease {
+    pub id: i64,
+    pub version: String,
+    pub yanked: bool,
+    pub yanked_reason: Option<String>,
+}
+
+/// A project's releases, oldest first (PEP 440 order, legacy versions first).
+pub async fn releases(db: &Db, project_id: i64) -> Result<Vec<IndexRelease>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, version, yanked, yanked_reason FROM releases WHERE project_id = $1 ORDER BY sort_key, id",
+    )
+    .bind(project_id)
+    .fetch_all(db.pool())
+    .await
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct IndexFile {
+    pub release_id: i64,
+    pub version: String,
+    pub filename: String,
+    pub packagetype: String,
+    pub python_version: String,
+    pub size: i64,
+    pub sha256: String,
+    pub md5: Option<String>,
+    pub blake2b_256: Option<String>,
+    pub upload_time: i64,
+    pub url: String,
+    pub requires_python: Option<String>,
+    /// The file's or its release's yanked state (PEP 592 yanks releases).
+    pub yanked: bool,
+    pub yanked_reason: Option<String>,
+    pub storage_key: Option<String>,
+    pub metadata_sha256: Option<String>,
+}
+
+macro_rules! file_columns {
+    () => {
+        "f.release_id, r.version, f.filename, f.packagetype, f.python_version, f.size, f.sha256, \
+         f.md5, f.blake2b_256, f.upload_time, f.url, f.requires_python, (f.yanked OR r.yanked) AS yanked, \
+         r.yanked_reason, f.storage_key, f.metadata_sha256"
+    };
+}
+
+/// Every file of a project, by filename (the Simple API's order).
+pub async fn project_files(db: &Db, project_id: i64) -> Result<Vec<IndexFile>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        file_columns!(),
+        " FROM files f JOIN releases r ON r.id = f.release_id WHERE r.project_id = $1 ORDER BY f.filename"
+    ))
+    .bind(project_id)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// A file by filename (filenames are unique across the index).
+pub async fn file_by_name(db: &Db, filename: &str) -> Result<Option<IndexFile>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        file_columns!(),
+        " FROM files f JOIN releases r ON r.id = f.release_id WHERE f.filename = $1"
+    ))
+    .bind(filename)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Whether `user_id` holds any role on the project.
+pub async fn has_role(db: &Db, user_id: i64, project_id: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM roles WHERE user_id = $1 AND project_id = $2")
+        .bind(user_id)
+        .bind(project_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(found.is_some())
+}
+
+/// An API token found by its hash: whose it is and what it may touch.
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenOwner {
+    pub token_id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub project_id: Option<i64>,
+}
+
+pub async fn token_owner(db: &Db, token_hash: &str) -> Result<Option<TokenOwner>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.id AS token_id, t.user_id, u.username, t.project_id \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(db.pool())
+    .await
+}
+
+pub async fn touch_token(db: &Db, token_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_tokens SET last_used = $2 WHERE id = $1")
+        .bind(token_id)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn create_token(
+    db: &Db,
+    user_id: i64,
+    name: &str,
+    token_hash: &str,
+    project_id: Option<i64>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, project_id, created) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id",
+    )
+    .bind(user_id)
+    .bind(name)
+    .bind(token_hash)
+    .bind(project_id)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub project: Option<String>,
+    pub created: i64,
+    pub last_used: Option<i64>,
+}
+
+pub async fn tokens(db: &Db, user_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.id, t.name, p.name AS project, t.created, t.last_used \
+         FROM api_tokens t LEFT JOIN projects p ON p.id = t.project_id \
+         WHERE t.user_id = $1 ORDER BY t.created DESC, t.id DESC",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Revokes (deletes) one of the user's tokens. Returns whether it existed.
+pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+        .bind(token_id)
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The user id for a username (any case).
+pub async fn user_id(db: &Db, username_normalized: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE username_normalized = $1")
+        .bind(username_normalized)
+        .fetch_optional(db.pool())
+        .await
+}

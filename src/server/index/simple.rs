@@ -1,0 +1,231 @@
+//! The Simple Repository API: `/simple/` and `/simple/{project}/`, in HTML
+//! (PEP 503, with PEP 592 yanks, PEP 658/714 metadata and `data-requires-python`)
+//! and JSON (PEP 691, with PEP 700's `versions`, `size` and `upload-time`),
+//! chosen by content negotiation.
+
+use std::fmt::Write as _;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::negotiate::{JSON_V1, negotiate};
+use super::{IndexError, iso_micros, moved_permanently};
+use crate::domain::format::escape_html;
+use crate::domain::{ProjectName, normalize_project_name};
+use crate::server::db::index::{self, IndexFile};
+use crate::server::state::AppState;
+
+/// The Simple API version we implement (PEP 700 is 1.1).
+pub const API_VERSION: &str = "1.1";
+
+#[derive(Debug, Deserialize)]
+pub struct FormatQuery {
+    format: Option<String>,
+}
+
+/// The negotiated content type, if any is acceptable.
+fn content_type(headers: &HeaderMap, query: &FormatQuery) -> Option<&'static str> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    negotiate(accept, query.format.as_deref())
+}
+
+fn not_acceptable() -> Response {
+    let mut response = IndexError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "Not Acceptable: this index serves text/html, application/vnd.pypi.simple.v1+html and \
+         application/vnd.pypi.simple.v1+json.",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+fn respond(content_type: &'static str, serial: i64, body: String) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    if let Ok(value) = HeaderValue::from_str(&serial.to_string()) {
+        headers.insert("X-PyPI-Last-Serial", value);
+    }
+    response
+}
+
+pub async fn redirect_index() -> Response {
+    moved_permanently("/simple/")
+}
+
+/// `/simple/Foo.Bar` and `/simple/Foo.Bar/` → `/simple/foo-bar/`.
+pub async fn redirect_project(Path(name): Path<String>) -> Response {
+    if ProjectName::parse(&name).is_err() {
+        return IndexError::not_found().into_response();
+    }
+    moved_permanently(&format!("/simple/{}/", normalize_project_name(&name)))
+}
+
+pub async fn index(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<FormatQuery>) -> Response {
+    let Some(content_type) = content_type(&headers, &query) else {
+        return not_acceptable();
+    };
+    let result = async {
+        let (projects, serial) = tokio::try_join!(index::all_projects(&state.db), index::last_serial(&state.db))?;
+        let body = if content_type == JSON_V1 {
+            let projects: Vec<_> = projects
+                .iter()
+                .map(|p| json!({"name": p.name, "_last-serial": p.last_serial}))
+                .collect();
+            json!({"meta": {"api-version": API_VERSION, "_last-serial": serial}, "projects": projects}).to_string()
+        } else {
+            let mut html = String::with_capacity(64 * projects.len() + 256);
+            html.push_str(&page_head("Simple index"));
+            for p in &projects {
+                let _ = writeln!(
+                    html,
+                    "    <a href=\"/simple/{}/\">{}</a><br/>",
+                    escape_html(&p.normalized_name),
+                    escape_html(&p.name)
+                );
+            }
+            html.push_str("  </body>\n</html>\n");
+            html
+        };
+        Ok::<_, IndexError>(respond(content_type, serial, body))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn page_head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n    \
+         <title>{}</title>\n  </head>\n  <body>\n",
+        escape_html(title)
+    )
+}
+
+/// The URL clients fetch a file from: ours for uploads (a path, which PEP
+/// 503 and 691 resolve against the page), the original for imports.
+pub fn file_url(file: &IndexFile) -> String {
+    match &file.storage_key {
+        Some(key) => format!("/files/{key}"),
+        None => file.url.clone(),
+    }
+}
+
+pub async fn project(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<FormatQuery>,
+) -> Response {
+    if ProjectName::parse(&name).is_err() {
+        return IndexError::not_found().into_response();
+    }
+    let normalized = normalize_project_name(&name);
+    if normalized != name {
+        return moved_permanently(&format!("/simple/{normalized}/"));
+    }
+    let Some(content_type) = content_type(&headers, &query) else {
+        return not_acceptable();
+    };
+    let result = async {
+        let Some(project) = index::project(&state.db, &normalized).await? else {
+            return Err(IndexError::not_found());
+        };
+        let (releases, files) = tokio::try_join!(
+            index::releases(&state.db, project.id),
+            index::project_files(&state.db, project.id)
+        )?;
+        let body = if content_type == JSON_V1 {
+            let files: Vec<_> = files.iter().map(json_file).collect();
+            let versions: Vec<&str> = releases.iter().map(|r| r.version.as_str()).collect();
+            json!({
+                "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
+                "name": project.normalized_name,
+                "versions": versions,
+                "files": files,
+            })
+            .to_string()
+        } else {
+            let mut html = String::with_capacity(256 * files.len() + 256);
+            html.push_str(&page_head(&format!("Links for {}", project.name)));
+            let _ = writeln!(html, "    <h1>Links for {}</h1>", escape_html(&project.name));
+            for f in &files {
+                html_file(&mut html, f);
+            }
+            html.push_str("  </body>\n</html>\n");
+            html
+        };
+        Ok(respond(content_type, project.last_serial, body))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn html_file(html: &mut String, f: &IndexFile) {
+    let _ = write!(
+        html,
+        "    <a href=\"{}#sha256={}\"",
+        escape_html(&file_url(f)),
+        escape_html(&f.sha256)
+    );
+    if let Some(requires_python) = f.requires_python.as_deref().filter(|s| !s.is_empty()) {
+        // `>=3.8` must arrive as `&gt;=3.8` (PEP 503).
+        let _ = write!(html, " data-requires-python=\"{}\"", escape_html(requires_python));
+    }
+    if f.yanked {
+        let _ = write!(
+            html,
+            " data-yanked=\"{}\"",
+            escape_html(f.yanked_reason.as_deref().unwrap_or(""))
+        );
+    }
+    if let Some(digest) = &f.metadata_sha256 {
+        // PEP 714's name, and PEP 658's for older clients.
+        let _ = write!(
+            html,
+            " data-core-metadata=\"sha256={0}\" data-dist-info-metadata=\"sha256={0}\"",
+            escape_html(digest)
+        );
+    }
+    let _ = writeln!(html, ">{}</a><br/>", escape_html(&f.filename));
+}
+
+fn json_file(f: &IndexFile) -> serde_json::Value {
+    let mut hashes = serde_json::Map::new();
+    hashes.insert("sha256".into(), f.sha256.clone().into());
+    if let Some(md5) = &f.md5 {
+        hashes.insert("md5".into(), md5.clone().into());
+    }
+    if let Some(b2) = &f.blake2b_256 {
+        hashes.insert("blake2b_256".into(), b2.clone().into());
+    }
+    let yanked = if f.yanked {
+        match f.yanked_reason.as_deref().filter(|r| !r.is_empty()) {
+            Some(reason) => json!(reason),
+            None => json!(true),
+        }
+    } else {
+        json!(false)
+    };
+    let core_metadata = match &f.metadata_sha256 {
+        Some(digest) => json!({"sha256": digest}),
+        None => json!(false),
+    };
+    json!({
+        "filename": f.filename,
+        "url": file_url(f),
+        "hashes": hashes,
+        "requires-python": f.requires_python.as_deref().filter(|s| !s.is_empty()),
+        "yanked": yanked,
+        "size": f.size,
+        "upload-time": iso_micros(f.upload_time),
+        "core-metadata": core_metadata,
+        "dist-info-metadata": core_metadata,
+    })
+}

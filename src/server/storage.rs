@@ -1,0 +1,179 @@
+//! Where uploaded distribution files live.
+//!
+//! A small trait so that an object store (S3-compatible, e.g. through the
+//! `object_store` crate) can replace the local directory when several app
+//! instances share one database. Uploads are first streamed to a local
+//! staging file (hashed on the way); `put` then publishes that file under
+//! its key in one step, so a reader never sees half a file: the local store
+//! renames within one filesystem, an object store's PUT is atomic too.
+
+use std::future::Future;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use axum::body::Body;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+pub type StorageFuture<'a, T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send + 'a>>;
+
+/// An object read from storage: its full size and the requested bytes.
+pub struct Object {
+    pub size: u64,
+    pub body: Body,
+}
+
+pub trait Storage: Send + Sync + 'static {
+    /// A directory on local disk for staging uploads before `put`.
+    fn staging_dir(&self) -> &Path;
+
+    /// Publishes the staged file at `staged` under `key`, consuming it.
+    fn put<'a>(&'a self, key: &'a str, staged: &'a Path) -> StorageFuture<'a, ()>;
+
+    /// The object's size, or `None` when there is no such object.
+    fn size<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<u64>>;
+
+    /// Reads `range` (or everything) of the object. `range` must lie within
+    /// the object; callers check it against `size` first.
+    fn get<'a>(&'a self, key: &'a str, range: Option<Range<u64>>) -> StorageFuture<'a, Option<Object>>;
+
+    /// Removes the object (used to undo a `put` whose database write failed).
+    fn delete<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()>;
+}
+
+/// The storage key of an uploaded file, as PyPI lays out its own:
+/// `<b2[0:2]>/<b2[2:4]>/<b2[4:]>/<filename>`, b2 being the BLAKE2b-256 of the
+/// content. Keys are content-addressed, so a file at a key never changes.
+pub fn file_key(blake2b_256: &str, filename: &str) -> String {
+    format!(
+        "{}/{}/{}/{filename}",
+        &blake2b_256[0..2],
+        &blake2b_256[2..4],
+        &blake2b_256[4..]
+    )
+}
+
+/// Checks a key taken from a URL: exactly the shape `file_key` produces
+/// (optionally with `.metadata`), so no path can leave the store.
+pub fn valid_key(key: &str) -> bool {
+    let parts: Vec<&str> = key.split('/').collect();
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    parts.len() == 4
+        && hex(parts[0], 2)
+        && hex(parts[1], 2)
+        && hex(parts[2], 60)
+        && !parts[3].is_empty()
+        && parts[3].len() <= 300
+        && !parts[3].starts_with('.')
+        && parts[3]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'!'))
+}
+
+/// Files in a local directory (`CHEESESHOP_STORAGE_DIR`).
+pub struct LocalStorage {
+    root: PathBuf,
+    staging: PathBuf,
+}
+
+impl LocalStorage {
+    /// Opens (creating) the store at `root`; staging lives inside it, so
+    /// publishing is a rename on one filesystem.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        let staging = root.join(".staging");
+        std::fs::create_dir_all(&staging)?;
+        Ok(Self { root, staging })
+    }
+
+    fn path(&self, key: &str) -> io::Result<PathBuf> {
+        let base = key.strip_suffix(".metadata").unwrap_or(key);
+        if !valid_key(base) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "invalid storage key"));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+impl Storage for LocalStorage {
+    fn staging_dir(&self) -> &Path {
+        &self.staging
+    }
+
+    fn put<'a>(&'a self, key: &'a str, staged: &'a Path) -> StorageFuture<'a, ()> {
+        Box::pin(async move {
+            let target = self.path(key)?;
+            if let Some(parent) = target.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            // The staged file was written and synced by the upload; the
+            // rename makes it visible at once and whole.
+            tokio::fs::rename(staged, &target).await
+        })
+    }
+
+    fn size<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<u64>> {
+        Box::pin(async move {
+            let Ok(path) = self.path(key) else {
+                return Ok(None);
+            };
+            match tokio::fs::metadata(&path).await {
+                Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str, range: Option<Range<u64>>) -> StorageFuture<'a, Option<Object>> {
+        Box::pin(async move {
+            let Ok(path) = self.path(key) else {
+                return Ok(None);
+            };
+            let mut file = match tokio::fs::File::open(&path).await {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let size = file.metadata().await?.len();
+            let body = match range {
+                Some(range) => {
+                    file.seek(io::SeekFrom::Start(range.start)).await?;
+                    let reader = file.take(range.end.saturating_sub(range.start));
+                    Body::from_stream(tokio_util::io::ReaderStream::new(reader))
+                }
+                None => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+            };
+            Ok(Some(Object { size, body }))
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()> {
+        Box::pin(async move {
+            match tokio::fs::remove_file(self.path(key)?).await {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        let b2 = "ab".repeat(32);
+        let key = file_key(&b2, "tiny_pkg-1.0-py3-none-any.whl");
+        assert_eq!(key, format!("ab/ab/{}/tiny_pkg-1.0-py3-none-any.whl", &b2[4..]));
+        assert!(valid_key(&key));
+        assert!(!valid_key("ab/ab/../x"));
+        assert!(!valid_key(&format!("ab/ab/{}/../../etc/passwd", &b2[4..])));
+        assert!(!valid_key(&format!("AB/ab/{}/x.whl", &b2[4..])));
+        assert!(!valid_key(&format!("ab/ab/{}/.hidden", &b2[4..])));
+        assert!(!valid_key("ab/ab/cd/x.whl"));
+    }
+}
