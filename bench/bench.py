@@ -214,6 +214,9 @@ def measure(server: ServerProcess, route: Route, connections: int) -> Cell:
     cpu1, t1 = server.cpu_seconds(), time.time()
     requests = max(r["requests"], 1)
     seconds = r["duration_us"] / 1e6
+    if r["requests"] == 0:
+        # Nothing answered within wrk's timeout: every connection failed.
+        r["timeout"] = max(r["timeout"], connections)
     return Cell(
         route=route.name,
         connections=connections,

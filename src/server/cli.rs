@@ -269,6 +269,7 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         trust_proxy: config.trust_proxy,
         max_upload_bytes: config.max_upload_bytes,
         base_url: config.base_url.clone(),
+        page_concurrency: config.page_concurrency,
         ..AppState::new(leptos_options, db, Arc::new(storage))
     };
     let server = Server::bind(addr, state)

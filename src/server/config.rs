@@ -12,6 +12,9 @@ pub const DEFAULT_STORAGE_DIR: &str = "cheeseshop-files";
 /// Default largest upload: 100 MiB, PyPI's default per-file limit.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 
+/// Default limit of pages and server functions running at once: none (0).
+pub const DEFAULT_PAGE_CONCURRENCY: usize = 0;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `DATABASE_URL`, e.g. `sqlite://cheeseshop.db` or `sqlite::memory:`.
@@ -31,6 +34,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// `CHEESESHOP_BASE_URL`, e.g. `https://pypi.example.org`.
     pub base_url: Option<String>,
+    /// `CHEESESHOP_PAGE_CONCURRENCY`: pages and server functions running at once (0: no limit).
+    pub page_concurrency: usize,
 }
 
 fn flag(name: &str) -> bool {
@@ -70,6 +75,10 @@ impl Config {
                 .ok()
                 .map(|s| s.trim().trim_end_matches('/').to_owned())
                 .filter(|s| s.starts_with("http://") || s.starts_with("https://")),
+            page_concurrency: std::env::var("CHEESESHOP_PAGE_CONCURRENCY")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(DEFAULT_PAGE_CONCURRENCY),
         }
     }
 

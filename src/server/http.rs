@@ -14,6 +14,7 @@ use axum::serve::{ListenerExt, TapIo};
 use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::net::{TcpListener, TcpStream};
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
@@ -64,12 +65,23 @@ pub fn router(state: AppState) -> Router {
         // trips the requests so far made (the bench divides by requests).
         router = router.route("/__bench/db-round-trips", get(bench_round_trips));
     }
+    // Pages and server functions hold their whole data and rendered HTML
+    // while in flight (a big project page: over 1 MB). An optional shared
+    // limit on how many run at once bounds the server's memory under any
+    // number of connections; the rest wait their turn (FIFO), none is
+    // refused. Off by default: while the limit is full of requests waiting
+    // on the database, a fast page waits too (`make bench` shows both).
+    // APIs, files and static assets are never limited.
+    let mut pages = Router::new().leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()));
+    if state.page_concurrency > 0 {
+        pages = pages.layer(GlobalConcurrencyLimitLayer::new(state.page_concurrency));
+    }
     router
         .merge(index::routes(&state))
         .route("/rss/updates.xml", get(feeds::updates))
         .route("/rss/packages.xml", get(feeds::packages))
         .route("/rss/project/{name}/releases.xml", get(feeds::project_releases))
-        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .merge(pages)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
         .layer(middleware::from_fn(auth::csrf_guard))

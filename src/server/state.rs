@@ -25,6 +25,8 @@ pub struct AppState {
     /// `CHEESESHOP_BASE_URL`: the public origin for absolute URLs (JSON API);
     /// without it, the request's host.
     pub base_url: Option<String>,
+    /// How many pages and server functions may run at once; 0: no limit (see `http::router`).
+    pub page_concurrency: usize,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             storage,
             max_upload_bytes: crate::server::config::DEFAULT_MAX_UPLOAD_BYTES,
             base_url: None,
+            page_concurrency: crate::server::config::DEFAULT_PAGE_CONCURRENCY,
         }
     }
 }

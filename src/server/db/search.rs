@@ -22,13 +22,13 @@ pub struct Found {
     pub facets: Vec<(String, i64)>,
 }
 
-/// Appends "the project has every one of these classifiers (or a child)".
-fn push_filters(b: &mut QueryBuilder<Sqlite>, classifiers: &[String]) {
+/// Appends "the project `id` has every one of these classifiers (or a child)".
+fn push_filters(b: &mut QueryBuilder<Sqlite>, id: &str, classifiers: &[String]) {
     for c in classifiers {
-        b.push(
-            " AND p.id IN (SELECT project_id FROM project_classifiers \
-             WHERE classifier = ",
-        );
+        b.push(format!(
+            " AND {id} IN (SELECT project_id FROM project_classifiers \
+             WHERE classifier = "
+        ));
         b.push_bind(c.clone());
         b.push(" OR substr(classifier, 1, length(");
         b.push_bind(c.clone());
@@ -49,23 +49,36 @@ pub async fn search(
     facet_limit: i64,
 ) -> Result<Found, sqlx::Error> {
     let fts = query.fts_expression();
-    // The matching set, as a FROM/WHERE fragment shared by all three queries.
-    let matching = |b: &mut QueryBuilder<Sqlite>| {
+    // The matching set, as a FROM/WHERE fragment shared by all three
+    // queries, selecting `id`; with `projects`, `p` is joined for ranking.
+    let matching = |b: &mut QueryBuilder<Sqlite>, with_projects: bool| {
         match &fts {
-            Some(expr) => {
-                b.push(" FROM project_search s JOIN projects p ON p.id = s.rowid WHERE project_search MATCH ");
+            Some(expr) if with_projects => {
+                // CROSS JOIN makes the FTS match the outer loop: SQLite
+                // otherwise may scan every project and probe the index per row.
+                b.push(
+                    " FROM project_search s CROSS JOIN projects p ON p.id = s.rowid \
+                     WHERE project_search MATCH ",
+                );
                 b.push_bind(expr.clone());
+                push_filters(b, "s.rowid", classifiers);
+            }
+            Some(expr) => {
+                // Counting and facets need only the index: no row is read.
+                b.push(" FROM project_search s WHERE project_search MATCH ");
+                b.push_bind(expr.clone());
+                push_filters(b, "s.rowid", classifiers);
             }
             None => {
                 b.push(" FROM projects p WHERE p.latest_release_id IS NOT NULL");
+                push_filters(b, "p.id", classifiers);
             }
         }
-        push_filters(b, classifiers);
     };
+    let id = if fts.is_some() { "s.rowid" } else { "p.id" };
 
     let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*)");
-    matching(&mut count);
-    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
+    matching(&mut count, false);
 
     let mut page_q = QueryBuilder::<Sqlite>::new(
         "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, COALESCE(m.summary, '') AS summary, \
@@ -84,17 +97,22 @@ pub async fn search(
         // Field boosts per query term (name x10, summary and keywords x5),
         // as pypi.org weighs fields; bm25 only breaks ties, because its IDF
         // vanishes for words that most projects use ("python", "library").
+        // Each boost is an FTS column filter, answered from the index: reading
+        // the columns themselves loads every matching row's whole document.
+        // Terms are ASCII letters and digits only (`SearchQuery::parse`).
         for term in &query.terms {
-            for (column, weight) in [("s.name", "10"), ("s.summary", "5"), ("s.keywords", "5")] {
-                page_q.push(format!(" + {weight} * (instr(lower({column}), ").as_str());
-                page_q.push_bind(term.clone());
-                page_q.push(") > 0)");
+            for (column, weight) in [("name", "10"), ("summary", "5"), ("keywords", "5")] {
+                page_q.push(format!(
+                    " + {weight} * (s.rowid IN (SELECT rowid FROM project_search WHERE project_search MATCH "
+                ));
+                page_q.push_bind(format!("{column} : \"{term}\"*"));
+                page_q.push("))");
             }
         }
         page_q.push(") AS boost, bm25(project_search, 10.0, 5.0, 5.0, 1.0) AS score");
     }
     page_q.push(", p.last_upload AS last_upload, p.normalized_name AS sort_name");
-    matching(&mut page_q);
+    matching(&mut page_q, true);
     page_q.push(match (order, fts.is_some()) {
         (SearchOrder::Relevance, true) => " ORDER BY exact DESC, prefix DESC, boost DESC, score ASC, sort_name ASC",
         (SearchOrder::Newest, _) => " ORDER BY last_upload DESC NULLS LAST, sort_name ASC",
@@ -117,23 +135,26 @@ pub async fn search(
         (SearchOrder::Newest, _) => " ORDER BY ranked.last_upload DESC NULLS LAST, ranked.sort_name ASC",
         _ => " ORDER BY ranked.sort_name ASC",
     });
-    let hits: Vec<Hit> = page_q.build_query_as().fetch_all(db.pool()).await?;
-
-    if facet_limit == 0 {
-        return Ok(Found {
-            total,
-            hits,
-            facets: Vec::new(),
-        });
-    }
-    let mut facet_q = QueryBuilder::<Sqlite>::new(
-        "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT p.id",
-    );
-    matching(&mut facet_q);
+    let mut facet_q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT {id}"
+    ));
+    matching(&mut facet_q, false);
     facet_q.push(") GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
     facet_q.push_bind(facet_limit);
-    let facets: Vec<(String, i64)> = facet_q.build_query_as().fetch_all(db.pool()).await?;
 
+    // Three independent reads on three pooled connections, concurrently.
+    let facets = async {
+        if facet_limit == 0 {
+            Ok(Vec::new())
+        } else {
+            facet_q.build_query_as::<(String, i64)>().fetch_all(db.pool()).await
+        }
+    };
+    let (total, hits, facets) = tokio::try_join!(
+        count.build_query_scalar::<i64>().fetch_one(db.pool()),
+        page_q.build_query_as::<Hit>().fetch_all(db.pool()),
+        facets
+    )?;
     Ok(Found { total, hits, facets })
 }
 
