@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 use crate::server::config::Config;
 use crate::server::db::{Db, catalog};
 use crate::server::http::{Server, leptos_options};
+use crate::server::page_cache::PageCache;
 use crate::server::state::AppState;
 use crate::server::storage::LocalStorage;
 use crate::server::{demo, import};
@@ -270,6 +271,7 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         max_upload_bytes: config.max_upload_bytes,
         base_url: config.base_url.clone(),
         page_concurrency: config.page_concurrency,
+        page_cache: Arc::new(PageCache::new(config.page_cache_bytes)),
         ..AppState::new(leptos_options, db, Arc::new(storage))
     };
     let server = Server::bind(addr, state)

@@ -12,6 +12,9 @@ pub const DEFAULT_STORAGE_DIR: &str = "cheeseshop-files";
 /// Default largest upload: 100 MiB, PyPI's default per-file limit.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 
+/// Default size of the page cache: 16 MiB.
+pub const DEFAULT_PAGE_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Default limit of pages and server functions running at once: none (0).
 pub const DEFAULT_PAGE_CONCURRENCY: usize = 0;
 
@@ -36,6 +39,8 @@ pub struct Config {
     pub base_url: Option<String>,
     /// `CHEESESHOP_PAGE_CONCURRENCY`: pages and server functions running at once (0: no limit).
     pub page_concurrency: usize,
+    /// `CHEESESHOP_PAGE_CACHE_MB`: memory for cached pages (0: no cache).
+    pub page_cache_bytes: usize,
 }
 
 fn flag(name: &str) -> bool {
@@ -79,6 +84,12 @@ impl Config {
                 .ok()
                 .and_then(|s| s.trim().parse().ok())
                 .unwrap_or(DEFAULT_PAGE_CONCURRENCY),
+            page_cache_bytes: std::env::var("CHEESESHOP_PAGE_CACHE_MB")
+                .ok()
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|mb| mb.is_finite() && *mb >= 0.0)
+                .map(|mb| (mb * 1024.0 * 1024.0) as usize)
+                .unwrap_or(DEFAULT_PAGE_CACHE_BYTES),
         }
     }
 

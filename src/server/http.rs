@@ -21,7 +21,7 @@ use crate::app::{App, shell};
 use crate::domain::{ProjectName, normalize_project_name};
 use crate::error::AppError;
 use crate::server::state::AppState;
-use crate::server::{auth, feeds, index};
+use crate::server::{auth, feeds, index, page_cache};
 
 /// Leptos options from the environment cargo-leptos sets (`LEPTOS_*`), with
 /// defaults that work for a binary started by hand from the repository root.
@@ -76,6 +76,8 @@ pub fn router(state: AppState) -> Router {
     if state.page_concurrency > 0 {
         pages = pages.layer(GlobalConcurrencyLimitLayer::new(state.page_concurrency));
     }
+    // Outside the limit: a cached page never waits for a render slot.
+    let pages = pages.layer(middleware::from_fn_with_state(state.clone(), page_cache::layer));
     router
         .merge(index::routes(&state))
         .route("/rss/updates.xml", get(feeds::updates))

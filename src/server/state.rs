@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::server::db::Db;
+use crate::server::page_cache::PageCache;
 use crate::server::storage::Storage;
 
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub base_url: Option<String>,
     /// How many pages and server functions may run at once; 0: no limit (see `http::router`).
     pub page_concurrency: usize,
+    /// Rendered pages for visitors without a session.
+    pub page_cache: Arc<PageCache>,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
             max_upload_bytes: crate::server::config::DEFAULT_MAX_UPLOAD_BYTES,
             base_url: None,
             page_concurrency: crate::server::config::DEFAULT_PAGE_CONCURRENCY,
+            page_cache: Arc::new(PageCache::new(crate::server::config::DEFAULT_PAGE_CACHE_BYTES)),
         }
     }
 }

@@ -493,3 +493,60 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
         "staging empty"
     );
 }
+
+#[tokio::test]
+async fn cached_pages_are_current_right_after_a_write() {
+    let app = spawn_empty().await;
+    let (user_id, token) = user_with_token(&app, "ada", None).await;
+    let first = app.get("/").await;
+    assert_eq!(first.headers()["x-cache"], "miss");
+    let first = first.text().await.expect("body");
+    let second = app.get("/").await;
+    assert_eq!(second.headers()["x-cache"], "hit");
+    assert_eq!(second.text().await.expect("body"), first, "the same bytes");
+    assert!(!first.contains("cache-fresh"));
+
+    // An upload is on the home page with the very next request.
+    let (filename, wheel) = build_wheel("cache-fresh", "1.0", None);
+    let form = upload_form("cache-fresh", "1.0", "bdist_wheel", &filename, &wheel, &[]);
+    assert_eq!(app.upload(Some(&token), form).await.0, 200);
+    let after = app.get("/").await;
+    assert_eq!(after.headers()["x-cache"], "miss");
+    assert!(after.text().await.expect("body").contains("/project/cache-fresh/"));
+
+    // A write that bypasses this server (another instance, the CLI) too.
+    let (_, _) = user_with_token(&app, "bob", None).await;
+    let _ = user_id;
+    let stats: Value = app
+        .client
+        .post(app.url("/api/home"))
+        .send()
+        .await
+        .expect("home")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stats["stats"]["users"], 2);
+    let page = app.get("/").await;
+    assert_eq!(page.headers()["x-cache"], "miss", "a new user is a new generation");
+
+    // Not cached: queries, sessions, errors.
+    assert!(app.get("/?x=1").await.headers().get("x-cache").is_none());
+    let with_session = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", "cheeseshop_session=whatever")
+        .send()
+        .await
+        .expect("get");
+    assert!(with_session.headers().get("x-cache").is_none());
+    let missing = app.get("/project/no-such-project/").await;
+    assert_eq!(missing.status().as_u16(), 404);
+    assert!(
+        app.get("/project/no-such-project/")
+            .await
+            .headers()
+            .get("x-cache")
+            .is_none()
+    );
+}

@@ -19,6 +19,13 @@ pub async fn stats(db: &Db) -> Result<Stats, sqlx::Error> {
     })
 }
 
+/// Changes with every write a page can show (triggers, migration 0007).
+pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT generation FROM catalog_counts WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+}
+
 pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
     let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM projects LIMIT 1")
         .fetch_optional(db.pool())

@@ -156,7 +156,19 @@ impl Db {
 
     /// Applies pending migrations; an error here must stop start-up.
     pub async fn migrate(&self) -> Result<(), DbError> {
+        let applied_before = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or(0);
         MIGRATOR.run(&self.pool).await?;
+        if MIGRATOR.iter().count() as i64 > applied_before {
+            // A migration may rewrite whole tables into the WAL; fold it
+            // into the database now rather than have every read search a
+            // large WAL until the next write's checkpoint.
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await {
+                tracing::warn!(%error, "checkpoint after migrations failed");
+            }
+        }
         Ok(())
     }
 

@@ -1,0 +1,225 @@
+//! A cache of rendered pages for visitors without a session.
+//!
+//! Correct after writes, on every instance: each entry remembers the
+//! catalogue generation it was rendered at (a number that database triggers
+//! bump on every change a page can show, migration 0007), and a request
+//! reads the current generation (one single-row query) before it trusts an
+//! entry. A write on any app instance, or by `cheeseshop import` in another
+//! process, is visible to the very next request. Entries also expire after
+//! a few seconds, because pages say "3 minutes ago".
+//!
+//! Only `GET` requests without a query string or a session cookie, and only
+//! `200` HTML answers without `Set-Cookie`, are cached; memory is bounded.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::server::auth::SESSION_COOKIE;
+use crate::server::db::catalog;
+use crate::server::state::AppState;
+
+/// How long a page may say "n minutes ago" without being rendered again.
+const TTL: Duration = Duration::from_secs(10);
+/// Larger pages are served but not kept.
+const MAX_ENTRY: usize = 1024 * 1024;
+/// A page this large is an error of ours, not something to buffer.
+const MAX_RESPONSE: usize = 32 * 1024 * 1024;
+
+struct Entry {
+    body: Bytes,
+    content_type: HeaderValue,
+    generation: i64,
+    stored: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<String, Entry>,
+    /// Insertion order, for evicting the oldest when over budget.
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+pub struct PageCache {
+    max_bytes: usize,
+    inner: Mutex<Inner>,
+}
+
+impl PageCache {
+    /// A cache of at most `max_bytes` of pages; 0 turns caching off.
+    pub fn new(max_bytes: usize) -> Self {
+        Self {
+            max_bytes,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.max_bytes > 0
+    }
+
+    fn get(&self, key: &str, generation: i64) -> Option<(Bytes, HeaderValue)> {
+        let inner = self.inner.lock().ok()?;
+        let entry = inner.entries.get(key)?;
+        (entry.generation == generation && entry.stored.elapsed() < TTL)
+            .then(|| (entry.body.clone(), entry.content_type.clone()))
+    }
+
+    fn put(&self, key: String, body: Bytes, content_type: HeaderValue, generation: i64) {
+        if body.len() > MAX_ENTRY || body.len() > self.max_bytes {
+            return;
+        }
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        // Entries of older generations can never be served again.
+        if inner.entries.values().any(|e| e.generation < generation) {
+            inner.entries.retain(|_, e| e.generation >= generation);
+            let Inner { entries, order, .. } = &mut *inner;
+            order.retain(|k| entries.contains_key(k));
+            inner.bytes = inner.entries.values().map(|e| e.body.len()).sum();
+        }
+        if let Some(old) = inner.entries.remove(&key) {
+            inner.bytes -= old.body.len();
+            inner.order.retain(|k| k != &key);
+        }
+        while inner.bytes + body.len() > self.max_bytes {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = inner.entries.remove(&oldest) {
+                inner.bytes -= old.body.len();
+            }
+        }
+        inner.bytes += body.len();
+        inner.order.push_back(key.clone());
+        inner.entries.insert(
+            key,
+            Entry {
+                body,
+                content_type,
+                generation,
+                stored: Instant::now(),
+            },
+        );
+    }
+}
+
+fn has_session_cookie(request: &Request) -> bool {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(';').any(|c| {
+                c.trim_start()
+                    .strip_prefix(SESSION_COOKIE)
+                    .is_some_and(|rest| rest.starts_with('='))
+            })
+        })
+}
+
+fn cache_header(value: &'static str) -> (header::HeaderName, HeaderValue) {
+    (
+        header::HeaderName::from_static("x-cache"),
+        HeaderValue::from_static(value),
+    )
+}
+
+/// The middleware around pages (see `http::router`).
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let cache = &state.page_cache;
+    let cacheable = cache.enabled()
+        && request.method() == Method::GET
+        && request.uri().query().is_none()
+        && !request.uri().path().starts_with("/api/")
+        && !has_session_cookie(&request);
+    if !cacheable {
+        return next.run(request).await;
+    }
+    // Read before rendering: a write during the render makes the entry
+    // stale at once, never the other way round.
+    let generation = match catalog::generation(&state.db).await {
+        Ok(generation) => generation,
+        Err(error) => {
+            tracing::warn!(%error, "page cache: cannot read the generation");
+            return next.run(request).await;
+        }
+    };
+    let key = request.uri().path().to_owned();
+    if let Some((body, content_type)) = cache.get(&key, generation) {
+        let headers = [(header::CONTENT_TYPE, content_type), cache_header("hit")];
+        return (StatusCode::OK, headers, Body::from(body)).into_response();
+    }
+    let response = next.run(request).await;
+    let storable = response.status() == StatusCode::OK
+        && !response.headers().contains_key(header::SET_COOKIE)
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html"));
+    if !storable {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_RESPONSE).await else {
+        tracing::error!(path = %key, "page cache: a page could not be buffered");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).cloned() {
+        cache.put(key, bytes.clone(), content_type, generation);
+    }
+    let (name, value) = cache_header("miss");
+    parts.headers.insert(name, value);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn html() -> HeaderValue {
+        HeaderValue::from_static("text/html; charset=utf-8")
+    }
+
+    #[test]
+    fn entries_belong_to_their_generation() {
+        let cache = PageCache::new(1024);
+        cache.put("/".into(), Bytes::from_static(b"one"), html(), 1);
+        assert_eq!(cache.get("/", 1).map(|(b, _)| b), Some(Bytes::from_static(b"one")));
+        assert!(cache.get("/", 2).is_none(), "a newer generation misses");
+        cache.put("/about".into(), Bytes::from_static(b"two"), html(), 2);
+        assert!(cache.get("/", 1).is_none(), "older generations were dropped");
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let cache = PageCache::new(10);
+        cache.put("/a".into(), Bytes::from_static(b"123456"), html(), 1);
+        cache.put("/b".into(), Bytes::from_static(b"123456"), html(), 1);
+        assert!(cache.get("/a", 1).is_none(), "the oldest made room");
+        assert!(cache.get("/b", 1).is_some());
+        cache.put("/c".into(), Bytes::from(vec![0u8; 11]), html(), 1);
+        assert!(cache.get("/c", 1).is_none(), "larger than the whole cache");
+        let inner = cache.inner.lock().unwrap();
+        assert!(inner.bytes <= 10);
+        assert_eq!(inner.order.len(), inner.entries.len());
+    }
+
+    #[test]
+    fn disabled_when_empty() {
+        let cache = PageCache::new(0);
+        assert!(!cache.enabled());
+        cache.put("/".into(), Bytes::from_static(b"x"), html(), 1);
+        assert!(cache.get("/", 1).is_none());
+    }
+}
