@@ -8,11 +8,20 @@
 //! process, is visible to the very next request. Entries also expire after
 //! a few seconds, because pages say "3 minutes ago".
 //!
-//! Only `GET` requests without a query string or a session cookie, and only
-//! `200` HTML answers without `Set-Cookie`, are cached; memory is bounded.
+//! Cached: `GET` pages without a query string, and the read-only server
+//! functions that hydrated pages call (`POST /api/project`, ...: keyed by
+//! their small form body), for requests without a session cookie; only
+//! `200` HTML or JSON answers without `Set-Cookie`. Search is not cached:
+//! its queries are too varied to share. Memory is bounded.
+//!
+//! When an entry's time is up but its generation still holds, one request
+//! renders it again while the others keep getting the old copy for a few
+//! seconds more: a popular page costs one render per interval, not a burst
+//! of simultaneous renders when it expires.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -27,6 +36,13 @@ use crate::server::state::AppState;
 
 /// How long a page may say "n minutes ago" without being rendered again.
 const TTL: Duration = Duration::from_secs(10);
+/// How long an expired entry is still served while one request renders it anew.
+const GRACE: Duration = Duration::from_secs(5);
+/// Server functions without side effects whose answers depend only on their
+/// arguments and the catalogue.
+const CACHED_SERVER_FNS: &[&str] = &["/api/home", "/api/project", "/api/user", "/api/classifiers"];
+/// Larger server-function arguments are not worth a key.
+const MAX_KEY_BODY: usize = 4 * 1024;
 /// Larger pages are served but not kept.
 const MAX_ENTRY: usize = 1024 * 1024;
 /// A page this large is an error of ours, not something to buffer.
@@ -37,6 +53,8 @@ struct Entry {
     content_type: HeaderValue,
     generation: i64,
     stored: Instant,
+    /// Set by the one request that renders the entry again after its TTL.
+    refreshing: AtomicBool,
 }
 
 #[derive(Default)]
@@ -68,8 +86,15 @@ impl PageCache {
     fn get(&self, key: &str, generation: i64) -> Option<(Bytes, HeaderValue)> {
         let inner = self.inner.lock().ok()?;
         let entry = inner.entries.get(key)?;
-        (entry.generation == generation && entry.stored.elapsed() < TTL)
-            .then(|| (entry.body.clone(), entry.content_type.clone()))
+        if entry.generation != generation {
+            return None;
+        }
+        let age = entry.stored.elapsed();
+        let serve = age < TTL
+            // Expired: the first request to notice renders it again (a
+            // miss), the others keep the old copy for a grace period.
+            || (age < TTL + GRACE && entry.refreshing.swap(true, Ordering::AcqRel));
+        serve.then(|| (entry.body.clone(), entry.content_type.clone()))
     }
 
     fn put(&self, key: String, body: Bytes, content_type: HeaderValue, generation: i64) {
@@ -107,6 +132,7 @@ impl PageCache {
                 content_type,
                 generation,
                 stored: Instant::now(),
+                refreshing: AtomicBool::new(false),
             },
         );
     }
@@ -134,17 +160,54 @@ fn cache_header(value: &'static str) -> (header::HeaderName, HeaderValue) {
     )
 }
 
-/// The middleware around pages (see `http::router`).
+/// The cache key of a request, or `None` when it is not cacheable; a
+/// server-function request comes back with its body read into memory.
+async fn cache_key(request: Request) -> (Option<String>, Request) {
+    if has_session_cookie(&request) {
+        return (None, request);
+    }
+    let path = request.uri().path().to_owned();
+    if request.method() == Method::GET && request.uri().query().is_none() && !path.starts_with("/api/") {
+        return (Some(path), request);
+    }
+    let small = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|len| len <= MAX_KEY_BODY);
+    if request.method() != Method::POST || !CACHED_SERVER_FNS.contains(&path.as_str()) || !small {
+        return (None, request);
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_KEY_BODY).await else {
+        // Shorter than it said: let the server function report it.
+        return (None, Request::from_parts(parts, Body::empty()));
+    };
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let key = format!("{path}\n{content_type}\n{accept}\n{}", String::from_utf8_lossy(&bytes));
+    (Some(key), Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The middleware around pages and server functions (see `http::router`).
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let cache = &state.page_cache;
-    let cacheable = cache.enabled()
-        && request.method() == Method::GET
-        && request.uri().query().is_none()
-        && !request.uri().path().starts_with("/api/")
-        && !has_session_cookie(&request);
-    if !cacheable {
+    if !cache.enabled() {
         return next.run(request).await;
     }
+    let (key, request) = cache_key(request).await;
+    let Some(key) = key else {
+        return next.run(request).await;
+    };
     // Read before rendering: a write during the render makes the entry
     // stale at once, never the other way round.
     let generation = match catalog::generation(&state.db).await {
@@ -154,7 +217,6 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             return next.run(request).await;
         }
     };
-    let key = request.uri().path().to_owned();
     if let Some((body, content_type)) = cache.get(&key, generation) {
         let headers = [(header::CONTENT_TYPE, content_type), cache_header("hit")];
         return (StatusCode::OK, headers, Body::from(body)).into_response();
@@ -166,13 +228,13 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.starts_with("text/html"));
+            .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"));
     if !storable {
         return response;
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_RESPONSE).await else {
-        tracing::error!(path = %key, "page cache: a page could not be buffered");
+        tracing::error!("page cache: a response could not be buffered");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).cloned() {
@@ -213,6 +275,27 @@ mod tests {
         let inner = cache.inner.lock().unwrap();
         assert!(inner.bytes <= 10);
         assert_eq!(inner.order.len(), inner.entries.len());
+    }
+
+    #[test]
+    fn an_expired_entry_is_rendered_again_by_one_request() {
+        let cache = PageCache::new(1024);
+        cache.put("/".into(), Bytes::from_static(b"old"), html(), 1);
+        {
+            let mut inner = cache.inner.lock().unwrap();
+            let entry = inner.entries.get_mut("/").unwrap();
+            entry.stored = Instant::now() - TTL - Duration::from_secs(1);
+        }
+        assert!(cache.get("/", 1).is_none(), "the first one renders");
+        assert!(cache.get("/", 1).is_some(), "the others get the old copy meanwhile");
+        cache.put("/".into(), Bytes::from_static(b"new"), html(), 1);
+        assert_eq!(cache.get("/", 1).map(|(b, _)| b), Some(Bytes::from_static(b"new")));
+        {
+            let mut inner = cache.inner.lock().unwrap();
+            let entry = inner.entries.get_mut("/").unwrap();
+            entry.stored = Instant::now() - TTL - GRACE;
+        }
+        assert!(cache.get("/", 1).is_none(), "past the grace period: nobody gets it");
     }
 
     #[test]

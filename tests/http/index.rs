@@ -550,3 +550,46 @@ async fn cached_pages_are_current_right_after_a_write() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn read_only_server_functions_are_cached_too() {
+    let app = spawn_with_dataset().await;
+    let call = || async {
+        let response = app
+            .client
+            .post(app.url("/api/project"))
+            .form(&[("name", "flask")])
+            .send()
+            .await
+            .expect("server fn");
+        let cache = response
+            .headers()
+            .get("x-cache")
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        let body: Value = response.json().await.expect("json");
+        (cache, body)
+    };
+    let (first, body) = call().await;
+    assert_eq!(first.as_deref(), Some("miss"));
+    let (second, again) = call().await;
+    assert_eq!(second.as_deref(), Some("hit"));
+    assert_eq!(body, again);
+    // Other arguments are another entry; searches and writes are never cached.
+    let other = app
+        .client
+        .post(app.url("/api/project"))
+        .form(&[("name", "django")])
+        .send()
+        .await
+        .expect("server fn");
+    assert_eq!(other.headers()["x-cache"], "miss");
+    for (path, form) in [
+        ("/api/search", vec![("q", "flask")]),
+        ("/api/suggest", vec![("q", "fla")]),
+    ] {
+        for _ in 0..2 {
+            let response = app.client.post(app.url(path)).form(&form).send().await.expect("post");
+            assert!(response.headers().get("x-cache").is_none(), "{path}");
+        }
+    }
+}

@@ -78,9 +78,18 @@ async fn classifier_filters_narrow_and_prefixes_match_children() {
     assert_eq!(both_hits.len() as i64, both.min(20));
     let (_, hits, with_query) = search(&app, "q=flask&c=Framework+%3A%3A+Flask").await;
     assert!(with_query >= 1 && hits[0] == "flask");
-    // Facets count the matching projects.
+    // Facets count the matching projects: with a query too.
     let (_, body) = app.get_text("/search?q=flask").await;
     assert!(body.contains("data-test-facet="), "facets shown");
+    let results = api(&app, &[("q", "flask"), ("o", ""), ("page", "")]).await;
+    let flask_facet = results["facets"]
+        .as_array()
+        .expect("facets")
+        .iter()
+        .find(|f| f[0] == "Framework :: Flask")
+        .and_then(|f| f[1].as_i64())
+        .expect("a Flask facet");
+    assert_eq!(flask_facet, with_query, "the facet counts what its filter finds");
     // The classifier index links to filtered searches.
     let (status, body) = app.get_text("/classifiers/").await;
     assert_eq!(status, 200);

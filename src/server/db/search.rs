@@ -135,11 +135,28 @@ pub async fn search(
         (SearchOrder::Newest, _) => " ORDER BY ranked.last_upload DESC NULLS LAST, ranked.sort_name ASC",
         _ => " ORDER BY ranked.sort_name ASC",
     });
-    let mut facet_q = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT {id}"
-    ));
-    matching(&mut facet_q, false);
-    facet_q.push(") GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
+    // With a text query, the matches drive a join into the classifiers'
+    // primary key; without one, every listed project's classifiers count.
+    let mut facet_q = match &fts {
+        Some(expr) => {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT pc.classifier, COUNT(*) AS n FROM project_search s \
+                 CROSS JOIN project_classifiers pc ON pc.project_id = s.rowid WHERE project_search MATCH ",
+            );
+            q.push_bind(expr.clone());
+            push_filters(&mut q, "s.rowid", classifiers);
+            q
+        }
+        None => {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT {id}"
+            ));
+            matching(&mut q, false);
+            q.push(")");
+            q
+        }
+    };
+    facet_q.push(" GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
     facet_q.push_bind(facet_limit);
 
     // Three independent reads on three pooled connections, concurrently.
