@@ -79,15 +79,7 @@ async fn register_account_logout_login_journey() {
     assert!(body.contains("data-test-nav-user"), "the nav shows the user");
 
     // The home page counts the user.
-    let home: serde_json::Value = app
-        .client
-        .post(app.url("/api/home"))
-        .send()
-        .await
-        .expect("home")
-        .json()
-        .await
-        .expect("json");
+    let home = app.post_json("/api/home").await;
     assert_eq!(home["stats"]["users"], 1);
 
     let response = post(&app, "/api/logout", &[], Some(&token)).await;
@@ -185,15 +177,7 @@ async fn concurrent_registrations_with_one_email_create_one_account() {
     let statuses = attempts.join_all().await;
     assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|&s| s == 200 || s == 422), "{statuses:?}");
-    let home: serde_json::Value = app
-        .client
-        .post(app.url("/api/home"))
-        .send()
-        .await
-        .expect("home")
-        .json()
-        .await
-        .expect("json");
+    let home = app.post_json("/api/home").await;
     assert_eq!(home["stats"]["users"], 1);
 }
 

@@ -264,27 +264,11 @@ async fn twine_and_uv_publish_then_pip_and_uv_install() {
     );
 
     // What was published is what the JSON API describes.
-    let doc: serde_json::Value = app
-        .client
-        .get(app.url("/pypi/cheese-curd/json"))
-        .send()
-        .await
-        .expect("json api")
-        .json()
-        .await
-        .expect("json");
+    let doc = app.get_json("/pypi/cheese-curd/json").await;
     assert_eq!(doc["info"]["version"], "2.0");
     assert_eq!(doc["releases"].as_object().expect("releases").len(), 4);
     assert_eq!(doc["releases"]["1.6"][0]["requires_python"], ">=4");
-    let board: serde_json::Value = app
-        .client
-        .get(app.url("/pypi/cheese-board/json"))
-        .send()
-        .await
-        .expect("json api")
-        .json()
-        .await
-        .expect("json");
+    let board = app.get_json("/pypi/cheese-board/json").await;
     assert_eq!(board["info"]["requires_dist"], serde_json::json!(["cheese-curd<2,>=1"]));
     assert_eq!(board["urls"].as_array().expect("urls").len(), 2, "{board:#}");
 }

@@ -49,6 +49,17 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request")
     }
 
+    /// `GET path` as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.get(path).await.json().await.expect("a JSON body")
+    }
+
+    /// `POST path` without arguments (a server function call) as JSON.
+    pub async fn post_json(&self, path: &str) -> serde_json::Value {
+        let response = self.client.post(self.url(path)).send().await.expect("post");
+        response.json().await.expect("a JSON body")
+    }
+
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let response = self.get(path).await;
         let status = response.status().as_u16();

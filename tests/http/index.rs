@@ -183,11 +183,7 @@ async fn json_api_matches_the_imported_dataset() {
     }
     assert_eq!(file["digests"]["md5"], file["md5_digest"]);
 
-    let release: Value = get_with(&app, "/pypi/flask/0.12.4/json", None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let release: Value = app.get_json("/pypi/flask/0.12.4/json").await;
     assert_eq!(release["info"]["version"], "0.12.4");
     assert!(release.get("releases").is_none(), "no releases on the version endpoint");
     assert!(!release["urls"].as_array().expect("urls").is_empty());
@@ -302,11 +298,7 @@ async fn an_upload_is_served_by_every_api() {
     assert!(html.contains(r#"data-requires-python="&gt;=3.8""#), "{html}");
 
     // The JSON API, the project page and search know it.
-    let doc: Value = get_with(&app, "/pypi/cheese-shop-demo/json", None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let doc: Value = app.get_json("/pypi/cheese-shop-demo/json").await;
     assert_eq!(doc["info"]["name"], "Cheese-Shop-Demo");
     assert_eq!(doc["info"]["summary"], "A test package");
     assert!(
@@ -497,7 +489,7 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
 #[tokio::test]
 async fn cached_pages_are_current_right_after_a_write() {
     let app = spawn_empty().await;
-    let (user_id, token) = user_with_token(&app, "ada", None).await;
+    let (_, token) = user_with_token(&app, "ada", None).await;
     let first = app.get("/").await;
     assert_eq!(first.headers()["x-cache"], "miss");
     let first = first.text().await.expect("body");
@@ -515,17 +507,8 @@ async fn cached_pages_are_current_right_after_a_write() {
     assert!(after.text().await.expect("body").contains("/project/cache-fresh/"));
 
     // A write that bypasses this server (another instance, the CLI) too.
-    let (_, _) = user_with_token(&app, "bob", None).await;
-    let _ = user_id;
-    let stats: Value = app
-        .client
-        .post(app.url("/api/home"))
-        .send()
-        .await
-        .expect("home")
-        .json()
-        .await
-        .expect("json");
+    user_with_token(&app, "bob", None).await;
+    let stats = app.post_json("/api/home").await;
     assert_eq!(stats["stats"]["users"], 2);
     let page = app.get("/").await;
     assert_eq!(page.headers()["x-cache"], "miss", "a new user is a new generation");

@@ -123,10 +123,18 @@ pub async fn file_by_name(db: &Db, filename: &str) -> Result<Option<IndexFile>, 
 
 /// Whether `user_id` holds any role on the project.
 pub async fn has_role(db: &Db, user_id: i64, project_id: i64) -> Result<bool, sqlx::Error> {
+    role_exists(db.pool(), user_id, project_id).await
+}
+
+/// The one query behind `has_role` and `WriteTx::has_role` (pool or transaction).
+pub(super) async fn role_exists<'e, E>(executor: E, user_id: i64, project_id: i64) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
     let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM roles WHERE user_id = $1 AND project_id = $2")
         .bind(user_id)
         .bind(project_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(executor)
         .await?;
     Ok(found.is_some())
 }

@@ -254,12 +254,7 @@ impl WriteTx {
     }
 
     pub async fn has_role(&mut self, user_id: i64, project_id: i64) -> Result<bool, sqlx::Error> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM roles WHERE user_id = $1 AND project_id = $2")
-            .bind(user_id)
-            .bind(project_id)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(found.is_some())
+        super::index::role_exists(&mut *self.tx, user_id, project_id).await
     }
 
     /// The release equal (in PEP 440 terms) to the version with this sort
