@@ -120,6 +120,8 @@ pub struct AccountData {
     pub member_since: String,
     pub projects: Vec<MaintainedProject>,
     pub tokens: Vec<ApiTokenInfo>,
+    /// A token just created by a form without JavaScript: shown this once.
+    pub new_token: Option<NewApiToken>,
 }
 
 /// An API token as its owner sees it: never the token itself.

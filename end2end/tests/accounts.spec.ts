@@ -93,6 +93,25 @@ plain.describe('without JavaScript', () => {
     await expect(page).toHaveURL(/\/account$/);
     await expect(page.locator('[data-test-nav-user]')).toHaveText('Ada Lovelace');
   });
+
+  plain('an API token is created, shown once and revoked', async ({ page }) => {
+    await page.goto('/account/register');
+    await fillRegistration(page, unique());
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page).toHaveURL(/\/account$/);
+
+    await page.getByLabel('Token name').fill('build server');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    // Back on the account page (the redirect may leave an empty query).
+    await expect(page).toHaveURL(/\/account\??$/);
+    await expect(page.locator('[data-test-new-token-value]')).toHaveText(/^cheeseshop-[0-9a-f]{64}$/);
+    await expect(page.locator('[data-test-token="build server"]')).toBeVisible();
+
+    await page.reload();
+    await expect(page.locator('[data-test-new-token-value]')).toHaveCount(0);
+    await page.getByRole('button', { name: 'Revoke the token build server' }).click();
+    await expect(page.locator('[data-test-token="build server"]')).toHaveCount(0);
+  });
 });
 
 test('create an API token, see it once, revoke it', async ({ page }) => {

@@ -250,6 +250,19 @@ mod ssr {
             accounts::projects_of(&state.db, user.id),
             crate::server::db::index::tokens(&state.db, user.id)
         )?;
+        // A token created without JavaScript, carried here by a cookie:
+        // shown once (if it is still this user's), then the cookie goes.
+        let mut new_token = None;
+        if let Some(token) = use_context::<Parts>().and_then(|p| auth::new_token_from(&p.headers)) {
+            let owner = crate::server::db::index::token_owner(&state.db, &auth::hash_token(&token)).await?;
+            if let Some(owner) = owner.filter(|o| o.user_id == user.id) {
+                new_token = Some(NewApiToken {
+                    name: owner.token_name,
+                    token,
+                });
+            }
+            set_cookie(auth::expired_new_token_cookie(state.secure_cookies));
+        }
         Ok(AccountData {
             username: user.username,
             name: user.name,
@@ -266,6 +279,7 @@ mod ssr {
                     last_used: t.last_used.map(|t| human_date(Some(t))),
                 })
                 .collect(),
+            new_token,
         })
     }
 
@@ -308,6 +322,11 @@ mod ssr {
         crate::server::db::index::create_token(&state.db, session.user.user_id, name, &hash, project_id, now_micros())
             .await?;
         tracing::info!(user_id = session.user.user_id, "API token created");
+        // Without JavaScript the answer is a redirect back to /account, which
+        // cannot carry the token: a short-lived cookie does, to this browser only.
+        if use_context::<Parts>().is_some_and(|p| crate::api::is_plain_form_post(&p)) {
+            set_cookie(auth::new_token_cookie(&token, state.secure_cookies));
+        }
         Ok(NewApiToken {
             name: name.to_owned(),
             token,

@@ -28,7 +28,7 @@ pub(crate) fn respond<T>(result: Result<T, crate::error::AppError>) -> Result<T,
 }
 
 #[cfg(feature = "ssr")]
-fn is_plain_form_post(parts: &axum::http::request::Parts) -> bool {
+pub(crate) fn is_plain_form_post(parts: &axum::http::request::Parts) -> bool {
     parts.method == axum::http::Method::POST
         && parts.uri.path().starts_with("/api/")
         && parts

@@ -8,7 +8,7 @@ use crate::components::copy::CopyButton;
 use crate::components::error_view::ErrorView;
 use crate::components::form::{Field, FormMessage};
 use crate::error::AppError;
-use crate::model::{AccountData, ApiTokenInfo, MaintainedProject};
+use crate::model::{AccountData, ApiTokenInfo, MaintainedProject, NewApiToken};
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
@@ -125,6 +125,7 @@ struct TokenActions {
 fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
     let scopes = data.projects.clone();
     let token_list = data.tokens;
+    let flash = data.new_token;
     let change = ServerAction::<ChangePassword>::new();
     let errors = form_errors(change);
     let message = form_message(change);
@@ -148,7 +149,7 @@ fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
                     <h2 id="projects-heading">"Your projects"</h2>
                     <ProjectList projects=data.projects empty="You do not maintain any projects yet."/>
                 </section>
-                <TokensCard tokens=token_list scopes actions=tokens/>
+                <TokensCard tokens=token_list scopes actions=tokens flash/>
                 <section class="card" aria-labelledby="password-heading">
                     <h2 id="password-heading">"Change password"</h2>
                     <p class="field-hint">"Changing your password logs you out everywhere else."</p>
@@ -171,7 +172,13 @@ fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
 }
 
 #[component]
-fn TokensCard(tokens: Vec<ApiTokenInfo>, scopes: Vec<MaintainedProject>, actions: TokenActions) -> impl IntoView {
+fn TokensCard(
+    tokens: Vec<ApiTokenInfo>,
+    scopes: Vec<MaintainedProject>,
+    actions: TokenActions,
+    /// A token created without JavaScript, shown once by the server.
+    flash: Option<NewApiToken>,
+) -> impl IntoView {
     let create = actions.create;
     let errors = Signal::derive(move || match create.value().get() {
         Some(Err(AppError::Invalid(form))) => form,
@@ -181,7 +188,7 @@ fn TokensCard(tokens: Vec<ApiTokenInfo>, scopes: Vec<MaintainedProject>, actions
         Some(Err(AppError::Invalid(_))) | Some(Ok(_)) | None => None,
         Some(Err(e)) => Some(e.to_string()),
     });
-    let created = move || create.value().get().and_then(Result::ok);
+    let created = move || create.value().get().and_then(Result::ok).or_else(|| flash.clone());
     let revoke_message = Signal::derive(move || {
         actions
             .revoke

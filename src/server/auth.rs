@@ -142,17 +142,52 @@ pub fn expired_session_cookie(secure: bool) -> Option<HeaderValue> {
     HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
-        // Our tokens are 64 hex characters; anything else is not worth a query.
-        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    // Our tokens are 64 hex characters; anything else is not worth a query.
+    cookie_value(headers, SESSION_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Carries an API token created by a form without JavaScript to the next
+/// view of `/account`, which shows it once and clears it. It never touches
+/// the database or a URL, only this browser, like the session cookie.
+pub const NEW_TOKEN_COOKIE: &str = "cheeseshop_new_token";
+
+fn new_token_cookie_with(value: &str, max_age: cookie::time::Duration, secure: bool) -> Option<HeaderValue> {
+    let cookie = Cookie::build((NEW_TOKEN_COOKIE, value.to_owned()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/account")
+        .secure(secure)
+        .max_age(max_age)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
+}
+
+pub fn new_token_cookie(token: &str, secure: bool) -> Option<HeaderValue> {
+    new_token_cookie_with(token, cookie::time::Duration::minutes(5), secure)
+}
+
+pub fn expired_new_token_cookie(secure: bool) -> Option<HeaderValue> {
+    new_token_cookie_with("", cookie::time::Duration::ZERO, secure)
+}
+
+/// The API token in the new-token cookie, if it is one of ours.
+pub fn new_token_from(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, NEW_TOKEN_COOKIE).filter(|t| {
+        t.strip_prefix(API_TOKEN_PREFIX)
+            .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    })
 }
 
 /// The logged-in user of this request, put in the request's extensions by

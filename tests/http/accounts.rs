@@ -310,6 +310,71 @@ async fn forms_work_without_javascript() {
     assert_eq!(response.status().as_u16(), 302);
     assert_eq!(response.headers()["location"], "/account");
     let (token, _) = session_cookie(response.headers()).expect("cookie");
+    let session = format!("cheeseshop_session={token}");
+
+    // An API token made without JavaScript is shown once on /account.
+    let response = no_js(
+        "/api/create_token",
+        &[("name", "ci"), ("project", "")],
+        &app.url("/account"),
+    )
+    .header("cookie", &session)
+    .send()
+    .await
+    .expect("post");
+    assert_eq!(response.status().as_u16(), 302);
+    let flash = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|l| l.starts_with("cheeseshop_new_token="))
+        .expect("the token travels in a cookie")
+        .to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/account", "Max-Age=300"] {
+        assert!(flash.contains(attribute), "{flash} has {attribute}");
+    }
+    let api_token = flash["cheeseshop_new_token=".len()..]
+        .split(';')
+        .next()
+        .expect("value")
+        .to_owned();
+    assert!(api_token.starts_with("cheeseshop-"));
+    let cookies = format!("{session}; cheeseshop_new_token={api_token}");
+    let page = get(&app, "/account", Some(&token)).await;
+    assert!(
+        !page.text().await.expect("body").contains(&api_token),
+        "only with the cookie"
+    );
+    let page = app
+        .client
+        .get(app.url("/account"))
+        .header("accept", "text/html")
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .expect("get");
+    let cleared = page
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|l| l.starts_with("cheeseshop_new_token=;") && l.contains("Max-Age=0"));
+    assert!(cleared, "shown once: the cookie is cleared");
+    let body = page.text().await.expect("body");
+    assert!(body.contains(&api_token), "the new token is on the page");
+    assert!(body.contains("data-test-new-token"));
+    // Somebody else's token in the cookie shows nothing.
+    let (_, bob_token) = crate::helpers::user_with_token(&app, "bob", None).await;
+    let page = app
+        .client
+        .get(app.url("/account"))
+        .header("accept", "text/html")
+        .header("cookie", format!("{session}; cheeseshop_new_token={bob_token}"))
+        .send()
+        .await
+        .expect("get");
+    assert!(!page.text().await.expect("body").contains(&bob_token));
 
     // Logging in without JavaScript follows ?next= (on this site only).
     let login_page = app.url("/account/login?next=%2Fproject%2Fflask%2F");

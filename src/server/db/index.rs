@@ -146,11 +146,12 @@ pub struct TokenOwner {
     pub user_id: i64,
     pub username: String,
     pub project_id: Option<i64>,
+    pub token_name: String,
 }
 
 pub async fn token_owner(db: &Db, token_hash: &str) -> Result<Option<TokenOwner>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT t.id AS token_id, t.user_id, u.username, t.project_id \
+        "SELECT t.id AS token_id, t.user_id, u.username, t.project_id, t.name AS token_name \
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
     )
     .bind(token_hash)
