@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -77,7 +77,9 @@ pub fn router(state: AppState) -> Router {
         pages = pages.layer(GlobalConcurrencyLimitLayer::new(state.page_concurrency));
     }
     // Outside the limit: a cached page never waits for a render slot.
-    let pages = pages.layer(middleware::from_fn_with_state(state.clone(), page_cache::layer));
+    let pages = pages
+        .layer(middleware::from_fn_with_state(state.clone(), search_admission))
+        .layer(middleware::from_fn_with_state(state.clone(), page_cache::layer));
     router
         .merge(index::routes(&state))
         .route("/rss/updates.xml", get(feeds::updates))
@@ -93,7 +95,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn bench_round_trips(axum::extract::State(state): axum::extract::State<AppState>) -> String {
+/// Searches are CPU work in the database (ranking thousands of matches),
+/// never cached, and under a burst each queued one would hold a whole page
+/// render in memory. Only a few run at once (twice the CPUs); the rest wait
+/// here, before any work, holding nothing but their request. Other pages
+/// never wait for searches.
+async fn search_admission(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !matches!(path, "/search" | "/search/" | "/api/search") {
+        return next.run(request).await;
+    }
+    let Ok(_permit) = state.search_slots.acquire().await else {
+        return next.run(request).await;
+    };
+    next.run(request).await
+}
+
+async fn bench_round_trips(State(state): State<AppState>) -> String {
     state
         .db
         .bench_latency()

@@ -30,6 +30,8 @@ pub struct AppState {
     pub page_concurrency: usize,
     /// Rendered pages for visitors without a session.
     pub page_cache: Arc<PageCache>,
+    /// Searches that may run at once (see `http::search_admission`).
+    pub search_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -44,8 +46,14 @@ impl AppState {
             base_url: None,
             page_concurrency: crate::server::config::DEFAULT_PAGE_CONCURRENCY,
             page_cache: Arc::new(PageCache::new(crate::server::config::DEFAULT_PAGE_CACHE_BYTES)),
+            search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency())),
         }
     }
+}
+
+/// Twice the CPUs: searches are CPU-bound, more at once only queue inside.
+fn search_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
 }
 
 impl FromRef<AppState> for LeptosOptions {
