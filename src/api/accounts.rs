@@ -306,7 +306,7 @@ mod ssr {
             let mine = accounts::projects_of(&state.db, session.user.user_id).await?;
             let normalized = crate::domain::normalize_project_name(project);
             match mine.iter().find(|p| p.normalized_name == normalized) {
-                Some(p) => crate::server::db::index::project(&state.db, &p.normalized_name)
+                Some(p) => crate::server::db::catalog::project(&state.db, &p.normalized_name)
                     .await?
                     .map(|p| p.id),
                 None => {

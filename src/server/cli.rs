@@ -246,7 +246,7 @@ async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str) ->
             if !mine.iter().any(|p| p.normalized_name == normalized) {
                 return Err(format!("{user} does not maintain a project {project:?}"));
             }
-            index::project(db, &normalized)
+            crate::server::db::catalog::project(db, &normalized)
                 .await
                 .map_err(|e| format!("database error: {e}"))?
                 .map(|p| p.id)

@@ -442,7 +442,7 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
     let sdist_form = || upload_form("tiny", "1.0", "sdist", sdist_name, &sdist, &[]);
     expect(app.upload(Some(&bob_token), sdist_form()).await, 403, "isn't allowed");
     // A token scoped to another project, and a revoked token.
-    let project_id = cheeseshop::server::db::index::project(&app.db, "tiny")
+    let project_id = cheeseshop::server::db::catalog::project(&app.db, "tiny")
         .await
         .expect("db")
         .expect("tiny")

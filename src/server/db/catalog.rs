@@ -63,12 +63,14 @@ pub struct ProjectRow {
     pub normalized_name: String,
     pub latest_release_id: Option<i64>,
     pub metadata_release_id: Option<i64>,
+    /// PyPI's serial: the id of the project's newest journal entry.
+    pub last_serial: i64,
 }
 
 /// One project by its PEP 503 normalized name.
 pub async fn project(db: &Db, normalized_name: &str) -> Result<Option<ProjectRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, name, normalized_name, latest_release_id, metadata_release_id \
+        "SELECT id, name, normalized_name, latest_release_id, metadata_release_id, last_serial \
          FROM projects WHERE normalized_name = $1",
     )
     .bind(normalized_name)

@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::Db;
+use super::catalog::ProjectRow;
 
 /// The newest journal id: the index's serial.
 pub async fn last_serial(db: &Db) -> Result<i64, sqlx::Error> {
@@ -11,42 +12,13 @@ pub async fn last_serial(db: &Db) -> Result<i64, sqlx::Error> {
         .await
 }
 
-#[derive(Debug, Clone, FromRow)]
-pub struct IndexProject {
-    pub id: i64,
-    pub name: String,
-    pub normalized_name: String,
-    pub last_serial: i64,
-    pub latest_release_id: Option<i64>,
-    pub metadata_release_id: Option<i64>,
-}
-
-/// Column lists as macros: sqlx takes only `'static` SQL, which `concat!` builds.
-macro_rules! project_columns {
-    () => {
-        "id, name, normalized_name, last_serial, latest_release_id, metadata_release_id"
-    };
-}
-
 /// Every project, by normalized name (the `/simple/` listing).
-pub async fn all_projects(db: &Db) -> Result<Vec<IndexProject>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT ",
-        project_columns!(),
-        " FROM projects ORDER BY normalized_name"
-    ))
+pub async fn all_projects(db: &Db) -> Result<Vec<ProjectRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, normalized_name, latest_release_id, metadata_release_id, last_serial \
+         FROM projects ORDER BY normalized_name",
+    )
     .fetch_all(db.pool())
-    .await
-}
-
-pub async fn project(db: &Db, normalized_name: &str) -> Result<Option<IndexProject>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT ",
-        project_columns!(),
-        " FROM projects WHERE normalized_name = $1"
-    ))
-    .bind(normalized_name)
-    .fetch_optional(db.pool())
     .await
 }
 

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::{iso_micros, moved_permanently, simple::file_url};
 use crate::domain::{ProjectName, normalize_project_name};
-use crate::server::db::catalog::{self, MetadataRow};
-use crate::server::db::index::{self, IndexFile, IndexProject, IndexRelease};
+use crate::server::db::catalog::{self, MetadataRow, ProjectRow};
+use crate::server::db::index::{self, IndexFile, IndexRelease};
 use crate::server::state::AppState;
 
 fn not_found() -> Response {
@@ -113,7 +113,7 @@ async fn document(
     version: Option<&str>,
 ) -> Result<Response, sqlx::Error> {
     let db = &state.db;
-    let Some(project) = index::project(db, normalized).await? else {
+    let Some(project) = catalog::project(db, normalized).await? else {
         return Ok(not_found());
     };
     let (releases, files) = tokio::try_join!(index::releases(db, project.id), index::project_files(db, project.id))?;
@@ -177,7 +177,7 @@ fn text(value: Option<&str>) -> Value {
     }
 }
 
-fn info(project: &IndexProject, release: &IndexRelease, m: Option<&MetadataRow>, base: &str) -> Value {
+fn info(project: &ProjectRow, release: &IndexRelease, m: Option<&MetadataRow>, base: &str) -> Value {
     let field = |f: fn(&MetadataRow) -> &str| text(m.map(f));
     let project_urls: Option<serde_json::Map<String, Value>> = m
         .and_then(|m| serde_json::from_str::<Vec<(String, String)>>(&m.project_urls).ok())

@@ -15,6 +15,7 @@ use super::negotiate::{JSON_V1, negotiate};
 use super::{IndexError, iso_micros, moved_permanently};
 use crate::domain::format::escape_html;
 use crate::domain::{ProjectName, normalize_project_name};
+use crate::server::db::catalog;
 use crate::server::db::index::{self, IndexFile};
 use crate::server::state::AppState;
 
@@ -134,7 +135,7 @@ pub async fn project(
         return not_acceptable();
     };
     let result = async {
-        let Some(project) = index::project(&state.db, &normalized).await? else {
+        let Some(project) = catalog::project(&state.db, &normalized).await? else {
             return Err(IndexError::not_found());
         };
         let (releases, files) = tokio::try_join!(

@@ -31,6 +31,7 @@ use super::IndexError;
 use crate::domain::dist::{DistFilename, DistKind, parse_upload_version};
 use crate::domain::{ProjectName, ReleaseVersion};
 use crate::server::auth::hash_token;
+use crate::server::db::catalog;
 use crate::server::db::index::{self, TokenOwner};
 use crate::server::db::write::{NewFile, NewRelease, ReleaseMetadata};
 use crate::server::now_micros;
@@ -381,7 +382,7 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
 
     // Permissions, before anything is published (re-checked in the transaction).
     let normalized = name.normalized();
-    let existing = index::project(&state.db, &normalized).await?;
+    let existing = catalog::project(&state.db, &normalized).await?;
     check_permission(&owner, existing.as_ref().map(|p| p.id), |project_id| {
         index::has_role(&state.db, owner.user_id, project_id)
     })
