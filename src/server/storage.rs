@@ -18,9 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 pub type StorageFuture<'a, T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send + 'a>>;
 
-/// An object read from storage: its full size and the requested bytes.
+/// The requested bytes of an object read from storage.
 pub struct Object {
-    pub size: u64,
     pub body: Body,
 }
 
@@ -137,7 +136,6 @@ impl Storage for LocalStorage {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let size = file.metadata().await?.len();
             let body = match range {
                 Some(range) => {
                     file.seek(io::SeekFrom::Start(range.start)).await?;
@@ -146,7 +144,7 @@ impl Storage for LocalStorage {
                 }
                 None => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
             };
-            Ok(Some(Object { size, body }))
+            Ok(Some(Object { body }))
         })
     }
 

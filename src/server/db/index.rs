@@ -57,7 +57,6 @@ pub struct IndexFile {
     /// The file's or its release's yanked state (PEP 592 yanks releases).
     pub yanked: bool,
     pub yanked_reason: Option<String>,
-    pub storage_key: Option<String>,
     pub metadata_sha256: Option<String>,
 }
 
@@ -65,7 +64,7 @@ macro_rules! file_columns {
     () => {
         "f.release_id, r.version, f.filename, f.packagetype, f.python_version, f.size, f.sha256, \
          f.md5, f.blake2b_256, f.upload_time, f.url, f.requires_python, (f.yanked OR r.yanked) AS yanked, \
-         r.yanked_reason, f.storage_key, f.metadata_sha256"
+         r.yanked_reason, f.metadata_sha256"
     };
 }
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{iso_micros, moved_permanently, simple::file_url};
+use super::{iso_micros, moved_permanently};
 use crate::domain::{ProjectName, normalize_project_name};
 use crate::server::db::catalog::{self, MetadataRow, ProjectRow};
 use crate::server::db::index::{self, IndexFile, IndexRelease};
@@ -223,11 +223,11 @@ fn info(project: &ProjectRow, release: &IndexRelease, m: Option<&MetadataRow>, b
 }
 
 fn file_object(f: &IndexFile, base: &str) -> Value {
-    let url = file_url(f);
-    let url = if url.starts_with('/') {
-        format!("{base}{url}")
+    // Uploaded files have our own path (`/files/...`), imported ones their original URL.
+    let url = if f.url.starts_with('/') {
+        format!("{base}{}", f.url)
     } else {
-        url
+        f.url.clone()
     };
     let upload_time = chrono::DateTime::from_timestamp_micros(f.upload_time)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())

@@ -109,15 +109,6 @@ fn page_head(title: &str) -> String {
     )
 }
 
-/// The URL clients fetch a file from: ours for uploads (a path, which PEP
-/// 503 and 691 resolve against the page), the original for imports.
-pub fn file_url(file: &IndexFile) -> String {
-    match &file.storage_key {
-        Some(key) => format!("/files/{key}"),
-        None => file.url.clone(),
-    }
-}
-
 pub async fn project(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -172,7 +163,7 @@ fn html_file(html: &mut String, f: &IndexFile) {
     let _ = write!(
         html,
         "    <a href=\"{}#sha256={}\"",
-        escape_html(&file_url(f)),
+        escape_html(&f.url),
         escape_html(&f.sha256)
     );
     if let Some(requires_python) = f.requires_python.as_deref().filter(|s| !s.is_empty()) {
@@ -220,7 +211,7 @@ fn json_file(f: &IndexFile) -> serde_json::Value {
     };
     json!({
         "filename": f.filename,
-        "url": file_url(f),
+        "url": f.url,
         "hashes": hashes,
         "requires-python": f.requires_python.as_deref().filter(|s| !s.is_empty()),
         "yanked": yanked,
