@@ -23,6 +23,51 @@ test('typing in the hero box suggests projects; arrows and Enter open one', asyn
   await expect(page.locator('[data-test-project-title]')).toContainText('Flask');
 });
 
+test('leaving the page with a suggestion request in flight is harmless', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const input = page.locator('#hero-search');
+  await input.pressSequentially('fla', { delay: 0 });
+  await expect(page.locator('#hero-search-suggestions [role="option"]').first()).toHaveAttribute(
+    'data-test-suggestion',
+    'flask',
+  );
+  // Hold the next answer back until the page that asked has gone.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let asked!: () => void;
+  const requested = new Promise<void>((resolve) => (asked = resolve));
+  await page.route('**/api/suggest*', async (route) => {
+    asked();
+    await held;
+    await route.continue();
+  });
+  await input.press('s');
+  await requested;
+  await input.press('ArrowDown');
+  await input.press('Enter');
+  await expect(page).toHaveURL(/\/project\/flask\/$/);
+  release();
+  await page.waitForResponse('**/api/suggest*');
+  await page.waitForTimeout(200);
+  // The console fixture fails the test on any panic.
+});
+
+test('leaving the page before the typing pause ends is harmless', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const input = page.locator('#hero-search');
+  await input.pressSequentially('fla', { delay: 0 });
+  await expect(page.locator('#hero-search-suggestions [role="option"]').first()).toBeVisible();
+  // The debounce timer for "flas" is still pending when the page changes.
+  await input.press('s');
+  await input.press('ArrowDown');
+  await input.press('Enter');
+  await expect(page).toHaveURL(/\/project\/flask\/$/);
+  await page.waitForTimeout(400);
+  await expect(page.locator('[data-test-project-title]')).toContainText('Flask');
+});
+
 test('Escape closes the suggestions and Enter then searches', async ({ page }) => {
   await page.goto('/');
   await hydrated(page);

@@ -33,13 +33,20 @@ pub fn SearchForm(
     let ticket = StoredValue::new(0u64);
     let navigate = use_navigate();
 
+    // The box can be gone (the page changed) before a debounced call runs
+    // or an answer arrives: both only touch its state through `try_`
+    // accessors, which give `None` for disposed values instead of panicking.
     let fetch = move |q: String| {
-        ticket.update_value(|n| *n += 1);
-        let mine = ticket.get_value();
+        let Some(mine) = ticket.try_update_value(|n| {
+            *n += 1;
+            *n
+        }) else {
+            return;
+        };
         leptos::task::spawn_local(async move {
             let answer = crate::api::suggest(q).await;
-            if ticket.get_value() != mine {
-                return; // a newer request is under way: this answer is stale
+            if ticket.try_get_value() != Some(mine) {
+                return; // a newer request is under way, or the box is gone
             }
             match answer {
                 Ok(list) => {
@@ -51,6 +58,12 @@ pub fn SearchForm(
             }
         });
     };
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    on_cleanup(move || {
+        if let Some(Some(handle)) = pending.try_get_value() {
+            handle.clear();
+        }
+    });
     let on_input = move |ev: leptos::ev::Event| {
         let q = event_target_value(&ev);
         text.set(q.clone());
@@ -63,7 +76,7 @@ pub fn SearchForm(
             items.set(Vec::new());
             return;
         }
-        debounce(id, move || fetch(q));
+        debounce(pending, move || fetch(q));
     };
     let open_active = {
         let navigate = navigate.clone();
@@ -192,25 +205,17 @@ pub fn SearchForm(
 }
 
 /// Runs `f` after typing pauses: each call cancels the previous pending one
-/// (per search box).
+/// of the same search box.
 #[cfg(feature = "hydrate")]
-fn debounce(key: &'static str, f: impl FnOnce() + 'static) {
+fn debounce(pending: StoredValue<Option<TimeoutHandle>>, f: impl FnOnce() + 'static) {
     /// How long typing must pause before suggestions are fetched.
     const DEBOUNCE_MS: u64 = 150;
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    thread_local! {
-        static PENDING: RefCell<HashMap<&'static str, TimeoutHandle>> = RefCell::new(HashMap::new());
+    if let Some(Some(handle)) = pending.try_get_value() {
+        handle.clear();
     }
-    PENDING.with(|pending| {
-        if let Some(handle) = pending.borrow_mut().remove(key) {
-            handle.clear();
-        }
-    });
-    if let Ok(handle) = set_timeout_with_handle(f, std::time::Duration::from_millis(DEBOUNCE_MS)) {
-        PENDING.with(|pending| pending.borrow_mut().insert(key, handle));
-    }
+    let handle = set_timeout_with_handle(f, std::time::Duration::from_millis(DEBOUNCE_MS)).ok();
+    pending.set_value(handle);
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn debounce(_key: &'static str, _f: impl FnOnce() + 'static) {}
+fn debounce(_pending: StoredValue<Option<TimeoutHandle>>, _f: impl FnOnce() + 'static) {}
