@@ -77,7 +77,7 @@ mod ssr {
     use crate::error::{AppError, FormErrors};
     use crate::model::{AccountData, ApiTokenInfo, MaintainedProject, NewApiToken, PublicProfile};
     use crate::server::auth::{self, Session, throttle};
-    use crate::server::db::accounts::{self, CreateUserError, NewUser, UserProject};
+    use crate::server::db::accounts::{self, UserProject};
     use crate::server::now_micros;
     use crate::server::state::AppState;
 
@@ -131,31 +131,17 @@ mod ssr {
             return Err(AppError::Invalid(form));
         };
 
-        let hash = auth::hash_password(password).await?;
-        let created = accounts::create_user(
-            &state.db,
-            &NewUser {
-                username: username.as_str(),
-                username_normalized: &username.normalized(),
-                name: name.as_str(),
-                email: email.as_str(),
-                email_normalized: &email.normalized(),
-                password_hash: hash.as_str(),
-                created: now_micros(),
-            },
-        )
-        .await;
-        let user_id = match created {
+        let user_id = match auth::create_account(&state.db, &username, &email, &name, password).await {
             Ok(id) => id,
-            Err(CreateUserError::UsernameTaken) => {
+            Err(auth::CreateAccountError::UsernameTaken) => {
                 form.add("username", "This username is already taken.");
                 return Err(AppError::Invalid(form));
             }
-            Err(CreateUserError::EmailTaken) => {
+            Err(auth::CreateAccountError::EmailTaken) => {
                 form.add("email", "An account with this e-mail address already exists.");
                 return Err(AppError::Invalid(form));
             }
-            Err(CreateUserError::Db(e)) => return Err(e.into()),
+            Err(auth::CreateAccountError::Failed(e)) => return Err(e),
         };
         tracing::info!(user_id, "account registered");
         start_session(&state, user_id).await?;

@@ -19,9 +19,10 @@ use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use sha2::{Digest, Sha256};
 
-use crate::domain::Password;
+use crate::domain::{DisplayName, Email, Password, Username};
 use crate::error::AppError;
-use crate::server::db::accounts::{self, SessionUser};
+use crate::server::db::Db;
+use crate::server::db::accounts::{self, CreateUserError, NewUser, SessionUser};
 use crate::server::now_micros;
 use crate::server::state::AppState;
 
@@ -61,6 +62,49 @@ pub async fn hash_password(password: Password) -> Result<PasswordHashString, App
     })
     .await
     .map_err(|_| AppError::Internal)?
+}
+
+/// Why an account could not be created.
+#[derive(Debug)]
+pub enum CreateAccountError {
+    UsernameTaken,
+    EmailTaken,
+    /// Hashing or the database failed: nothing the caller can fix.
+    Failed(AppError),
+}
+
+/// Creates an account from already parsed parts (registration and
+/// `cheeseshop user create` both come here): hashes the password with
+/// argon2id off the async threads, then inserts. Uniqueness of the username
+/// and the e-mail address is decided by the database's unique indexes, so
+/// of two concurrent sign-ups with one address exactly one succeeds.
+pub async fn create_account(
+    db: &Db,
+    username: &Username,
+    email: &Email,
+    name: &DisplayName,
+    password: Password,
+) -> Result<i64, CreateAccountError> {
+    let hash = hash_password(password).await.map_err(CreateAccountError::Failed)?;
+    let created = accounts::create_user(
+        db,
+        &NewUser {
+            username: username.as_str(),
+            username_normalized: &username.normalized(),
+            name: name.as_str(),
+            email: email.as_str(),
+            email_normalized: &email.normalized(),
+            password_hash: hash.as_str(),
+            created: now_micros(),
+        },
+    )
+    .await;
+    match created {
+        Ok(id) => Ok(id),
+        Err(CreateUserError::UsernameTaken) => Err(CreateAccountError::UsernameTaken),
+        Err(CreateUserError::EmailTaken) => Err(CreateAccountError::EmailTaken),
+        Err(CreateUserError::Db(e)) => Err(CreateAccountError::Failed(e.into())),
+    }
 }
 
 /// A hash of a random password that nobody knows: unknown users are

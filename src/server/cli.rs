@@ -68,8 +68,9 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum UserCommand {
-    /// Create an account. The password is read from standard input (one
-    /// line), never from the command line, where other users could see it.
+    /// Create an account. The password is asked for twice without echo on a
+    /// terminal, or read as one line from standard input when piped in;
+    /// never from the command line, where other users could see it.
     Create {
         #[arg(long)]
         username: String,
@@ -180,49 +181,45 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
 
 async fn create_user(db: &Db, username: &str, email: &str, name: Option<&str>) -> Result<(), String> {
     use crate::domain::{DisplayName, Email, Password, Username};
-    use crate::server::db::accounts::{self, CreateUserError, NewUser};
+    use crate::server::auth::{CreateAccountError, create_account};
 
     let username = Username::parse(username).map_err(|e| format!("username: {e}"))?;
     let email = Email::parse(email).map_err(|e| format!("email: {e}"))?;
     let name = DisplayName::parse(name.unwrap_or(username.as_str())).map_err(|e| format!("name: {e}"))?;
+    let password = read_new_password(&username)?;
+    let password = Password::parse(&password).map_err(|e| format!("password: {e}"))?;
+    match create_account(db, &username, &email, &name, password).await {
+        Ok(_) => {
+            println!("Created the user {}.", username.as_str());
+            Ok(())
+        }
+        Err(CreateAccountError::UsernameTaken) => Err(format!("the username {} is taken", username.as_str())),
+        Err(CreateAccountError::EmailTaken) => {
+            Err(format!("an account with the e-mail address {} exists", email.as_str()))
+        }
+        Err(CreateAccountError::Failed(e)) => Err(format!("cannot create the user: {e}")),
+    }
+}
+
+/// The new user's password: asked twice without echo on a terminal, or the
+/// first line of standard input when it is piped in (scripts, tests). Never
+/// from argv, where other local users could read it in the process list.
+fn read_new_password(username: &crate::domain::Username) -> Result<String, String> {
     if std::io::stdin().is_terminal() {
-        eprint!(
-            "Password for {} (input is visible; pipe it in to hide it): ",
-            username.as_str()
-        );
+        let first = rpassword::prompt_password(format!("Password for {}: ", username.as_str()))
+            .map_err(|e| format!("cannot read the password from the terminal: {e}"))?;
+        let again = rpassword::prompt_password("The same password again: ")
+            .map_err(|e| format!("cannot read the password from the terminal: {e}"))?;
+        if first != again {
+            return Err("the two passwords do not match".into());
+        }
+        return Ok(first);
     }
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    let password = Password::parse(line.trim_end_matches(['\r', '\n'])).map_err(|e| format!("password: {e}"))?;
-    let hash = crate::server::auth::hash_password(password)
-        .await
-        .map_err(|e| format!("cannot hash the password: {e}"))?;
-    let created = accounts::create_user(
-        db,
-        &NewUser {
-            username: username.as_str(),
-            username_normalized: &username.normalized(),
-            name: name.as_str(),
-            email: email.as_str(),
-            email_normalized: &email.normalized(),
-            password_hash: hash.as_str(),
-            created: crate::server::now_micros(),
-        },
-    )
-    .await;
-    match created {
-        Ok(_) => {
-            println!("Created the user {}.", username.as_str());
-            Ok(())
-        }
-        Err(CreateUserError::UsernameTaken) => Err(format!("the username {} is taken", username.as_str())),
-        Err(CreateUserError::EmailTaken) => {
-            Err(format!("an account with the e-mail address {} exists", email.as_str()))
-        }
-        Err(CreateUserError::Db(e)) => Err(format!("database error: {e}")),
-    }
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str) -> Result<(), String> {

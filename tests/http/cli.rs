@@ -187,3 +187,63 @@ async fn users_and_tokens_are_created_from_the_command_line() {
     assert_eq!(owner.project_id, None);
     assert!(index::token_owner(&db, &token).await.expect("query").is_none());
 }
+
+/// Drives `cheeseshop user create` through a pseudo-terminal, as a person
+/// at a shell would: prints everything the terminal showed, exits with the
+/// command's status.
+const TTY_DRIVER: &str = r#"
+import os, pty, signal, sys
+signal.alarm(60)
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+shown = b""
+def read_until(marker):
+    global shown
+    while marker not in shown:
+        chunk = os.read(fd, 1024)
+        if not chunk:
+            raise SystemExit("the terminal closed before " + repr(marker))
+        shown += chunk
+read_until(b"Password for tty-user: ")
+os.write(fd, os.environ["FIRST"].encode() + b"\n")
+read_until(b"again: ")
+os.write(fd, os.environ["AGAIN"].encode() + b"\n")
+while True:
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    shown += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(shown.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+#[test]
+fn on_a_terminal_the_password_is_asked_twice_and_never_shown() {
+    let dir = TempDir::new().expect("tempdir");
+    let run = |first: &str, again: &str| {
+        Command::new("python3")
+            .args(["-c", TTY_DRIVER, env!("CARGO_BIN_EXE_cheeseshop")])
+            .args(["user", "create", "--username", "tty-user", "--email", "tty@example.org"])
+            .env("DATABASE_URL", sqlite_url(&dir.path().join("cli.db")))
+            .env("RUST_LOG", "warn")
+            .env("FIRST", first)
+            .env("AGAIN", again)
+            .output()
+            .expect("run python3")
+    };
+    let out = run("correct horse battery", "correct horse batteyr");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{shown}");
+    assert!(shown.contains("do not match"), "{shown}");
+
+    let out = run("correct horse battery", "correct horse battery");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(shown.contains("Created the user tty-user."), "{shown}");
+    assert!(!shown.contains("correct horse"), "the password was echoed: {shown}");
+}
