@@ -18,9 +18,18 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 pub type StorageFuture<'a, T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send + 'a>>;
 
-/// The requested bytes of an object read from storage.
+/// An object opened for reading: its size now, its bytes when asked for
+/// (a `HEAD`, a 304 or a 416 never reads them).
 pub struct Object {
-    pub body: Body,
+    pub size: u64,
+    pub content: Box<dyn ObjectContent>,
+}
+
+/// The bytes of an opened object.
+pub trait ObjectContent: Send {
+    /// Streams `range` (or everything) of the object. `range` must lie
+    /// within the object's size.
+    fn body(self: Box<Self>, range: Option<Range<u64>>) -> StorageFuture<'static, Body>;
 }
 
 pub trait Storage: Send + Sync + 'static {
@@ -30,12 +39,11 @@ pub trait Storage: Send + Sync + 'static {
     /// Publishes the staged file at `staged` under `key`, consuming it.
     fn put<'a>(&'a self, key: &'a str, staged: &'a Path) -> StorageFuture<'a, ()>;
 
-    /// The object's size, or `None` when there is no such object.
-    fn size<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<u64>>;
-
-    /// Reads `range` (or everything) of the object. `range` must lie within
-    /// the object; callers check it against `size` first.
-    fn get<'a>(&'a self, key: &'a str, range: Option<Range<u64>>) -> StorageFuture<'a, Option<Object>>;
+    /// Opens the object for reading, or `None` when there is no such object.
+    /// The local store opens the file once and reads size and bytes from
+    /// that handle; an object store would answer with a `HEAD` here and a
+    /// ranged `GET` in `ObjectContent::body`.
+    fn open<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<Object>>;
 
     /// Removes the object (used to undo a `put` whose database write failed).
     fn delete<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()>;
@@ -112,39 +120,24 @@ impl Storage for LocalStorage {
         })
     }
 
-    fn size<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<u64>> {
+    fn open<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<Object>> {
         Box::pin(async move {
             let Ok(path) = self.path(key) else {
                 return Ok(None);
             };
-            match tokio::fs::metadata(&path).await {
-                Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
-                Ok(_) => Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
-            }
-        })
-    }
-
-    fn get<'a>(&'a self, key: &'a str, range: Option<Range<u64>>) -> StorageFuture<'a, Option<Object>> {
-        Box::pin(async move {
-            let Ok(path) = self.path(key) else {
-                return Ok(None);
-            };
-            let mut file = match tokio::fs::File::open(&path).await {
+            let file = match tokio::fs::File::open(&path).await {
                 Ok(file) => file,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let body = match range {
-                Some(range) => {
-                    file.seek(io::SeekFrom::Start(range.start)).await?;
-                    let reader = file.take(range.end.saturating_sub(range.start));
-                    Body::from_stream(tokio_util::io::ReaderStream::new(reader))
-                }
-                None => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
-            };
-            Ok(Some(Object { body }))
+            let meta = file.metadata().await?;
+            if !meta.is_file() {
+                return Ok(None);
+            }
+            Ok(Some(Object {
+                size: meta.len(),
+                content: Box::new(LocalContent(file)),
+            }))
         })
     }
 
@@ -154,6 +147,25 @@ impl Storage for LocalStorage {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
             }
+        })
+    }
+}
+
+/// An open local file.
+struct LocalContent(tokio::fs::File);
+
+impl ObjectContent for LocalContent {
+    fn body(self: Box<Self>, range: Option<Range<u64>>) -> StorageFuture<'static, Body> {
+        Box::pin(async move {
+            let mut file = self.0;
+            Ok(match range {
+                Some(range) => {
+                    file.seek(io::SeekFrom::Start(range.start)).await?;
+                    let reader = file.take(range.end.saturating_sub(range.start));
+                    Body::from_stream(tokio_util::io::ReaderStream::new(reader))
+                }
+                None => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+            })
         })
     }
 }

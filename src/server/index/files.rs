@@ -5,7 +5,6 @@
 
 use std::ops::Range;
 
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -85,9 +84,10 @@ pub async fn download(
         return IndexError::not_found().into_response();
     }
     let result = async {
-        let Some(size) = state.storage.size(&key).await? else {
+        let Some(object) = state.storage.open(&key).await? else {
             return Err(IndexError::not_found());
         };
+        let size = object.size;
         // Content-addressed: the BLAKE2b-256 in the key names these bytes.
         let b2: String = base.split('/').take(3).collect();
         let etag = format!("\"{b2}{}\"", if key.ends_with(".metadata") { ".metadata" } else { "" });
@@ -142,10 +142,8 @@ pub async fn download(
         if method == Method::HEAD {
             return Ok((status, response_headers).into_response());
         }
-        let Some(object) = state.storage.get(&key, range).await? else {
-            return Err(IndexError::not_found());
-        };
-        Ok((status, response_headers, Body::new(object.body)).into_response())
+        let body = object.content.body(range).await?;
+        Ok((status, response_headers, body).into_response())
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
