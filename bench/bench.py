@@ -221,18 +221,22 @@ def measure(server: ServerProcess, route: Route, connections: int) -> Cell:
     wait_until_idle(server)
     if WARMUP:
         wrk(route, connections, WARMUP)
+    return measure_busy(server, route, connections)
+
+
+def measure_busy(server: ServerProcess, route: Route, connections: int) -> Cell:
+    """One measured cell, whatever the server is doing already."""
     cpu0, t0 = server.cpu_seconds(), time.time()
     r = wrk(route, connections, SECONDS)
     cpu1, t1 = server.cpu_seconds(), time.time()
     requests = max(r["requests"], 1)
-    seconds = r["duration_us"] / 1e6
     if r["requests"] == 0:
         # Nothing answered within wrk's timeout: every connection failed.
         r["timeout"] = max(r["timeout"], connections)
     return Cell(
         route=route.name,
         connections=connections,
-        rps=r["requests"] / seconds,
+        rps=r["requests"] / (r["duration_us"] / 1e6),
         p50_ms=r["p50_us"] / 1000,
         p99_ms=r["p99_us"] / 1000,
         non2xx=r["status"],
@@ -240,6 +244,32 @@ def measure(server: ServerProcess, route: Route, connections: int) -> Cell:
         bytes_per_response=r["bytes"] / requests,
         cpu_percent=100 * (cpu1 - cpu0) / (t1 - t0),
     )
+
+
+def measure_during(server: ServerProcess, route: Route, connections: int, load: Route, load_connections: int):
+    """`route` measured while `load` runs at `load_connections` beside it."""
+    wait_until_idle(server)
+    result: dict = {}
+    background = threading.Thread(
+        target=lambda: result.update(wrk(load, load_connections, SECONDS + WARMUP + 2)), daemon=True
+    )
+    background.start()
+    time.sleep(WARMUP + 1)
+    cell = measure_busy(server, route, connections)
+    background.join()
+    requests = result.get("requests", 0)
+    load_cell = Cell(
+        route=load.name,
+        connections=load_connections,
+        rps=requests / max(result.get("duration_us", 1) / 1e6, 1e-9),
+        p50_ms=result.get("p50_us", 0) / 1000,
+        p99_ms=result.get("p99_us", 0) / 1000,
+        non2xx=result.get("status", 0),
+        socket_errors=sum(result.get(k, 0) for k in ("connect", "read", "write", "timeout")),
+        bytes_per_response=result.get("bytes", 0) / max(requests, 1),
+        cpu_percent=0,
+    )
+    return cell, load_cell
 
 
 # ------------------------------------------------------------------ the run
@@ -252,6 +282,10 @@ class Suite:
     cells: list[Cell] = field(default_factory=list)
     idle_rss_kib: int = 0
     peak_rss_kib: int = 0
+    # `/` measured alone and while searches keep the server busy.
+    home_alone: Cell | None = None
+    home_during_search: Cell | None = None
+    search_during: Cell | None = None
 
 
 def check_route(route: Route) -> None:
@@ -291,6 +325,12 @@ def run_suite(label: str, description: str, db: Path, project: str, term: str) -
             for c in CONNECTIONS:
                 log(f"{label}: {route.name} with {c} connections")
                 suite.cells.append(measure(server, route, c))
+        # Pages while a burst of searches (256 connections) keeps every
+        # search slot busy and the rest queued: they must not wait for them.
+        home, search = routes[1], routes[4]
+        log(f"{label}: / with 16 connections, alone and during a search burst")
+        suite.home_alone = measure(server, home, 16)
+        suite.home_during_search, suite.search_during = measure_during(server, home, 16, search, 256)
         ceiling = {c.connections: c.rps for c in suite.cells if c.route == "static ceiling"}
         for cell in suite.cells:
             cell.ratio = cell.rps / ceiling[cell.connections] if ceiling.get(cell.connections) else None
@@ -408,6 +448,15 @@ def suite_table(suite: Suite) -> list[str]:
             f"| {c.route} | {c.connections} | {c.rps:,.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.non2xx} | "
             f"{c.socket_errors} | {c.bytes_per_response:,.0f} | {ratio} | {c.cpu_percent:.0f}% |"
         )
+    if suite.home_alone and suite.home_during_search and suite.search_during:
+        a, b, load = suite.home_alone, suite.home_during_search, suite.search_during
+        lines += [
+            "",
+            f"`/` at {a.connections} connections alone: {a.rps:,.0f} req/s, p50 {a.p50_ms:.2f} ms, "
+            f"p99 {a.p99_ms:.2f} ms; while `{load.route}` runs at {load.connections} connections beside it "
+            f"({load.rps:,.0f} searches/s, {load.non2xx + load.socket_errors} errors): {b.rps:,.0f} req/s, "
+            f"p50 {b.p50_ms:.2f} ms, p99 {b.p99_ms:.2f} ms, {b.non2xx + b.socket_errors} errors.",
+        ]
     lines += [
         "",
         f"Server memory: {suite.idle_rss_kib / 1024:.1f} MiB RSS after start, "

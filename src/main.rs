@@ -1,4 +1,13 @@
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    cheeseshop::server::cli::run().await
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Before the runtime starts any thread.
+    cheeseshop::server::limit_malloc_arenas();
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(cheeseshop::server::cli::run()),
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -12,7 +12,7 @@ use crate::server::config::Config;
 use crate::server::db::{Db, catalog};
 use crate::server::http::{Server, leptos_options};
 use crate::server::page_cache::PageCache;
-use crate::server::state::AppState;
+use crate::server::state::{AppState, search_concurrency};
 use crate::server::storage::LocalStorage;
 use crate::server::{demo, import};
 
@@ -269,6 +269,9 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         base_url: config.base_url.clone(),
         page_concurrency: config.page_concurrency,
         page_cache: Arc::new(PageCache::new(config.page_cache_bytes)),
+        search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency(
+            config.search_concurrency,
+        ))),
         ..AppState::new(leptos_options, db, Arc::new(storage))
     };
     let server = Server::bind(addr, state)

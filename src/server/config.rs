@@ -41,6 +41,8 @@ pub struct Config {
     pub page_concurrency: usize,
     /// `CHEESESHOP_PAGE_CACHE_MB`: memory for cached pages (0: no cache).
     pub page_cache_bytes: usize,
+    /// `CHEESESHOP_SEARCH_CONCURRENCY`: searches running at once (0: the default).
+    pub search_concurrency: usize,
 }
 
 fn flag(name: &str) -> bool {
@@ -90,6 +92,10 @@ impl Config {
                 .filter(|mb| mb.is_finite() && *mb >= 0.0)
                 .map(|mb| (mb * 1024.0 * 1024.0) as usize)
                 .unwrap_or(DEFAULT_PAGE_CACHE_BYTES),
+            search_concurrency: std::env::var("CHEESESHOP_SEARCH_CONCURRENCY")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0),
         }
     }
 

@@ -97,7 +97,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Searches are CPU work in the database (ranking thousands of matches),
 /// never cached, and under a burst each queued one would hold a whole page
-/// render in memory. Only a few run at once (twice the CPUs); the rest wait
+/// render in memory. Only a few run at once (one per CPU); the rest wait
 /// here, before any work, holding nothing but their request. Other pages
 /// never wait for searches.
 async fn search_admission(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -95,7 +95,14 @@ impl Db {
             .create_if_missing(true)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // 512 KiB of page cache per connection instead of SQLite's 2 MiB:
+            // the OS page cache already holds the file, and each pooled
+            // connection otherwise keeps its own copy of the hot pages. At
+            // 100k projects this cut the server's peak memory under a search
+            // burst by a third with no measurable cost to search (make bench);
+            // bulk imports get ~8 % slower.
+            .pragma("cache_size", "-512");
         let connect_error = |source| DbError::Connect {
             url: url.to_owned(),
             source,
