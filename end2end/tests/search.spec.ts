@@ -47,8 +47,9 @@ test('leaving the page with a suggestion request in flight is harmless', async (
   await input.press('ArrowDown');
   await input.press('Enter');
   await expect(page).toHaveURL(/\/project\/flask\/$/);
+  const answered = page.waitForResponse('**/api/suggest*');
   release();
-  await page.waitForResponse('**/api/suggest*');
+  await answered;
   await page.waitForTimeout(200);
   // The console fixture fails the test on any panic.
 });
