@@ -192,7 +192,7 @@ async fn users_and_tokens_are_created_from_the_command_line() {
 /// at a shell would: prints everything the terminal showed, exits with the
 /// command's status.
 const TTY_DRIVER: &str = r#"
-import os, pty, signal, sys
+import os, pty, signal, sys, termios, time
 signal.alarm(60)
 pid, fd = pty.fork()
 if pid == 0:
@@ -205,10 +205,17 @@ def read_until(marker):
         if not chunk:
             raise SystemExit("the terminal closed before " + repr(marker))
         shown += chunk
+def type_when_echo_is_off(text):
+    # The prompt is printed before echo is turned off: a person reads it
+    # first, a script must wait for the terminal to stop echoing (as
+    # pexpect's waitnoecho does), or what it types ahead is echoed.
+    while termios.tcgetattr(fd)[3] & termios.ECHO:
+        time.sleep(0.005)
+    os.write(fd, text.encode() + b"\n")
 read_until(b"Password for tty-user: ")
-os.write(fd, os.environ["FIRST"].encode() + b"\n")
+type_when_echo_is_off(os.environ["FIRST"])
 read_until(b"again: ")
-os.write(fd, os.environ["AGAIN"].encode() + b"\n")
+type_when_echo_is_off(os.environ["AGAIN"])
 while True:
     try:
         chunk = os.read(fd, 1024)
