@@ -168,14 +168,12 @@ class Route:
     method: str = "GET"
     body: str = ""
     content_type: str = ""
-    accept: str = ""
 
     def env(self) -> dict[str, str]:
         return {
             "BENCH_METHOD": self.method,
             "BENCH_BODY": self.body,
             "BENCH_CONTENT_TYPE": self.content_type,
-            "BENCH_ACCEPT": self.accept,
         }
 
 
@@ -224,15 +222,13 @@ def measure(server: ServerProcess, route: Route, connections: int) -> Cell:
     return measure_busy(server, route, connections)
 
 
-def measure_busy(server: ServerProcess, route: Route, connections: int) -> Cell:
-    """One measured cell, whatever the server is doing already."""
-    cpu0, t0 = server.cpu_seconds(), time.time()
-    r = wrk(route, connections, SECONDS)
-    cpu1, t1 = server.cpu_seconds(), time.time()
+def cell(route: Route, connections: int, r: dict, cpu_percent: float) -> Cell:
+    """A table cell from wrk's result."""
     requests = max(r["requests"], 1)
+    timeouts = r["timeout"]
     if r["requests"] == 0:
         # Nothing answered within wrk's timeout: every connection failed.
-        r["timeout"] = max(r["timeout"], connections)
+        timeouts = max(timeouts, connections)
     return Cell(
         route=route.name,
         connections=connections,
@@ -240,10 +236,18 @@ def measure_busy(server: ServerProcess, route: Route, connections: int) -> Cell:
         p50_ms=r["p50_us"] / 1000,
         p99_ms=r["p99_us"] / 1000,
         non2xx=r["status"],
-        socket_errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
+        socket_errors=r["connect"] + r["read"] + r["write"] + timeouts,
         bytes_per_response=r["bytes"] / requests,
-        cpu_percent=100 * (cpu1 - cpu0) / (t1 - t0),
+        cpu_percent=cpu_percent,
     )
+
+
+def measure_busy(server: ServerProcess, route: Route, connections: int) -> Cell:
+    """One measured cell, whatever the server is doing already."""
+    cpu0, t0 = server.cpu_seconds(), time.time()
+    r = wrk(route, connections, SECONDS)
+    cpu1, t1 = server.cpu_seconds(), time.time()
+    return cell(route, connections, r, 100 * (cpu1 - cpu0) / (t1 - t0))
 
 
 def measure_during(server: ServerProcess, route: Route, connections: int, load: Route, load_connections: int):
@@ -255,21 +259,11 @@ def measure_during(server: ServerProcess, route: Route, connections: int, load: 
     )
     background.start()
     time.sleep(WARMUP + 1)
-    cell = measure_busy(server, route, connections)
+    measured = measure_busy(server, route, connections)
     background.join()
-    requests = result.get("requests", 0)
-    load_cell = Cell(
-        route=load.name,
-        connections=load_connections,
-        rps=requests / max(result.get("duration_us", 1) / 1e6, 1e-9),
-        p50_ms=result.get("p50_us", 0) / 1000,
-        p99_ms=result.get("p99_us", 0) / 1000,
-        non2xx=result.get("status", 0),
-        socket_errors=sum(result.get(k, 0) for k in ("connect", "read", "write", "timeout")),
-        bytes_per_response=result.get("bytes", 0) / max(requests, 1),
-        cpu_percent=0,
-    )
-    return cell, load_cell
+    if not result:
+        raise SystemExit(f"wrk gave no result for {load.name} under load")
+    return measured, cell(load, load_connections, result, 0)
 
 
 # ------------------------------------------------------------------ the run

@@ -3,12 +3,10 @@
 local method = os.getenv("BENCH_METHOD")
 local body = os.getenv("BENCH_BODY")
 local content_type = os.getenv("BENCH_CONTENT_TYPE")
-local accept = os.getenv("BENCH_ACCEPT")
 
 if method and method ~= "" then wrk.method = method end
 if body and body ~= "" then wrk.body = body end
 if content_type and content_type ~= "" then wrk.headers["Content-Type"] = content_type end
-if accept and accept ~= "" then wrk.headers["Accept"] = accept end
 
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -12,6 +12,17 @@ async function fillRegistration(page: Page, username: string, confirm = PASSWORD
   await page.getByLabel('Confirm password').fill(confirm);
 }
 
+/** Registers a new user (waiting for hydration when JavaScript runs) and lands on /account. */
+async function registerNewUser(page: Page, { js }: { js: boolean }) {
+  const username = unique();
+  await page.goto('/account/register');
+  if (js) await hydrated(page);
+  await fillRegistration(page, username);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  return username;
+}
+
 test('register, see the account, log out, log in (with JavaScript)', async ({ page }) => {
   const username = unique();
   await page.goto('/account/register');
@@ -95,10 +106,7 @@ plain.describe('without JavaScript', () => {
   });
 
   plain('an API token is created, shown once and revoked', async ({ page }) => {
-    await page.goto('/account/register');
-    await fillRegistration(page, unique());
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await expect(page).toHaveURL(/\/account$/);
+    await registerNewUser(page, { js: false });
 
     await page.getByLabel('Token name').fill('build server');
     await page.getByRole('button', { name: 'Create token' }).click();
@@ -115,12 +123,7 @@ plain.describe('without JavaScript', () => {
 });
 
 test('create an API token, see it once, revoke it', async ({ page }) => {
-  const username = unique();
-  await page.goto('/account/register');
-  await hydrated(page);
-  await fillRegistration(page, username);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/account$/);
+  await registerNewUser(page, { js: true });
   await hydrated(page);
   await expect(page.locator('[data-test-no-tokens]')).toBeVisible();
 

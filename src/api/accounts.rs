@@ -73,7 +73,7 @@ mod ssr {
 
     use crate::api::catalog::ssr::human_date;
     use crate::domain::account::PASSWORD_MAX;
-    use crate::domain::{DisplayName, Email, Password, Username, safe_next};
+    use crate::domain::{DisplayName, Email, Password, TokenName, Username, safe_next};
     use crate::error::{AppError, FormErrors};
     use crate::model::{AccountData, ApiTokenInfo, MaintainedProject, NewApiToken, PublicProfile};
     use crate::server::auth::{self, Session, throttle};
@@ -269,52 +269,38 @@ mod ssr {
         })
     }
 
-    const MAX_TOKEN_NAME: usize = 100;
-
     pub async fn create_token(name: String, project: String) -> Result<NewApiToken, AppError> {
         let state = AppState::from_context()?;
         let session = session().ok_or_else(|| AppError::Unauthorized("Log in to create API tokens.".into()))?;
+        let user_id = session.user.user_id;
         let mut form = FormErrors::default();
         form.keep("name", &name);
-        let name = name.trim();
-        if name.is_empty() {
-            form.add("name", "Give the token a name, so you can tell it from your others.");
-        } else if name.chars().count() > MAX_TOKEN_NAME || name.chars().any(char::is_control) {
-            form.add(
-                "name",
-                format!("A token name is one line of at most {MAX_TOKEN_NAME} characters."),
-            );
-        }
+        let name = TokenName::parse(&name).map_err(|e| form.add("name", e)).ok();
         let project = project.trim();
         let project_id = if project.is_empty() {
             None
         } else {
-            let mine = accounts::projects_of(&state.db, session.user.user_id).await?;
             let normalized = crate::domain::normalize_project_name(project);
-            match mine.iter().find(|p| p.normalized_name == normalized) {
-                Some(p) => crate::server::db::catalog::project(&state.db, &p.normalized_name)
-                    .await?
-                    .map(|p| p.id),
-                None => {
-                    form.add("project", "Choose one of your projects, or all of them.");
-                    None
-                }
+            let id = accounts::own_project_id(&state.db, user_id, &normalized).await?;
+            if id.is_none() {
+                form.add("project", "Choose one of your projects, or all of them.");
             }
+            id
         };
-        if !form.is_empty() {
+        let Some(name) = name.filter(|_| form.is_empty()) else {
             return Err(AppError::Invalid(form));
-        }
+        };
         let (token, hash) = auth::new_api_token();
-        crate::server::db::index::create_token(&state.db, session.user.user_id, name, &hash, project_id, now_micros())
+        crate::server::db::index::create_token(&state.db, user_id, name.as_str(), &hash, project_id, now_micros())
             .await?;
-        tracing::info!(user_id = session.user.user_id, "API token created");
+        tracing::info!(user_id, "API token created");
         // Without JavaScript the answer is a redirect back to /account, which
         // cannot carry the token: a short-lived cookie does, to this browser only.
         if use_context::<Parts>().is_some_and(|p| crate::api::is_plain_form_post(&p)) {
             set_cookie(auth::new_token_cookie(&token, state.secure_cookies));
         }
         Ok(NewApiToken {
-            name: name.to_owned(),
+            name: name.as_str().to_owned(),
             token,
         })
     }

@@ -17,6 +17,10 @@ pub struct Email(String);
 #[derive(Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
+/// The name of an API token, so its owner can tell it from their others.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenName(String);
+
 /// A password in clear text: never serialized, never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
@@ -24,6 +28,7 @@ pub struct Password(String);
 pub const USERNAME_MAX: usize = 50;
 pub const EMAIL_MAX: usize = 254;
 pub const NAME_MAX: usize = 100;
+pub const TOKEN_NAME_MAX: usize = 100;
 pub const PASSWORD_MIN: usize = 8;
 /// Long enough for any password manager, short enough that hashing is cheap.
 pub const PASSWORD_MAX: usize = 128;
@@ -122,6 +127,25 @@ impl DisplayName {
     }
 }
 
+impl TokenName {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err("Give the token a name, so you can tell it from your others.".into());
+        }
+        if s.chars().count() > TOKEN_NAME_MAX || s.chars().any(char::is_control) {
+            return Err(format!(
+                "A token name is one line of at most {TOKEN_NAME_MAX} characters."
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 impl Password {
     /// Passwords are not trimmed: every character counts.
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -165,6 +189,18 @@ impl fmt::Debug for Password {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_names() {
+        assert_eq!(
+            TokenName::parse("  build server ").map(|n| n.as_str().to_owned()),
+            Ok("build server".into())
+        );
+        assert!(TokenName::parse(&"x".repeat(100)).is_ok());
+        for bad in ["", "  ", "two\nlines", "tab\there", &"x".repeat(101)] {
+            assert!(TokenName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn usernames() {

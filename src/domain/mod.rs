@@ -10,7 +10,7 @@ pub mod search;
 pub mod timeline;
 pub mod version;
 
-pub use account::{DisplayName, Email, Password, Username};
+pub use account::{DisplayName, Email, Password, TokenName, Username};
 pub use links::{safe_link, safe_next};
 pub use project_name::{MAX_PROJECT_NAME_LEN, ProjectName, ProjectNameError, normalize_project_name};
 pub use version::{LatestCandidate, ReleaseVersion, latest_index};

@@ -162,28 +162,41 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The `Set-Cookie` value for a session: `HttpOnly`, `SameSite=Lax`,
-/// `Path=/`, and `Secure` when the site is served over https.
-pub fn session_cookie(token: &str, secure: bool) -> Option<HeaderValue> {
-    let cookie = Cookie::build((SESSION_COOKIE, token.to_owned()))
+/// A `Set-Cookie` value for one of our `HttpOnly` cookies.
+fn http_only_cookie(
+    name: &'static str,
+    value: &str,
+    same_site: SameSite,
+    path: &'static str,
+    max_age: cookie::time::Duration,
+    secure: bool,
+) -> Option<HeaderValue> {
+    let cookie = Cookie::build((name, value.to_owned()))
         .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
+        .same_site(same_site)
+        .path(path)
         .secure(secure)
-        .max_age(cookie::time::Duration::seconds(SESSION_TTL / SECOND))
+        .max_age(max_age)
         .build();
     HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
+/// The `Set-Cookie` value for a session: `HttpOnly`, `SameSite=Lax`,
+/// `Path=/`, and `Secure` when the site is served over https.
+pub fn session_cookie(token: &str, secure: bool) -> Option<HeaderValue> {
+    let max_age = cookie::time::Duration::seconds(SESSION_TTL / SECOND);
+    http_only_cookie(SESSION_COOKIE, token, SameSite::Lax, "/", max_age, secure)
+}
+
 pub fn expired_session_cookie(secure: bool) -> Option<HeaderValue> {
-    let cookie = Cookie::build((SESSION_COOKIE, ""))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .secure(secure)
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).ok()
+    http_only_cookie(
+        SESSION_COOKIE,
+        "",
+        SameSite::Lax,
+        "/",
+        cookie::time::Duration::ZERO,
+        secure,
+    )
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -197,6 +210,11 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
+/// Whether the request carries a session cookie at all, valid or not.
+pub fn has_session_cookie(headers: &HeaderMap) -> bool {
+    cookie_value(headers, SESSION_COOKIE).is_some()
+}
+
 fn session_token(headers: &HeaderMap) -> Option<String> {
     // Our tokens are 64 hex characters; anything else is not worth a query.
     cookie_value(headers, SESSION_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -207,23 +225,14 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 /// the database or a URL, only this browser, like the session cookie.
 pub const NEW_TOKEN_COOKIE: &str = "cheeseshop_new_token";
 
-fn new_token_cookie_with(value: &str, max_age: cookie::time::Duration, secure: bool) -> Option<HeaderValue> {
-    let cookie = Cookie::build((NEW_TOKEN_COOKIE, value.to_owned()))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/account")
-        .secure(secure)
-        .max_age(max_age)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).ok()
-}
-
 pub fn new_token_cookie(token: &str, secure: bool) -> Option<HeaderValue> {
-    new_token_cookie_with(token, cookie::time::Duration::minutes(5), secure)
+    let max_age = cookie::time::Duration::minutes(5);
+    http_only_cookie(NEW_TOKEN_COOKIE, token, SameSite::Strict, "/account", max_age, secure)
 }
 
 pub fn expired_new_token_cookie(secure: bool) -> Option<HeaderValue> {
-    new_token_cookie_with("", cookie::time::Duration::ZERO, secure)
+    let max_age = cookie::time::Duration::ZERO;
+    http_only_cookie(NEW_TOKEN_COOKIE, "", SameSite::Strict, "/account", max_age, secure)
 }
 
 /// The API token in the new-token cookie, if it is one of ours.

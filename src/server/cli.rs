@@ -225,34 +225,33 @@ fn read_new_password(username: &crate::domain::Username) -> Result<String, Strin
 async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str) -> Result<(), String> {
     use crate::server::db::{accounts, index};
 
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err("a token name is one line of 1 to 100 characters".into());
-    }
-    let user_id = index::user_id(db, &user.trim().to_lowercase())
+    let name = crate::domain::TokenName::parse(name).map_err(|e| format!("token name: {e}"))?;
+    let user_id = accounts::user_by_username(db, &user.trim().to_lowercase())
         .await
         .map_err(|e| format!("database error: {e}"))?
-        .ok_or_else(|| format!("no user {user:?}"))?;
+        .ok_or_else(|| format!("no user {user:?}"))?
+        .id;
     let project_id = match project {
         None => None,
         Some(project) => {
             let normalized = crate::domain::normalize_project_name(project);
-            let mine = accounts::projects_of(db, user_id)
+            let id = accounts::own_project_id(db, user_id, &normalized)
                 .await
                 .map_err(|e| format!("database error: {e}"))?;
-            if !mine.iter().any(|p| p.normalized_name == normalized) {
-                return Err(format!("{user} does not maintain a project {project:?}"));
-            }
-            crate::server::db::catalog::project(db, &normalized)
-                .await
-                .map_err(|e| format!("database error: {e}"))?
-                .map(|p| p.id)
+            Some(id.ok_or_else(|| format!("{user} does not maintain a project {project:?}"))?)
         }
     };
     let (token, hash) = crate::server::auth::new_api_token();
-    index::create_token(db, user_id, name, &hash, project_id, crate::server::now_micros())
-        .await
-        .map_err(|e| format!("database error: {e}"))?;
+    index::create_token(
+        db,
+        user_id,
+        name.as_str(),
+        &hash,
+        project_id,
+        crate::server::now_micros(),
+    )
+    .await
+    .map_err(|e| format!("database error: {e}"))?;
     println!("{token}");
     Ok(())
 }

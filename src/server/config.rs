@@ -22,7 +22,7 @@ pub const DEFAULT_PAGE_CONCURRENCY: usize = 0;
 pub struct Config {
     /// `DATABASE_URL`, e.g. `sqlite://cheeseshop.db` or `sqlite::memory:`.
     pub database_url: String,
-    /// `CHEESESHOP_DB_MAX_CONNECTIONS`: pool size (default 8).
+    /// `CHEESESHOP_DB_MAX_CONNECTIONS`: pool size (0: `DbOptions`' default of 8).
     pub max_connections: u32,
     /// `CHEESESHOP_SECURE_COOKIES=1`: the site is served over https.
     pub secure_cookies: bool,
@@ -49,6 +49,18 @@ fn flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
+/// A variable parsed as `T` (surrounding spaces ignored); `None` when unset or unparsable.
+fn parsed<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|s| s.trim().parse().ok())
+}
+
+/// A size given in MiB (fractions allowed), in bytes.
+fn mebibytes(name: &str) -> Option<f64> {
+    parsed::<f64>(name)
+        .filter(|mb| mb.is_finite() && *mb >= 0.0)
+        .map(|mb| mb * 1024.0 * 1024.0)
+}
+
 impl Config {
     pub fn from_env() -> Self {
         Self {
@@ -56,46 +68,29 @@ impl Config {
                 .ok()
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
-            max_connections: std::env::var("CHEESESHOP_DB_MAX_CONNECTIONS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .filter(|&n| n > 0)
-                .unwrap_or(8),
+            max_connections: parsed("CHEESESHOP_DB_MAX_CONNECTIONS").unwrap_or(0),
             secure_cookies: flag("CHEESESHOP_SECURE_COOKIES"),
             trust_proxy: flag("CHEESESHOP_TRUST_PROXY"),
-            bench_db_latency: std::env::var("CHEESESHOP_BENCH_DB_LATENCY_MS")
-                .ok()
-                .and_then(|s| s.trim().parse::<f64>().ok())
+            bench_db_latency: parsed::<f64>("CHEESESHOP_BENCH_DB_LATENCY_MS")
                 .filter(|ms| ms.is_finite() && *ms > 0.0)
                 .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
             storage_dir: std::env::var("CHEESESHOP_STORAGE_DIR")
                 .ok()
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_STORAGE_DIR.to_owned()),
-            max_upload_bytes: std::env::var("CHEESESHOP_MAX_UPLOAD_MB")
-                .ok()
-                .and_then(|s| s.trim().parse::<f64>().ok())
-                .filter(|mb| mb.is_finite() && *mb > 0.0)
-                .map(|mb| (mb * 1024.0 * 1024.0) as u64)
+            max_upload_bytes: mebibytes("CHEESESHOP_MAX_UPLOAD_MB")
+                .filter(|&bytes| bytes > 0.0)
+                .map(|bytes| bytes as u64)
                 .unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
             base_url: std::env::var("CHEESESHOP_BASE_URL")
                 .ok()
                 .map(|s| s.trim().trim_end_matches('/').to_owned())
                 .filter(|s| s.starts_with("http://") || s.starts_with("https://")),
-            page_concurrency: std::env::var("CHEESESHOP_PAGE_CONCURRENCY")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(DEFAULT_PAGE_CONCURRENCY),
-            page_cache_bytes: std::env::var("CHEESESHOP_PAGE_CACHE_MB")
-                .ok()
-                .and_then(|s| s.trim().parse::<f64>().ok())
-                .filter(|mb| mb.is_finite() && *mb >= 0.0)
-                .map(|mb| (mb * 1024.0 * 1024.0) as usize)
+            page_concurrency: parsed("CHEESESHOP_PAGE_CONCURRENCY").unwrap_or(DEFAULT_PAGE_CONCURRENCY),
+            page_cache_bytes: mebibytes("CHEESESHOP_PAGE_CACHE_MB")
+                .map(|bytes| bytes as usize)
                 .unwrap_or(DEFAULT_PAGE_CACHE_BYTES),
-            search_concurrency: std::env::var("CHEESESHOP_SEARCH_CONCURRENCY")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(0),
+            search_concurrency: parsed("CHEESESHOP_SEARCH_CONCURRENCY").unwrap_or(0),
         }
     }
 

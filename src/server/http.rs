@@ -199,20 +199,20 @@ impl Server {
 
     /// Serves until the process receives Ctrl-C or SIGTERM.
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(
-            no_delay(self.listener),
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        self.run_until(shutdown_signal()).await
     }
 
     /// Serves until the returned future is dropped (used by tests).
     pub async fn run_forever(self) -> std::io::Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
+    async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         axum::serve(
             no_delay(self.listener),
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
+        .with_graceful_shutdown(shutdown)
         .await
     }
 }

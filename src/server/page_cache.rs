@@ -30,7 +30,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::server::auth::SESSION_COOKIE;
+use crate::server::auth::has_session_cookie;
 use crate::server::db::catalog;
 use crate::server::state::AppState;
 
@@ -51,7 +51,6 @@ const MAX_RESPONSE: usize = 32 * 1024 * 1024;
 struct Entry {
     body: Bytes,
     content_type: HeaderValue,
-    generation: i64,
     stored: Instant,
     /// Set by the one request that renders the entry again after its TTL.
     refreshing: AtomicBool,
@@ -59,6 +58,9 @@ struct Entry {
 
 #[derive(Default)]
 struct Inner {
+    /// The newest generation stored; every entry belongs to it (generations
+    /// only grow, so older entries could never be served again).
+    generation: i64,
     entries: HashMap<String, Entry>,
     /// Insertion order, for evicting the oldest when over budget.
     order: VecDeque<String>,
@@ -85,10 +87,10 @@ impl PageCache {
 
     fn get(&self, key: &str, generation: i64) -> Option<(Bytes, HeaderValue)> {
         let inner = self.inner.lock().ok()?;
-        let entry = inner.entries.get(key)?;
-        if entry.generation != generation {
+        if inner.generation != generation {
             return None;
         }
+        let entry = inner.entries.get(key)?;
         let age = entry.stored.elapsed();
         let serve = age < TTL
             // Expired: the first request to notice renders it again (a
@@ -104,12 +106,15 @@ impl PageCache {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        // Entries of older generations can never be served again.
-        if inner.entries.values().any(|e| e.generation < generation) {
-            inner.entries.retain(|_, e| e.generation >= generation);
-            let Inner { entries, order, .. } = &mut *inner;
-            order.retain(|k| entries.contains_key(k));
-            inner.bytes = inner.entries.values().map(|e| e.body.len()).sum();
+        // A render that began before a write finished after it: already stale.
+        if generation < inner.generation {
+            return;
+        }
+        if generation > inner.generation {
+            *inner = Inner {
+                generation,
+                ..Inner::default()
+            };
         }
         if let Some(old) = inner.entries.remove(&key) {
             inner.bytes -= old.body.len();
@@ -130,27 +135,11 @@ impl PageCache {
             Entry {
                 body,
                 content_type,
-                generation,
                 stored: Instant::now(),
                 refreshing: AtomicBool::new(false),
             },
         );
     }
-}
-
-fn has_session_cookie(request: &Request) -> bool {
-    request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(';').any(|c| {
-                c.trim_start()
-                    .strip_prefix(SESSION_COOKIE)
-                    .is_some_and(|rest| rest.starts_with('='))
-            })
-        })
 }
 
 fn cache_header(value: &'static str) -> (header::HeaderName, HeaderValue) {
@@ -163,7 +152,7 @@ fn cache_header(value: &'static str) -> (header::HeaderName, HeaderValue) {
 /// The cache key of a request, or `None` when it is not cacheable; a
 /// server-function request comes back with its body read into memory.
 async fn cache_key(request: Request) -> (Option<String>, Request) {
-    if has_session_cookie(&request) {
+    if has_session_cookie(request.headers()) {
         return (None, request);
     }
     let path = request.uri().path().to_owned();

@@ -60,6 +60,15 @@ impl TestApp {
         response.json().await.expect("a JSON body")
     }
 
+    /// Asserts that each `from` answers `301` with `Location: to`.
+    pub async fn assert_redirects(&self, pairs: &[(&str, &str)]) {
+        for (from, to) in pairs {
+            let response = self.get(from).await;
+            assert_eq!(response.status().as_u16(), 301, "{from}");
+            assert_eq!(response.headers()["location"], *to, "{from}");
+        }
+    }
+
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let response = self.get(path).await;
         let status = response.status().as_u16();
@@ -150,29 +159,18 @@ pub const TEST_PASSWORD: &str = "correct horse battery staple";
 /// A user made directly in the database, with an API token for uploads
 /// (optionally limited to one project). Returns the user id and the token.
 pub async fn user_with_token(app: &TestApp, username: &str, project_id: Option<i64>) -> (i64, String) {
-    use cheeseshop::domain::Password;
+    use cheeseshop::domain::{DisplayName, Email, Password, Username};
     use cheeseshop::server::auth;
-    use cheeseshop::server::db::accounts::{self, NewUser};
-    use cheeseshop::server::now_micros;
 
-    let hash = auth::hash_password(Password::parse(TEST_PASSWORD).expect("password"))
-        .await
-        .expect("hash");
-    let email = format!("{username}@example.org");
-    let user_id = accounts::create_user(
+    let user_id = auth::create_account(
         &app.db,
-        &NewUser {
-            username,
-            username_normalized: &username.to_lowercase(),
-            name: username,
-            email: &email,
-            email_normalized: &email.to_lowercase(),
-            password_hash: hash.as_str(),
-            created: now_micros(),
-        },
+        &Username::parse(username).expect("username"),
+        &Email::parse(&format!("{username}@example.org")).expect("email"),
+        &DisplayName::parse(username).expect("name"),
+        Password::parse(TEST_PASSWORD).expect("password"),
     )
     .await
-    .unwrap_or_else(|_| panic!("create user {username}"));
+    .unwrap_or_else(|e| panic!("create user {username}: {e:?}"));
     let token = token_for(app, user_id, project_id).await;
     (user_id, token)
 }

@@ -104,18 +104,15 @@ async fn simple_api_html_and_json_describe_the_same_files() {
 #[tokio::test]
 async fn simple_api_redirects_to_canonical_urls() {
     let app = spawn_with_dataset().await;
-    for (from, to) in [
+    app.assert_redirects(&[
         ("/simple", "/simple/"),
         ("/simple/flask", "/simple/flask/"),
         ("/simple/Flask/", "/simple/flask/"),
         ("/simple/Zope.Interface", "/simple/zope-interface/"),
         ("/pypi/Flask/json", "/pypi/flask/json"),
         ("/pypi/Flask/1.0.2/json", "/pypi/flask/1.0.2/json"),
-    ] {
-        let response = get_with(&app, from, None).await;
-        assert_eq!(response.status().as_u16(), 301, "{from}");
-        assert_eq!(response.headers()["location"], to, "{from}");
-    }
+    ])
+    .await;
     assert_eq!(
         get_with(&app, "/simple/no-such-project/", None).await.status().as_u16(),
         404

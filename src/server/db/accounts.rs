@@ -116,6 +116,18 @@ pub async fn projects_of(db: &Db, user_id: i64) -> Result<Vec<UserProject>, sqlx
     .await
 }
 
+/// The id of the project named `normalized_name` if `user_id` holds a role on it.
+pub async fn own_project_id(db: &Db, user_id: i64, normalized_name: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT p.id FROM roles r JOIN projects p ON p.id = r.project_id \
+         WHERE r.user_id = $1 AND p.normalized_name = $2",
+    )
+    .bind(user_id)
+    .bind(normalized_name)
+    .fetch_optional(db.pool())
+    .await
+}
+
 /// Replaces a user's password and ends every other session of theirs.
 pub async fn set_password(db: &Db, user_id: i64, hash: &str, keep_token_hash: &str) -> Result<(), sqlx::Error> {
     let mut tx = db.pool().begin().await?;

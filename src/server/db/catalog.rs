@@ -67,15 +67,26 @@ pub struct ProjectRow {
     pub last_serial: i64,
 }
 
+/// The columns of `ProjectRow`.
+macro_rules! project_columns {
+    () => {
+        "SELECT id, name, normalized_name, latest_release_id, metadata_release_id, last_serial FROM projects"
+    };
+}
+
 /// One project by its PEP 503 normalized name.
 pub async fn project(db: &Db, normalized_name: &str) -> Result<Option<ProjectRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, normalized_name, latest_release_id, metadata_release_id, last_serial \
-         FROM projects WHERE normalized_name = $1",
-    )
-    .bind(normalized_name)
-    .fetch_optional(db.pool())
-    .await
+    sqlx::query_as(concat!(project_columns!(), " WHERE normalized_name = $1"))
+        .bind(normalized_name)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// Every project, by normalized name (the `/simple/` listing).
+pub async fn all_projects(db: &Db) -> Result<Vec<ProjectRow>, sqlx::Error> {
+    sqlx::query_as(concat!(project_columns!(), " ORDER BY normalized_name"))
+        .fetch_all(db.pool())
+        .await
 }
 
 #[derive(Debug, Clone, FromRow)]

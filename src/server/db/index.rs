@@ -3,23 +3,12 @@
 use sqlx::FromRow;
 
 use super::Db;
-use super::catalog::ProjectRow;
 
 /// The newest journal id: the index's serial.
 pub async fn last_serial(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM journal")
         .fetch_one(db.pool())
         .await
-}
-
-/// Every project, by normalized name (the `/simple/` listing).
-pub async fn all_projects(db: &Db) -> Result<Vec<ProjectRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, normalized_name, latest_release_id, metadata_release_id, last_serial \
-         FROM projects ORDER BY normalized_name",
-    )
-    .fetch_all(db.pool())
-    .await
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -188,12 +177,4 @@ pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, 
         .execute(db.pool())
         .await?;
     Ok(result.rows_affected() == 1)
-}
-
-/// The user id for a username (any case).
-pub async fn user_id(db: &Db, username_normalized: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM users WHERE username_normalized = $1")
-        .bind(username_normalized)
-        .fetch_optional(db.pool())
-        .await
 }

@@ -78,75 +78,71 @@ pub async fn download(
     Path(key): Path<String>,
     method: Method,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, IndexError> {
     let base = key.strip_suffix(".metadata").unwrap_or(&key);
     if !valid_key(base) {
-        return IndexError::not_found().into_response();
+        return Err(IndexError::not_found());
     }
-    let result = async {
-        let Some(object) = state.storage.open(&key).await? else {
-            return Err(IndexError::not_found());
-        };
-        let size = object.size;
-        // Content-addressed: the BLAKE2b-256 in the key names these bytes.
-        let b2: String = base.split('/').take(3).collect();
-        let etag = format!("\"{b2}{}\"", if key.ends_with(".metadata") { ".metadata" } else { "" });
-        let mut response_headers = HeaderMap::new();
-        response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&key)));
-        response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        response_headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
-        );
-        response_headers.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
-        if let Ok(value) = HeaderValue::from_str(&etag) {
-            response_headers.insert(header::ETAG, value);
-        }
-        let matches_etag = |name: header::HeaderName| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-        };
-        if matches_etag(header::IF_NONE_MATCH) {
-            return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
-        }
-        // `If-Range` with another validator: send the whole (new) file.
-        let if_range_ok = headers
-            .get(header::IF_RANGE)
-            .is_none_or(|v| v.to_str().is_ok_and(|v| v.trim() == etag));
-        let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-        let range = if if_range_ok {
-            match parse_range(range_header, size) {
-                Ok(range) => range,
-                Err(Unsatisfiable) => {
-                    if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                        response_headers.insert(header::CONTENT_RANGE, value);
-                    }
-                    return Ok((StatusCode::RANGE_NOT_SATISFIABLE, response_headers).into_response());
-                }
-            }
-        } else {
-            None
-        };
-        let (status, length) = match &range {
-            Some(r) => {
-                if let Ok(value) = HeaderValue::from_str(&format!("bytes {}-{}/{size}", r.start, r.end - 1)) {
+    let Some(object) = state.storage.open(&key).await? else {
+        return Err(IndexError::not_found());
+    };
+    let size = object.size;
+    // Content-addressed: the BLAKE2b-256 in the key names these bytes.
+    let b2: String = base.split('/').take(3).collect();
+    let etag = format!("\"{b2}{}\"", if key.ends_with(".metadata") { ".metadata" } else { "" });
+    let mut response_headers = HeaderMap::new();
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&key)));
+    response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response_headers.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response_headers.insert(header::ETAG, value);
+    }
+    let matches_etag = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    };
+    if matches_etag(header::IF_NONE_MATCH) {
+        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
+    // `If-Range` with another validator: send the whole (new) file.
+    let if_range_ok = headers
+        .get(header::IF_RANGE)
+        .is_none_or(|v| v.to_str().is_ok_and(|v| v.trim() == etag));
+    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range = if if_range_ok {
+        match parse_range(range_header, size) {
+            Ok(range) => range,
+            Err(Unsatisfiable) => {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     response_headers.insert(header::CONTENT_RANGE, value);
                 }
-                (StatusCode::PARTIAL_CONTENT, r.end - r.start)
+                return Ok((StatusCode::RANGE_NOT_SATISFIABLE, response_headers).into_response());
             }
-            None => (StatusCode::OK, size),
-        };
-        response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-        if method == Method::HEAD {
-            return Ok((status, response_headers).into_response());
         }
-        let body = object.content.body(range).await?;
-        Ok((status, response_headers, body).into_response())
+    } else {
+        None
+    };
+    let (status, length) = match &range {
+        Some(r) => {
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes {}-{}/{size}", r.start, r.end - 1)) {
+                response_headers.insert(header::CONTENT_RANGE, value);
+            }
+            (StatusCode::PARTIAL_CONTENT, r.end - r.start)
+        }
+        None => (StatusCode::OK, size),
+    };
+    response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if method == Method::HEAD {
+        return Ok((status, response_headers).into_response());
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let body = object.content.body(range).await?;
+    Ok((status, response_headers, body).into_response())
 }
 
 #[cfg(test)]

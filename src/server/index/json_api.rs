@@ -129,13 +129,10 @@ async fn document(
     // The project document describes the project by its describing release;
     // a release document by that release's own metadata.
     let metadata_release = match version {
-        Some(_) => Some(release.id),
-        None => project.metadata_release_id.or(Some(release.id)),
+        Some(_) => release.id,
+        None => project.metadata_release_id.unwrap_or(release.id),
     };
-    let metadata = match metadata_release {
-        Some(id) => catalog::metadata(db, id).await?,
-        None => None,
-    };
+    let metadata = catalog::metadata(db, metadata_release).await?;
     let base = base_url(state, headers);
     let file_json = |f: &IndexFile| file_object(f, &base);
     let urls: Vec<Value> = files

@@ -69,36 +69,36 @@ pub async fn redirect_project(Path(name): Path<String>) -> Response {
     moved_permanently(&format!("/simple/{}/", normalize_project_name(&name)))
 }
 
-pub async fn index(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<FormatQuery>) -> Response {
+pub async fn index(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<FormatQuery>,
+) -> Result<Response, IndexError> {
     let Some(content_type) = content_type(&headers, &query) else {
-        return not_acceptable();
+        return Ok(not_acceptable());
     };
-    let result = async {
-        let (projects, serial) = tokio::try_join!(index::all_projects(&state.db), index::last_serial(&state.db))?;
-        let body = if content_type == JSON_V1 {
-            let projects: Vec<_> = projects
-                .iter()
-                .map(|p| json!({"name": p.name, "_last-serial": p.last_serial}))
-                .collect();
-            json!({"meta": {"api-version": API_VERSION, "_last-serial": serial}, "projects": projects}).to_string()
-        } else {
-            let mut html = String::with_capacity(64 * projects.len() + 256);
-            html.push_str(&page_head("Simple index"));
-            for p in &projects {
-                let _ = writeln!(
-                    html,
-                    "    <a href=\"/simple/{}/\">{}</a><br/>",
-                    escape_html(&p.normalized_name),
-                    escape_html(&p.name)
-                );
-            }
-            html.push_str("  </body>\n</html>\n");
-            html
-        };
-        Ok::<_, IndexError>(respond(content_type, serial, body))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let (projects, serial) = tokio::try_join!(catalog::all_projects(&state.db), index::last_serial(&state.db))?;
+    let body = if content_type == JSON_V1 {
+        let projects: Vec<_> = projects
+            .iter()
+            .map(|p| json!({"name": p.name, "_last-serial": p.last_serial}))
+            .collect();
+        json!({"meta": {"api-version": API_VERSION, "_last-serial": serial}, "projects": projects}).to_string()
+    } else {
+        let mut html = String::with_capacity(64 * projects.len() + 256);
+        html.push_str(&page_head("Simple index"));
+        for p in &projects {
+            let _ = writeln!(
+                html,
+                "    <a href=\"/simple/{}/\">{}</a><br/>",
+                escape_html(&p.normalized_name),
+                escape_html(&p.name)
+            );
+        }
+        html.push_str("  </body>\n</html>\n");
+        html
+    };
+    Ok(respond(content_type, serial, body))
 }
 
 fn page_head(title: &str) -> String {
@@ -114,49 +114,45 @@ pub async fn project(
     Path(name): Path<String>,
     headers: HeaderMap,
     Query(query): Query<FormatQuery>,
-) -> Response {
+) -> Result<Response, IndexError> {
     if ProjectName::parse(&name).is_err() {
-        return IndexError::not_found().into_response();
+        return Err(IndexError::not_found());
     }
     let normalized = normalize_project_name(&name);
     if normalized != name {
-        return moved_permanently(&format!("/simple/{normalized}/"));
+        return Ok(moved_permanently(&format!("/simple/{normalized}/")));
     }
     let Some(content_type) = content_type(&headers, &query) else {
-        return not_acceptable();
+        return Ok(not_acceptable());
     };
-    let result = async {
-        let Some(project) = catalog::project(&state.db, &normalized).await? else {
-            return Err(IndexError::not_found());
-        };
-        let (releases, files) = tokio::try_join!(
-            index::releases(&state.db, project.id),
-            index::project_files(&state.db, project.id)
-        )?;
-        let body = if content_type == JSON_V1 {
-            let files: Vec<_> = files.iter().map(json_file).collect();
-            let versions: Vec<&str> = releases.iter().map(|r| r.version.as_str()).collect();
-            json!({
-                "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
-                "name": project.normalized_name,
-                "versions": versions,
-                "files": files,
-            })
-            .to_string()
-        } else {
-            let mut html = String::with_capacity(256 * files.len() + 256);
-            html.push_str(&page_head(&format!("Links for {}", project.name)));
-            let _ = writeln!(html, "    <h1>Links for {}</h1>", escape_html(&project.name));
-            for f in &files {
-                html_file(&mut html, f);
-            }
-            html.push_str("  </body>\n</html>\n");
-            html
-        };
-        Ok(respond(content_type, project.last_serial, body))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let Some(project) = catalog::project(&state.db, &normalized).await? else {
+        return Err(IndexError::not_found());
+    };
+    let (releases, files) = tokio::try_join!(
+        index::releases(&state.db, project.id),
+        index::project_files(&state.db, project.id)
+    )?;
+    let body = if content_type == JSON_V1 {
+        let files: Vec<_> = files.iter().map(json_file).collect();
+        let versions: Vec<&str> = releases.iter().map(|r| r.version.as_str()).collect();
+        json!({
+            "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
+            "name": project.normalized_name,
+            "versions": versions,
+            "files": files,
+        })
+        .to_string()
+    } else {
+        let mut html = String::with_capacity(256 * files.len() + 256);
+        html.push_str(&page_head(&format!("Links for {}", project.name)));
+        let _ = writeln!(html, "    <h1>Links for {}</h1>", escape_html(&project.name));
+        for f in &files {
+            html_file(&mut html, f);
+        }
+        html.push_str("  </body>\n</html>\n");
+        html
+    };
+    Ok(respond(content_type, project.last_serial, body))
 }
 
 fn html_file(html: &mut String, f: &IndexFile) {

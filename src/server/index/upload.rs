@@ -378,7 +378,6 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
     }
     check_digests(&form, &file)?;
     let mut metadata = release_metadata(&form)?;
-    let requires_python = metadata.requires_python.clone();
 
     // Permissions, before anything is published (re-checked in the transaction).
     let normalized = name.normalized();
@@ -442,7 +441,6 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
         &dist,
         &file,
         &metadata,
-        &requires_python,
         &key,
         metadata_sha256.as_deref(),
     )
@@ -495,7 +493,6 @@ async fn write_rows(
     dist: &DistFilename,
     file: &Received,
     metadata: &ReleaseMetadata,
-    requires_python: &str,
     key: &str,
     metadata_sha256: Option<&str>,
 ) -> Result<(), IndexError> {
@@ -548,7 +545,7 @@ async fn write_rows(
                 blake2b_256: Some(&file.blake2b_256),
                 upload_time: now,
                 url: &url,
-                requires_python: Some(requires_python).filter(|s| !s.is_empty()),
+                requires_python: Some(metadata.requires_python.as_str()).filter(|s| !s.is_empty()),
                 yanked: false,
                 storage_key: Some(key),
                 metadata_sha256,
