@@ -65,13 +65,29 @@ fi
 # The real Python clients the index tests drive: twine and uv upload, pip
 # and uv install, build makes the packages. A venv of the project's own.
 PYTOOLS=.tools/python
-PYTOOLS_PACKAGES="twine==7.0.0 build==1.6.1 uv==0.13.9 wheel==0.48.0 setuptools==80.9.0"
+PYTOOLS_PACKAGES="twine==7.0.0 build==1.6.1 uv==0.13.9 wheel==0.48.0 setuptools==80.9.0 trove-classifiers==2026.9.21.13"
 if [ ! -f "$PYTOOLS/.installed" ] || [ "$(cat "$PYTOOLS/.installed")" != "$PYTOOLS_PACKAGES" ]; then
     say "installing Python clients for the tests ($PYTOOLS_PACKAGES)"
     python3 -m venv "$PYTOOLS"
     # shellcheck disable=SC2086
     "$PYTOOLS/bin/pip" install --quiet --disable-pip-version-check $PYTOOLS_PACKAGES
     echo "$PYTOOLS_PACKAGES" > "$PYTOOLS/.installed"
+fi
+
+# The trove classifiers uploads are checked against, from PyPA's
+# trove-classifiers package (pinned above); build.rs embeds the list in the
+# server binary. Not committed: it is PyPA's data, fetched here.
+TROVE=.tools/trove-classifiers.txt
+if [ ! -s "$TROVE" ] || [ "$PYTOOLS/.installed" -nt "$TROVE" ]; then
+    say "writing $TROVE from the trove-classifiers package"
+    "$PYTOOLS/bin/python" - > "$TROVE.tmp" <<'PY'
+import trove_classifiers as t
+for name in sorted(t.classifiers):
+    print(f"C\t{name}")
+for name, replacements in sorted(t.deprecated_classifiers.items()):
+    print("\t".join(["D", name, *replacements]))
+PY
+    mv "$TROVE.tmp" "$TROVE"
 fi
 
 # `make bench` only (`scripts/setup.sh bench`): wrk, the HTTP load generator.

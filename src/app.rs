@@ -17,6 +17,9 @@ use crate::pages::user::UserPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The response's Content-Security-Policy names this render's nonce.
+    #[cfg(feature = "ssr")]
+    crate::server::http::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -58,7 +61,7 @@ fn title(text: String) -> String {
         format!("{text} · cheeseshop")
     };
     if cfg!(feature = "ssr") {
-        crate::domain::format::escape_html(&full)
+        crate::domain::escape::html_text(&full)
     } else {
         full
     }

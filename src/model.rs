@@ -90,12 +90,27 @@ pub struct ProjectDetail {
     pub classifiers: Vec<String>,
     pub requires_dist: Vec<String>,
     pub links: Vec<ProjectLink>,
-    /// Newest first.
+    /// One page of the release history, newest first.
     pub versions: Vec<VersionEntry>,
-    /// Files of the shown version.
+    /// Releases in all (the history shows `versions` of them).
+    pub release_count: usize,
+    /// Which page of the history `versions` is (from 1), of how many.
+    pub history_page: usize,
+    pub history_pages: usize,
+    /// Files of the shown version (at most `MAX_FILES_SHOWN`).
     pub files: Vec<FileEntry>,
+    /// Files of the shown version in all.
+    pub file_count: usize,
+    /// The releases of this page of the history, on a time axis.
     pub timeline: crate::domain::timeline::Timeline,
 }
+
+/// Releases per page of a project's release history: every project of the
+/// test data fits on one, and a project with ten thousand releases does not
+/// make a page of megabytes.
+pub const HISTORY_PAGE: usize = 1000;
+/// Files listed on a release's page; the Simple API lists all of them.
+pub const MAX_FILES_SHOWN: usize = 1000;
 
 /// The logged-in user, as the navigation shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,8 +163,15 @@ pub struct PublicProfile {
     pub username: String,
     pub name: String,
     pub member_since: String,
+    /// One page of the user's projects, by name.
     pub projects: Vec<MaintainedProject>,
+    pub project_count: i64,
+    pub page: i64,
+    pub pages: i64,
 }
+
+/// Projects per page of a public profile.
+pub const PROFILE_PAGE: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchHit {

@@ -59,9 +59,10 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     super::respond(ssr::revoke_token(id).await)
 }
 
+/// A public profile with page `page` (from 1) of the user's projects.
 #[server(prefix = "/api", endpoint = "user")]
-pub async fn get_user(username: String) -> Result<PublicProfile, AppError> {
-    super::respond(ssr::profile(&username).await)
+pub async fn get_user(username: String, #[server(default)] page: Option<i64>) -> Result<PublicProfile, AppError> {
+    super::respond(ssr::profile(&username, page.unwrap_or(1)).await)
 }
 
 #[cfg(feature = "ssr")]
@@ -75,7 +76,7 @@ mod ssr {
     use crate::domain::account::PASSWORD_MAX;
     use crate::domain::{DisplayName, Email, Password, TokenName, Username, safe_next};
     use crate::error::{AppError, FormErrors};
-    use crate::model::{AccountData, ApiTokenInfo, MaintainedProject, NewApiToken, PublicProfile};
+    use crate::model::{AccountData, ApiTokenInfo, MaintainedProject, NewApiToken, PROFILE_PAGE, PublicProfile};
     use crate::server::auth::{self, Session, throttle};
     use crate::server::db::accounts::{self, UserProject};
     use crate::server::now_micros;
@@ -125,11 +126,46 @@ mod ssr {
         } else if password_confirm != password {
             form.add("password_confirm", "The two passwords do not match.");
         }
+        if let (Some(password), Some(username), Some(email), Some(name)) = (&password_ok, &username, &email, &name)
+            && let Err(why) =
+                auth::check_password_strength(password, &[username.as_str(), email.as_str(), name.as_str()]).await
+        {
+            form.add("password", why);
+        }
         let (Some(name), Some(username), Some(email), Some(password), true) =
             (name, username, email, password_ok, form.is_empty())
         else {
             return Err(AppError::Invalid(form));
         };
+
+        // Counted before any expensive work, per address.
+        let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+        let address = auth::client_address(&parts, state.trust_proxy);
+        let now = now_micros();
+        let key = format!("register:{address}");
+        if let Some(until) = accounts::count_attempt(
+            &state.db,
+            &[(&key, throttle::REGISTER_LIMIT)],
+            now,
+            throttle::REGISTER_WINDOW,
+            throttle::lock_for,
+        )
+        .await?
+        {
+            return Err(AppError::TooManyRequests(throttle::register_message(until, now)));
+        }
+        // A taken name or address is known without hashing anything.
+        let (username_taken, email_taken) =
+            accounts::taken(&state.db, &username.normalized(), &email.normalized()).await?;
+        if username_taken {
+            form.add("username", "This username is already taken.");
+        }
+        if email_taken {
+            form.add("email", "An account with this e-mail address already exists.");
+        }
+        if !form.is_empty() {
+            return Err(AppError::Invalid(form));
+        }
 
         let user_id = match auth::create_account(&state.db, &username, &email, &name, password).await {
             Ok(id) => id,
@@ -156,19 +192,35 @@ mod ssr {
         let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
         let address = auth::client_address(&parts, state.trust_proxy);
         let identifier = identifier.trim().to_lowercase();
-        // Keys are bounded: over-long input never makes it into the table.
-        let account_key = format!("account:{}", identifier.chars().take(320).collect::<String>());
-        let address_key = format!("address:{address}");
-        let now = now_micros();
-
-        if let Some(until) = accounts::locked_until(&state.db, &[&account_key, &address_key], now).await? {
-            return Err(AppError::TooManyRequests(throttle::message(until, now)));
-        }
         let credentials = if identifier.is_empty() || identifier.len() > 320 {
             None
         } else {
             accounts::credentials(&state.db, &identifier).await?
         };
+        // An account is one key however it is named (username or e-mail,
+        // any case); unknown names are counted by the name (bounded).
+        let account_key = match &credentials {
+            Some(c) => format!("user:{}", c.id),
+            None => format!("account:{}", identifier.chars().take(320).collect::<String>()),
+        };
+        let address_key = format!("address:{address}");
+        let now = now_micros();
+
+        // Counted first, atomically: concurrent guesses cannot pass the limit.
+        if let Some(until) = accounts::count_attempt(
+            &state.db,
+            &[
+                (&account_key, throttle::ACCOUNT_LIMIT),
+                (&address_key, throttle::ADDRESS_LIMIT),
+            ],
+            now,
+            throttle::WINDOW,
+            throttle::lock_for,
+        )
+        .await?
+        {
+            return Err(AppError::TooManyRequests(throttle::message(until, now)));
+        }
         // Always one argon2 verification (against a dummy hash for unknown
         // users or impossible passwords): the answer's timing says nothing.
         let candidate = if password.chars().count() <= PASSWORD_MAX {
@@ -177,21 +229,12 @@ mod ssr {
             String::new()
         };
         let user_id = credentials.as_ref().map(|c| c.id);
-        let valid = auth::verify_password(candidate, credentials.map(|c| c.password_hash)).await;
+        let valid = auth::verify_password(candidate, credentials.map(|c| c.password_hash)).await?;
         let Some(user_id) = user_id.filter(|_| valid) else {
-            for (key, limit) in [
-                (&account_key, throttle::ACCOUNT_LIMIT),
-                (&address_key, throttle::ADDRESS_LIMIT),
-            ] {
-                let failures = accounts::record_failure(&state.db, key, now, throttle::WINDOW).await?;
-                if let Some(duration) = throttle::lock_for(failures, limit) {
-                    accounts::lock(&state.db, key, now + duration).await?;
-                }
-            }
             return Err(AppError::Unauthorized(LOGIN_FAILED.into()));
         };
-        accounts::clear_failures(&state.db, &account_key).await?;
-        accounts::clear_failures(&state.db, &address_key).await?;
+        accounts::clear_attempts(&state.db, &account_key).await?;
+        accounts::forgive_attempt(&state.db, &address_key, throttle::ADDRESS_LIMIT).await?;
         // Housekeeping on a path that is neither hot nor latency-critical.
         accounts::delete_expired_sessions(&state.db, now).await?;
         start_session(&state, user_id).await?;
@@ -320,11 +363,34 @@ mod ssr {
         let session = session().ok_or_else(|| AppError::Unauthorized("Log in to change your password.".into()))?;
         let mut form = FormErrors::default();
         let new_password = Password::parse(&new).map_err(|e| form.add("new_password", e)).ok();
+        if let Some(password) = &new_password
+            && let Err(why) =
+                auth::check_password_strength(password, &[session.user.username.as_str(), session.user.name.as_str()])
+                    .await
+        {
+            form.add("new_password", why);
+        }
         if confirm != new {
             form.add("new_password_confirm", "The two passwords do not match.");
         }
+        // Guessing the current password from a session is throttled like a login.
+        let now = now_micros();
+        let account_key = format!("user:{}", session.user.user_id);
+        if let Some(until) = accounts::count_attempt(
+            &state.db,
+            &[(&account_key, throttle::ACCOUNT_LIMIT)],
+            now,
+            throttle::WINDOW,
+            throttle::lock_for,
+        )
+        .await?
+        {
+            return Err(AppError::TooManyRequests(throttle::message(until, now)));
+        }
         let hash = accounts::password_hash(&state.db, session.user.user_id).await?;
-        if !auth::verify_password(current, hash).await {
+        if auth::verify_password(current, hash).await? {
+            accounts::clear_attempts(&state.db, &account_key).await?;
+        } else {
             form.add("current_password", "This is not your current password.");
         }
         let (Some(new_password), true) = (new_password, form.is_empty()) else {
@@ -336,19 +402,37 @@ mod ssr {
         Ok(())
     }
 
-    pub async fn profile(username: &str) -> Result<PublicProfile, AppError> {
+    pub async fn profile(username: &str, page: i64) -> Result<PublicProfile, AppError> {
         let state = AppState::from_context()?;
         let not_found = || AppError::NotFound("We couldn't find a user with that name.".into());
         let username = Username::parse(username).map_err(|_| not_found())?;
         let user = accounts::user_by_username(&state.db, &username.normalized())
             .await?
             .ok_or_else(not_found)?;
-        let projects = accounts::projects_of(&state.db, user.id).await?;
+        if page < 1 {
+            return Err(AppError::BadRequest(
+                "The page number must be a whole number from 1 up.".into(),
+            ));
+        }
+        let size = PROFILE_PAGE as i64;
+        let (projects, total) =
+            accounts::projects_page(&state.db, user.id, size, (page - 1).saturating_mul(size)).await?;
+        let pages = ((total + size - 1) / size).max(1);
+        if page > pages {
+            return Err(AppError::NotFound(format!(
+                "{} has {pages} page{} of projects.",
+                user.username,
+                if pages == 1 { "" } else { "s" }
+            )));
+        }
         Ok(PublicProfile {
             username: user.username,
             name: user.name,
             member_since: human_date(Some(user.created)),
             projects: maintained(projects),
+            project_count: total,
+            page,
+            pages,
         })
     }
 }

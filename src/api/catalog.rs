@@ -13,10 +13,15 @@ pub async fn get_home() -> Result<HomeData, AppError> {
     super::respond(ssr::home().await)
 }
 
-/// A project as of `version`, or of its latest version.
+/// A project as of `version`, or of its latest version, with page
+/// `history` (from 1) of its release history.
 #[server(prefix = "/api", endpoint = "project")]
-pub async fn get_project(name: String, version: Option<String>) -> Result<ProjectDetail, AppError> {
-    super::respond(ssr::project(&name, version.as_deref()).await)
+pub async fn get_project(
+    name: String,
+    version: Option<String>,
+    #[server(default)] history: Option<usize>,
+) -> Result<ProjectDetail, AppError> {
+    super::respond(ssr::project(&name, version.as_deref(), history.unwrap_or(1)).await)
 }
 
 #[cfg(feature = "ssr")]
@@ -28,9 +33,11 @@ pub(crate) mod ssr {
     use crate::domain::timeline::{Dated, layout};
     use crate::domain::{MAX_PROJECT_NAME_LEN, ReleaseVersion, normalize_project_name, safe_link};
     use crate::error::AppError;
-    use crate::model::{FileEntry, HomeData, ProjectDetail, ProjectLink, ReleaseSummary, VersionEntry};
+    use crate::model::{
+        FileEntry, HISTORY_PAGE, HomeData, MAX_FILES_SHOWN, ProjectDetail, ProjectLink, ReleaseSummary, VersionEntry,
+    };
     use crate::server::db::catalog;
-    use crate::server::render::render_description;
+    use crate::server::render::render_off_thread;
     use crate::server::state::AppState;
 
     pub fn iso(micros: Option<i64>) -> String {
@@ -72,7 +79,7 @@ pub(crate) mod ssr {
         serde_json::from_str(raw).unwrap_or_default()
     }
 
-    pub async fn project(name: &str, version: Option<&str>) -> Result<ProjectDetail, AppError> {
+    pub async fn project(name: &str, version: Option<&str>, history_page: usize) -> Result<ProjectDetail, AppError> {
         if name.len() > MAX_PROJECT_NAME_LEN {
             return Err(AppError::project_not_found(&name.chars().take(40).collect::<String>()));
         }
@@ -119,7 +126,11 @@ pub(crate) mod ssr {
             description_html = match m.description_html.take() {
                 Some(html) => html,
                 None => {
-                    let html = render_description(&m.description, &m.description_content_type);
+                    // Rows from before descriptions were rendered on write:
+                    // rendered once, off the async threads, within the budget.
+                    let (text, html) =
+                        render_off_thread(std::mem::take(&mut m.description), m.description_content_type.clone()).await;
+                    m.description = text;
                     catalog::store_description_html(db, m.release_id, &html).await?;
                     html
                 }
@@ -143,8 +154,20 @@ pub(crate) mod ssr {
             }
         }
 
+        // One page of the history (and of the timeline): bounded however
+        // many releases a project has.
+        let history_pages = releases.len().div_ceil(HISTORY_PAGE).max(1);
+        if history_page == 0 || history_page > history_pages {
+            return Err(AppError::NotFound(format!(
+                "The release history of {} has {history_pages} page{}.",
+                p.name,
+                if history_pages == 1 { "" } else { "s" }
+            )));
+        }
+        let window = &releases[(history_page - 1) * HISTORY_PAGE..(history_page * HISTORY_PAGE).min(releases.len())];
+        let file_count = files.len();
         let timeline = layout(
-            &releases
+            &window
                 .iter()
                 .filter_map(|r| {
                     Some(Dated {
@@ -168,8 +191,10 @@ pub(crate) mod ssr {
             released_at: iso(shown.created),
             classifiers: json_list(&m.classifiers),
             requires_dist: json_list(&m.requires_dist),
+            file_count,
             files: files
                 .into_iter()
+                .take(MAX_FILES_SHOWN)
                 .map(|f| FileEntry {
                     kind: if f.packagetype == "sdist" {
                         "Source"
@@ -187,7 +212,10 @@ pub(crate) mod ssr {
                     sha256: f.sha256,
                 })
                 .collect(),
-            versions: releases
+            release_count: releases.len(),
+            history_page,
+            history_pages,
+            versions: window
                 .iter()
                 .map(|r| VersionEntry {
                     version: r.version.clone(),

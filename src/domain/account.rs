@@ -119,6 +119,11 @@ impl DisplayName {
         if s.chars().any(char::is_control) {
             return Err("A name cannot contain control characters.".into());
         }
+        if s.chars()
+            .any(|c| super::text::is_bidi_control(c) || super::text::is_invisible(c))
+        {
+            return Err("A name cannot contain invisible or text-direction characters.".into());
+        }
         Ok(Self(s.to_owned()))
     }
 
@@ -266,6 +271,13 @@ mod tests {
         );
         assert!(DisplayName::parse("").is_err());
         assert!(DisplayName::parse("a\u{0}b").is_err());
+        assert!(DisplayName::parse("Ada\u{202E}ecalevol").is_err(), "bidi override");
+        assert!(DisplayName::parse("Ad\u{200B}a").is_err(), "zero-width space");
+        assert!(DisplayName::parse("\u{FEFF}Ada").is_err(), "byte order mark");
+        assert!(
+            DisplayName::parse("Zoë Ødegård 日本 محمد").is_ok(),
+            "scripts of the world"
+        );
         assert!(DisplayName::parse(&"n".repeat(1_000_000)).is_err());
     }
 

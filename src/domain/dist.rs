@@ -54,19 +54,34 @@ fn truncate(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-/// A PEP 440 version that an upload may use; legacy versions cannot be
-/// uploaded any more (as on PyPI).
+/// Longest version string an upload may carry.
+pub const MAX_VERSION_LEN: usize = 128;
+
+/// A PEP 440 version that an upload may use: legacy versions cannot be
+/// uploaded any more, and local versions (`1.0+ubuntu1`) are for local use
+/// only (both as on PyPI).
 pub fn parse_upload_version(raw: &str) -> Result<Version, String> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err("Missing version.".into());
     }
-    Version::from_str(raw).map_err(|_| {
+    let invalid = || {
         format!(
             "Invalid version {:?}: versions must follow PEP 440 (https://peps.python.org/pep-0440/).",
             truncate(raw)
         )
-    })
+    };
+    if raw.len() > MAX_VERSION_LEN {
+        return Err(invalid());
+    }
+    let version = Version::from_str(raw).map_err(|_| invalid())?;
+    if !version.local().is_empty() {
+        return Err(format!(
+            "The use of local versions in {:?} is not allowed: upload a public version (without '+...').",
+            truncate(raw)
+        ));
+    }
+    Ok(version)
 }
 
 fn same_version(candidate: &str, version: &Version) -> bool {
@@ -74,39 +89,47 @@ fn same_version(candidate: &str, version: &Version) -> bool {
     Version::from_str(candidate).is_ok_and(|v| &v == version)
 }
 
+/// What a component of a distribution filename may hold: ASCII letters,
+/// digits, `_` and `.` (and `!` for a version's epoch).
+fn filename_component(part: &str, epoch_allowed: bool) -> bool {
+    !part.is_empty()
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || (epoch_allowed && b == b'!'))
+}
+
 impl DistFilename {
-    /// Checks `filename` for an upload of `project` (any spelling) at `version`.
+    /// Checks `filename` for an upload of `project` (any spelling) at
+    /// `version`, as PyPI does: wheels by the binary distribution format
+    /// (the name part normalized, `-` escaped as `_`), sdists by PEP 625
+    /// (`{normalized_name}-{normalized_version}.tar.gz`). Only ASCII letters,
+    /// digits and `._-!` can appear, so a filename is safe in a URL, a
+    /// storage key and a header as it is.
     pub fn parse(filename: &str, kind: DistKind, project: &str, version: &Version) -> Result<Self, String> {
         if filename.is_empty() {
             return Err("Missing filename.".into());
         }
         if filename.len() > MAX_FILENAME_LEN
             || filename.starts_with('.')
-            || filename
-                .chars()
-                .any(|c| c.is_control() || matches!(c, '/' | '\\' | '"' | '<' | '>' | '#' | '?' | '%'))
+            || !filename
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'!'))
         {
-            return Err(format!("Invalid filename {:?}.", truncate(filename)));
+            return Err(format!(
+                "Invalid filename {:?}: a distribution filename has only ASCII letters, digits and '._-!'.",
+                truncate(filename)
+            ));
         }
-        let project = normalize_project_name(project);
-        let mismatch = || {
-            format!(
-                "Filename {:?} does not match the project {project:?} at version {version}: \
-                 expected {}.",
-                truncate(filename),
-                match kind {
-                    DistKind::Wheel => "{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl",
-                    DistKind::Sdist => "{name}-{version}.tar.gz",
-                }
-            )
-        };
+        let dist_name = normalize_project_name(project).replace('-', "_");
         match kind {
             DistKind::Wheel => {
                 let stem = filename
                     .strip_suffix(".whl")
                     .ok_or_else(|| format!("Invalid wheel filename {:?}: it must end in .whl.", truncate(filename)))?;
                 let parts: Vec<&str> = stem.split('-').collect();
-                if !(parts.len() == 5 || parts.len() == 6) || parts.iter().any(|p| p.is_empty()) {
+                let shape_ok = (parts.len() == 5 || parts.len() == 6)
+                    && parts.iter().enumerate().all(|(i, p)| filename_component(p, i == 1));
+                if !shape_ok {
                     return Err(format!(
                         "Invalid wheel filename {:?}: expected {{name}}-{{version}}(-{{build}})?-{{python}}-{{abi}}-{{platform}}.whl.",
                         truncate(filename)
@@ -118,8 +141,19 @@ impl DistFilename {
                         truncate(filename)
                     ));
                 }
-                if normalize_project_name(parts[0]) != project || !same_version(parts[1], version) {
-                    return Err(mismatch());
+                if parts[0] != dist_name {
+                    return Err(format!(
+                        "The filename {:?} should start with the normalized project name {dist_name:?}, not {:?}.",
+                        truncate(filename),
+                        parts[0]
+                    ));
+                }
+                if !same_version(parts[1], version) {
+                    return Err(format!(
+                        "Version in filename {:?} should be {version}, not {:?}.",
+                        truncate(filename),
+                        parts[1]
+                    ));
                 }
                 Ok(Self {
                     filename: filename.to_owned(),
@@ -128,22 +162,12 @@ impl DistFilename {
                 })
             }
             DistKind::Sdist => {
-                let stem = filename
-                    .strip_suffix(".tar.gz")
-                    .or_else(|| filename.strip_suffix(".zip"))
-                    .ok_or_else(|| {
-                        format!(
-                            "Invalid source distribution filename {:?}: it must end in .tar.gz or .zip.",
-                            truncate(filename)
-                        )
-                    })?;
-                // Older sdists keep `-` inside the name: any split point where
-                // the left part is the project and the right part the version.
-                let matches = stem.match_indices('-').any(|(i, _)| {
-                    normalize_project_name(&stem[..i]) == project && same_version(&stem[i + 1..], version)
-                });
-                if !matches {
-                    return Err(mismatch());
+                let expected = format!("{dist_name}-{version}.tar.gz");
+                if filename != expected {
+                    return Err(format!(
+                        "Invalid source distribution filename {:?}: it should be {expected:?} (PEP 625).",
+                        truncate(filename)
+                    ));
                 }
                 Ok(Self {
                     filename: filename.to_owned(),
@@ -194,48 +218,64 @@ mod tests {
             .is_ok()
         );
         assert!(
-            ok("tiny_pkg-1.0-x1-py3-none-any.whl", "tiny-pkg", "1.0").is_err(),
-            "build tag"
+            ok("tiny_pkg-1!2.0-py3-none-any.whl", "tiny-pkg", "1!2.0").is_ok(),
+            "epoch"
         );
         assert!(
-            ok("tiny_pkg-1.1-py3-none-any.whl", "tiny-pkg", "1.0").is_err(),
-            "other version"
+            ok(
+                "tiny_pkg-1.0-cp312-abi3-macosx_11_0_arm64.macosx_11_0_x86_64.whl",
+                "tiny-pkg",
+                "1.0"
+            )
+            .is_ok()
         );
-        assert!(
-            ok("other-1.0-py3-none-any.whl", "tiny-pkg", "1.0").is_err(),
-            "other project"
-        );
-        assert!(
-            ok("tiny_pkg-1.0-py3-none.whl", "tiny-pkg", "1.0").is_err(),
-            "too few parts"
-        );
-        assert!(
-            ok("tiny_pkg-1.0-py3-none-any.zip", "tiny-pkg", "1.0").is_err(),
-            "not .whl"
-        );
-        assert!(
-            ok("../tiny_pkg-1.0-py3-none-any.whl", "tiny-pkg", "1.0").is_err(),
-            "path"
-        );
+        for (bad, why) in [
+            ("tiny_pkg-1.0-x1-py3-none-any.whl", "build tag"),
+            ("tiny_pkg-1.1-py3-none-any.whl", "other version"),
+            ("other-1.0-py3-none-any.whl", "other project"),
+            ("Tiny_Pkg-1.0-py3-none-any.whl", "name not normalized"),
+            ("tiny.pkg-1.0-py3-none-any.whl", "name not normalized"),
+            ("tiny_pkg-1.0-py3-none.whl", "too few parts"),
+            ("tiny_pkg-1.0-py3-none-any.zip", "not .whl"),
+            ("../tiny_pkg-1.0-py3-none-any.whl", "path"),
+            ("tiny_pkg-1.0-py3-none-any .whl", "space"),
+            ("tiny_pkg-1.0-py3-none-'any'.whl", "quote"),
+            ("tiny_pkg-1.0-py3-none-a&y.whl", "ampersand"),
+            ("tiny_pkg-1.0-py3-none-any\u{202E}lhw.whl", "bidi override"),
+            ("\u{212A}iny_pkg-1.0-py3-none-any.whl", "Kelvin sign"),
+            ("tiny_pkg-1.0+local-py3-none-any.whl", "local version"),
+            ("tiny_pkg-1.0--py3-none-any.whl", "empty part"),
+        ] {
+            assert!(ok(bad, "tiny-pkg", "1.0").is_err(), "{why}: {bad}");
+        }
     }
 
     #[test]
-    fn sdists() {
+    fn sdists_follow_pep_625() {
         let ok = |f: &str, p: &str, ver: &str| DistFilename::parse(f, DistKind::Sdist, p, &v(ver));
         assert_eq!(
             ok("tiny_pkg-1.0.tar.gz", "tiny-pkg", "1.0").unwrap().python_version,
             "source"
         );
+        assert!(ok("tiny_pkg-1.0.tar.gz", "Tiny.Pkg", "1.0").is_ok());
         assert!(
-            ok("tiny-pkg-1.0.tar.gz", "tiny_pkg", "1.0").is_ok(),
-            "old spelling with '-'"
+            ok("tiny_pkg-2.0rc1.tar.gz", "tiny-pkg", "2.0-rc1").is_ok(),
+            "normalized version"
         );
-        assert!(ok("tiny-pkg-2.0rc1.zip", "tiny-pkg", "2.0rc1").is_ok());
-        assert!(ok("tiny-pkg-1.0.tar.bz2", "tiny-pkg", "1.0").is_err());
-        assert!(ok("tiny-pkg-1.1.tar.gz", "tiny-pkg", "1.0").is_err());
-        assert!(ok("tiny-1.0.tar.gz", "tiny-pkg", "1.0").is_err());
-        assert!(ok("tiny-pkg.tar.gz", "tiny-pkg", "1.0").is_err());
-        assert!(ok("tiny-pkg-1.0.tar.gz\n", "tiny-pkg", "1.0").is_err());
+        for bad in [
+            "tiny-pkg-1.0.tar.gz",
+            "Tiny_Pkg-1.0.tar.gz",
+            "tiny_pkg-1.0.zip",
+            "tiny_pkg-1.0.tar.bz2",
+            "tiny_pkg-1.1.tar.gz",
+            "tiny_pkg-1.0.0.tar.gz",
+            "tiny-1.0.tar.gz",
+            "tiny_pkg.tar.gz",
+            "tiny_pkg-1.0.tar.gz\n",
+            "tiny_pkg-1.0 .tar.gz",
+        ] {
+            assert!(ok(bad, "tiny-pkg", "1.0").is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -246,5 +286,10 @@ mod tests {
         assert!(parse_upload_version("1.0.post1").is_ok());
         assert!(parse_upload_version("2004d").is_err());
         assert!(parse_upload_version("").is_err());
+        assert!(parse_upload_version("1.0+evil").is_err(), "local versions");
+        assert!(
+            parse_upload_version(&format!("1.{}", "0".repeat(200))).is_err(),
+            "bounded"
+        );
     }
 }

@@ -47,22 +47,6 @@ pub fn human_size(bytes: i64) -> String {
     }
 }
 
-/// Escapes text for an HTML text context. leptos_meta writes `<title>`
-/// verbatim during server rendering, so a user-supplied title (a project or
-/// person's name) must be escaped before it gets there.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,15 +72,6 @@ mod tests {
         assert_eq!(time_ago(now, now - 3 * 86_400), "3 days ago");
         assert_eq!(time_ago(now, now - 65 * 86_400), "2 months ago");
         assert_eq!(time_ago(now, now - 8 * 365 * 86_400), "8 years ago");
-    }
-
-    #[test]
-    fn escapes_html_text() {
-        assert_eq!(
-            escape_html("a </title><script>x</script> & b"),
-            "a &lt;/title&gt;&lt;script&gt;x&lt;/script&gt; &amp; b"
-        );
-        assert_eq!(escape_html("Flask 1.0.2"), "Flask 1.0.2");
     }
 
     #[test]

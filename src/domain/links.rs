@@ -7,7 +7,9 @@ pub fn safe_link(raw: &str) -> Option<String> {
     let lower = url.to_ascii_lowercase();
     let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
         && url.len() <= 2048
-        && !url.chars().any(|c| c.is_control() || c.is_whitespace());
+        && !url.chars().any(|c| {
+            c.is_control() || c.is_whitespace() || super::text::is_bidi_control(c) || super::text::is_invisible(c)
+        });
     ok.then(|| url.to_owned())
 }
 

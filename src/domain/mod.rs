@@ -3,10 +3,12 @@
 
 pub mod account;
 pub mod dist;
+pub mod escape;
 pub mod format;
 pub mod links;
 pub mod project_name;
 pub mod search;
+pub mod text;
 pub mod timeline;
 pub mod version;
 

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::get_project;
 use crate::components::copy::{CopyButton, CopyCommand};
@@ -12,11 +12,14 @@ use crate::model::{FileEntry, ProjectDetail, VersionEntry};
 #[component]
 pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let key = move || {
         let p = params.read();
-        (p.get("name").unwrap_or_default(), p.get("version"))
+        // A page of the release history; anything but a number is page 1.
+        let history = query.read().get("history").and_then(|h| h.trim().parse::<usize>().ok());
+        (p.get("name").unwrap_or_default(), p.get("version"), history)
     };
-    let project = Resource::new(key, |(name, version)| get_project(name, version));
+    let project = Resource::new(key, |(name, version, history)| get_project(name, version, history));
     view! {
         <Suspense fallback=|| view! { <p class="container loading">"Loading project…"</p> }>
             {move || Suspend::new(async move {
@@ -54,7 +57,11 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
         classifiers,
         links,
         versions,
+        release_count,
+        history_page,
+        history_pages,
         files,
+        file_count,
         timeline,
         ..
     } = project;
@@ -87,8 +94,14 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
     .into_iter()
     .filter(|(_, v)| !v.trim().is_empty())
     .collect();
-    let version_count = versions.len();
-    let file_count = files.len();
+    let files_not_shown = file_count.saturating_sub(files.len());
+    let simple_url = format!("/simple/{normalized_name}/");
+    let here = if is_latest {
+        base.clone()
+    } else {
+        format!("{base}{version}/")
+    };
+    let history_link = move |page: usize| format!("{here}?history={page}#history");
     let timeline_name = name.clone();
 
     view! {
@@ -182,12 +195,21 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
                     }}
                 </section>
                 <section id="history" class="tab-panel" aria-labelledby="history-heading">
-                    <h2 id="history-heading">"Release history " <span class="count">{format!("({version_count})")}</span></h2>
+                    <h2 id="history-heading">"Release history " <span class="count">{format!("({release_count})")}</span></h2>
                     <ol class="release-list" data-test-release-list>
                         {versions.into_iter().map(|v| view! {
                             <ReleaseItem entry=v base=base.clone() current=version.clone() latest=latest_version.clone()/>
                         }).collect_view()}
                     </ol>
+                    {(history_pages > 1).then(|| view! {
+                        <nav class="pagination" aria-label="Release history pages" data-test-history-pages>
+                            <ul>
+                                {(1..=history_pages).map(|p| view! {
+                                    <li><a href=history_link(p) aria-current=(p == history_page).then_some("page") class:active=p == history_page>{p.to_string()}</a></li>
+                                }).collect_view()}
+                            </ul>
+                        </nav>
+                    })}
                 </section>
                 <section id="files" class="tab-panel" aria-labelledby="files-heading">
                     <h2 id="files-heading">"Download files " <span class="count">{format!("({file_count})")}</span></h2>
@@ -197,6 +219,12 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
                     } else {
                         view! { <ul class="file-list" data-test-files>{files.into_iter().map(|f| view! { <FileItem file=f/> }).collect_view()}</ul> }.into_any()
                     }}
+                    {(files_not_shown > 0).then(|| view! {
+                        <p class="section-lead" data-test-more-files>
+                            {format!("{files_not_shown} more files of this release are not shown here; ")}
+                            <a href=simple_url>"the Simple API lists them all"</a> "."
+                        </p>
+                    })}
                 </section>
             </div>
         </div>

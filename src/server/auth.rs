@@ -49,19 +49,101 @@ impl std::fmt::Debug for PasswordHashString {
     }
 }
 
+/// Password hashing and verification admitted at once: one per CPU. Each
+/// takes ~19 MiB and tens of milliseconds of CPU, so this bounds both the
+/// memory and the blocking threads that logins and sign-ups can occupy.
+fn argon2_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+/// How many argon2 hashes and verifications this process has run.
+static ARGON2_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many argon2 hashes and verifications this process has run (tests
+/// use it to show that some path needs none).
+pub fn argon2_runs() -> u64 {
+    ARGON2_RUNS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// How many may wait for a slot; beyond that the answer is 429 at once.
+const ARGON2_QUEUE: usize = 64;
+/// How long one may wait for a slot before giving up with 429.
+const ARGON2_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs argon2 work on the blocking pool once a slot is free. Waiting costs
+/// no memory beyond the request; a full queue or a long wait is "busy".
+/// Requests waiting for an argon2 slot.
+static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+#[cfg(test)]
+use WAITING as WAITING_FOR_TEST;
+
+async fn with_argon2_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    let busy = || AppError::TooManyRequests("The server is busy checking passwords. Try again in a moment.".into());
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+    if WAITING.fetch_add(1, std::sync::atomic::Ordering::AcqRel) >= ARGON2_QUEUE {
+        WAITING.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        return Err(busy());
+    }
+    let waiting = Waiting;
+    let permit = tokio::time::timeout(ARGON2_WAIT, argon2_slots().acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| AppError::Internal)?;
+    drop(waiting);
+    ARGON2_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let result = tokio::task::spawn_blocking(work).await.map_err(|_| AppError::Internal);
+    drop(permit);
+    result
+}
+
 /// Hashes with argon2id (the crate's defaults: m=19 MiB, t=2, p=1, as OWASP
 /// recommends) and a fresh random salt, on a blocking thread: hashing takes
 /// tens of milliseconds of CPU that must not stall the async workers.
 pub async fn hash_password(password: Password) -> Result<PasswordHashString, AppError> {
-    tokio::task::spawn_blocking(move || {
+    with_argon2_slot(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.expose().as_bytes(), &salt)
             .map(|h| PasswordHashString(h.to_string()))
             .map_err(|_| AppError::Internal)
     })
-    .await
-    .map_err(|_| AppError::Internal)?
+    .await?
+}
+
+/// Refuses guessable passwords as PyPI does: zxcvbn (dictionaries of common
+/// passwords, names and words, keyboard patterns, dates, repeats) must rate
+/// it at least "somewhat guessable" (score 2: more than 10^6 guesses), also
+/// knowing the account's own username, name and e-mail address.
+pub async fn check_password_strength(password: &Password, account: &[&str]) -> Result<(), String> {
+    let password = password.expose().to_owned();
+    let inputs: Vec<String> = account.iter().map(|s| (*s).to_owned()).collect();
+    let verdict = tokio::task::spawn_blocking(move || {
+        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let entropy = zxcvbn::zxcvbn(&password, &inputs);
+        if entropy.score() >= zxcvbn::Score::Two {
+            return Ok(());
+        }
+        let hint = entropy
+            .feedback()
+            .and_then(|f| {
+                f.warning()
+                    .map(|w| w.to_string())
+                    .or_else(|| f.suggestions().first().map(|s| s.to_string()))
+            })
+            .unwrap_or_default();
+        Err(
+            format!("This password is too easy to guess. {hint} Use a longer passphrase of uncommon words.")
+                .replace("  ", " "),
+        )
+    })
+    .await;
+    verdict.unwrap_or(Ok(()))
 }
 
 /// Why an account could not be created.
@@ -123,9 +205,10 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// Verifies on a blocking thread; `hash` is `None` for an unknown user.
-pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// Verifies on a blocking thread, in an argon2 slot; `hash` is `None` for
+/// an unknown user. `Err` only when the server is too busy to check.
+pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
+    with_argon2_slot(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
         let ok = PasswordHash::new(&hash)
@@ -134,7 +217,6 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
         ok && known
     })
     .await
-    .unwrap_or(false)
 }
 
 /// A new session token (for the cookie) and its hash (for the database).
@@ -340,16 +422,26 @@ pub fn client_address(parts: &axum::http::request::Parts, trust_proxy: bool) -> 
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Login throttling: failures are counted per account and per address in a
-/// 15-minute window; past the limit the key is locked for a time that
-/// doubles with every further failure (1, 2, 4, 8, then 15 minutes). A locked
-/// login is refused at once: nothing sleeps, no request is held open.
+/// Login throttling: attempts are counted per account (by user id, however
+/// it was spelled) and per address in a 15-minute window, *before* the
+/// password is checked, in one write transaction, so concurrent guesses
+/// cannot slip past the limit. The attempt that reaches the limit locks the
+/// key for a time that doubles with every further one (1, 2, 4, 8, then 15
+/// minutes); a locked login is refused at once, nothing sleeps. A success
+/// clears its account's count and takes back its own attempt from the
+/// address (and nothing more: logging into your own account does not wipe
+/// what that address did to others).
+///
+/// Registration is counted the same way, per address.
 pub mod throttle {
     use super::SECOND;
 
     pub const WINDOW: i64 = 15 * 60 * SECOND;
     pub const ACCOUNT_LIMIT: i64 = 5;
     pub const ADDRESS_LIMIT: i64 = 20;
+    /// Sign-ups per address and hour.
+    pub const REGISTER_WINDOW: i64 = 3_600 * SECOND;
+    pub const REGISTER_LIMIT: i64 = 20;
     const MAX_LOCK: i64 = 15 * 60 * SECOND;
 
     /// How long to lock after `failures` failures against `limit`.
@@ -358,12 +450,23 @@ pub mod throttle {
         (over >= 0).then(|| (60 * SECOND).saturating_mul(1 << over.min(10)).min(MAX_LOCK))
     }
 
+    fn minutes(locked_until: i64, now: i64) -> String {
+        let minutes = ((locked_until - now) as f64 / (60 * SECOND) as f64).ceil().max(1.0) as i64;
+        format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+    }
+
     /// "Try again in 3 minutes."
     pub fn message(locked_until: i64, now: i64) -> String {
-        let minutes = ((locked_until - now) as f64 / (60 * SECOND) as f64).ceil().max(1.0) as i64;
         format!(
-            "Too many failed login attempts. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
+            "Too many failed login attempts. Try again in {}.",
+            minutes(locked_until, now)
+        )
+    }
+
+    pub fn register_message(locked_until: i64, now: i64) -> String {
+        format!(
+            "Too many accounts were created from your address. Try again in {}.",
+            minutes(locked_until, now)
         )
     }
 }
@@ -436,15 +539,94 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn weak_passwords_are_refused() {
+        for weak in [
+            "password",
+            "password1",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou",
+            "ada-lovelace",
+        ] {
+            let password = Password::parse(weak).unwrap();
+            assert!(
+                check_password_strength(&password, &["ada-lovelace", "Ada Lovelace", "ada@example.org"])
+                    .await
+                    .is_err(),
+                "{weak}"
+            );
+        }
+        for strong in [
+            "correct horse battery staple",
+            "Vx9#mQ2!pL7z",
+            "marmalade tugboat origami",
+        ] {
+            let password = Password::parse(strong).unwrap();
+            assert_eq!(check_password_strength(&password, &["ada"]).await, Ok(()), "{strong}");
+        }
+    }
+
+    #[tokio::test]
+    async fn argon2_work_runs_holding_a_slot() {
+        let slots = argon2_slots().available_permits();
+        assert!(slots >= 1);
+        let inside = with_argon2_slot(|| argon2_slots().available_permits()).await.unwrap();
+        assert_eq!(inside, slots - 1);
+        assert_eq!(argon2_slots().available_permits(), slots, "given back");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn beyond_the_slots_and_the_queue_the_answer_is_busy() {
+        use std::sync::{Arc, Condvar, Mutex};
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let slots = argon2_slots().available_permits();
+        let mut held = Vec::new();
+        for _ in 0..slots + ARGON2_QUEUE {
+            let gate = gate.clone();
+            held.push(tokio::spawn(with_argon2_slot(move || {
+                let (open, wake) = &*gate;
+                let mut open = open.lock().unwrap();
+                while !*open {
+                    open = wake.wait(open).unwrap();
+                }
+            })));
+        }
+        // Every slot taken and the queue full: the next one is told at once.
+        while argon2_slots().available_permits() > 0
+            || WAITING_FOR_TEST.load(std::sync::atomic::Ordering::Acquire) < ARGON2_QUEUE
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let refused = with_argon2_slot(|| ()).await;
+        assert!(matches!(refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
+        {
+            let (open, wake) = &*gate;
+            *open.lock().unwrap() = true;
+            wake.notify_all();
+        }
+        for task in held {
+            assert!(task.await.unwrap().is_ok(), "the queued ones all ran");
+        }
+    }
+
+    #[tokio::test]
     async fn passwords_hash_and_verify() {
         let hash = hash_password(Password::parse("correct horse battery").unwrap())
             .await
             .unwrap();
         assert!(hash.as_str().starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery".into(), Some(hash.as_str().to_owned())).await);
-        assert!(!verify_password("wrong horse battery".into(), Some(hash.as_str().to_owned())).await);
         assert!(
-            !verify_password("anything".into(), None).await,
+            verify_password("correct horse battery".into(), Some(hash.as_str().to_owned()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("wrong horse battery".into(), Some(hash.as_str().to_owned()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("anything".into(), None).await.unwrap(),
             "unknown users never verify"
         );
         assert_eq!(format!("{hash:?}"), "PasswordHashString(<redacted>)");

@@ -109,7 +109,13 @@ fn init_tracing() {
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let config = Config::from_env();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     match execute(cli.command.unwrap_or(Command::Serve), &config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -188,6 +194,9 @@ async fn create_user(db: &Db, username: &str, email: &str, name: Option<&str>) -
     let name = DisplayName::parse(name.unwrap_or(username.as_str())).map_err(|e| format!("name: {e}"))?;
     let password = read_new_password(&username)?;
     let password = Password::parse(&password).map_err(|e| format!("password: {e}"))?;
+    crate::server::auth::check_password_strength(&password, &[username.as_str(), email.as_str(), name.as_str()])
+        .await
+        .map_err(|e| format!("password: {e}"))?;
     match create_account(db, &username, &email, &name, password).await {
         Ok(_) => {
             println!("Created the user {}.", username.as_str());
@@ -257,7 +266,7 @@ async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str) ->
 }
 
 async fn serve(db: Db, config: &Config) -> Result<(), String> {
-    let leptos_options = leptos_options();
+    let leptos_options = leptos_options()?;
     let addr = leptos_options.site_addr;
     let storage = LocalStorage::open(&config.storage_dir)
         .map_err(|e| format!("cannot open the file storage {:?}: {e}", config.storage_dir))?;

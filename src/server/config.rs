@@ -45,59 +45,262 @@ pub struct Config {
     pub search_concurrency: usize,
 }
 
-fn flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+/// A variable whose value cannot be used: the server refuses to start
+/// rather than run with something other than what it was told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub expected: &'static str,
 }
 
-/// A variable parsed as `T` (surrounding spaces ignored); `None` when unset or unparsable.
-fn parsed<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|s| s.trim().parse().ok())
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}={:?} is not valid: expected {}",
+            self.variable,
+            self.value.chars().take(200).collect::<String>(),
+            self.expected
+        )
+    }
 }
 
-/// A size given in MiB (fractions allowed), in bytes.
-fn mebibytes(name: &str) -> Option<f64> {
-    parsed::<f64>(name)
-        .filter(|mb| mb.is_finite() && *mb >= 0.0)
-        .map(|mb| mb * 1024.0 * 1024.0)
+impl std::error::Error for ConfigError {}
+
+/// Where configuration comes from: the process environment, or a map (tests).
+trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+struct Environment;
+
+impl Source for Environment {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+    }
+}
+
+impl Source for &[(&str, &str)] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+}
+
+struct Reader<S> {
+    source: S,
+}
+
+impl<S: Source> Reader<S> {
+    /// The trimmed value, `None` when unset or empty.
+    fn raw(&self, name: &str) -> Option<String> {
+        self.source
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parsed<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        expected: &'static str,
+        valid: impl Fn(&T) -> bool,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some(value) = self.raw(name) else {
+            return Ok(None);
+        };
+        match value.parse::<T>() {
+            Ok(parsed) if valid(&parsed) => Ok(Some(parsed)),
+            _ => Err(ConfigError {
+                variable: name,
+                value,
+                expected,
+            }),
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        let Some(value) = self.raw(name) else {
+            return Ok(false);
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError {
+                variable: name,
+                value,
+                expected: "1 or 0 (true/false, yes/no, on/off)",
+            }),
+        }
+    }
+
+    /// A size in MiB (fractions allowed), in bytes.
+    fn mebibytes(&self, name: &'static str, allow_zero: bool) -> Result<Option<f64>, ConfigError> {
+        let expected = if allow_zero {
+            "a size in MiB, 0 or more"
+        } else {
+            "a size in MiB, more than 0"
+        };
+        Ok(self
+            .parsed::<f64>(name, expected, |mb| {
+                mb.is_finite() && (*mb > 0.0 || (allow_zero && *mb == 0.0)) && *mb < 1e9
+            })?
+            .map(|mb| mb * 1024.0 * 1024.0))
+    }
 }
 
 impl Config {
-    pub fn from_env() -> Self {
-        Self {
-            database_url: std::env::var("DATABASE_URL")
-                .ok()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
-            max_connections: parsed("CHEESESHOP_DB_MAX_CONNECTIONS").unwrap_or(0),
-            secure_cookies: flag("CHEESESHOP_SECURE_COOKIES"),
-            trust_proxy: flag("CHEESESHOP_TRUST_PROXY"),
-            bench_db_latency: parsed::<f64>("CHEESESHOP_BENCH_DB_LATENCY_MS")
-                .filter(|ms| ms.is_finite() && *ms > 0.0)
+    /// The configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(Reader { source: Environment })
+    }
+
+    /// The configuration from `pairs` as if they were the environment.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        Self::read(Reader { source: pairs })
+    }
+
+    fn read<S: Source>(env: Reader<S>) -> Result<Self, ConfigError> {
+        let database_url = env
+            .raw("DATABASE_URL")
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !database_url.starts_with("sqlite:") {
+            return Err(ConfigError {
+                variable: "DATABASE_URL",
+                value: database_url,
+                expected: "a SQLite URL such as sqlite://cheeseshop.db",
+            });
+        }
+        let base_url = match env.raw("CHEESESHOP_BASE_URL") {
+            None => None,
+            Some(value) => {
+                let trimmed = value.trim_end_matches('/');
+                let host = trimmed
+                    .strip_prefix("https://")
+                    .or_else(|| trimmed.strip_prefix("http://"))
+                    .unwrap_or("");
+                let host_ok = !host.is_empty()
+                    && host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'/'));
+                if !host_ok {
+                    return Err(ConfigError {
+                        variable: "CHEESESHOP_BASE_URL",
+                        value,
+                        expected: "an http:// or https:// origin such as https://pypi.example.org",
+                    });
+                }
+                Some(trimmed.to_owned())
+            }
+        };
+        Ok(Self {
+            database_url,
+            max_connections: env
+                .parsed(
+                    "CHEESESHOP_DB_MAX_CONNECTIONS",
+                    "a number of connections from 1 to 1000",
+                    |n: &u32| (1..=1000).contains(n),
+                )?
+                .unwrap_or(0),
+            secure_cookies: env.flag("CHEESESHOP_SECURE_COOKIES")?,
+            trust_proxy: env.flag("CHEESESHOP_TRUST_PROXY")?,
+            bench_db_latency: env
+                .parsed::<f64>("CHEESESHOP_BENCH_DB_LATENCY_MS", "milliseconds, more than 0", |ms| {
+                    ms.is_finite() && *ms > 0.0 && *ms < 1e6
+                })?
                 .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
-            storage_dir: std::env::var("CHEESESHOP_STORAGE_DIR")
-                .ok()
-                .filter(|s| !s.trim().is_empty())
+            storage_dir: env
+                .raw("CHEESESHOP_STORAGE_DIR")
                 .unwrap_or_else(|| DEFAULT_STORAGE_DIR.to_owned()),
-            max_upload_bytes: mebibytes("CHEESESHOP_MAX_UPLOAD_MB")
-                .filter(|&bytes| bytes > 0.0)
+            max_upload_bytes: env
+                .mebibytes("CHEESESHOP_MAX_UPLOAD_MB", false)?
                 .map(|bytes| bytes as u64)
                 .unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
-            base_url: std::env::var("CHEESESHOP_BASE_URL")
-                .ok()
-                .map(|s| s.trim().trim_end_matches('/').to_owned())
-                .filter(|s| s.starts_with("http://") || s.starts_with("https://")),
-            page_concurrency: parsed("CHEESESHOP_PAGE_CONCURRENCY").unwrap_or(DEFAULT_PAGE_CONCURRENCY),
-            page_cache_bytes: mebibytes("CHEESESHOP_PAGE_CACHE_MB")
+            base_url,
+            page_concurrency: env
+                .parsed(
+                    "CHEESESHOP_PAGE_CONCURRENCY",
+                    "a number, 0 for no limit",
+                    |_: &usize| true,
+                )?
+                .unwrap_or(DEFAULT_PAGE_CONCURRENCY),
+            page_cache_bytes: env
+                .mebibytes("CHEESESHOP_PAGE_CACHE_MB", true)?
                 .map(|bytes| bytes as usize)
                 .unwrap_or(DEFAULT_PAGE_CACHE_BYTES),
-            search_concurrency: parsed("CHEESESHOP_SEARCH_CONCURRENCY").unwrap_or(0),
-        }
+            search_concurrency: env
+                .parsed(
+                    "CHEESESHOP_SEARCH_CONCURRENCY",
+                    "a number, 0 for one per CPU",
+                    |_: &usize| true,
+                )?
+                .unwrap_or(0),
+        })
     }
 
     pub fn db_options(&self) -> DbOptions {
         DbOptions {
             max_connections: self.max_connections,
             bench_latency: self.bench_db_latency,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let config = Config::from_pairs(&[]).unwrap();
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
+        assert_eq!(config.page_cache_bytes, DEFAULT_PAGE_CACHE_BYTES);
+        assert_eq!(config.base_url, None);
+        assert!(!config.secure_cookies);
+    }
+
+    #[test]
+    fn good_values_are_used() {
+        let config = Config::from_pairs(&[
+            ("CHEESESHOP_MAX_UPLOAD_MB", " 1.5 "),
+            ("CHEESESHOP_BASE_URL", "https://pypi.example.org/"),
+            ("CHEESESHOP_PAGE_CACHE_MB", "0"),
+            ("CHEESESHOP_SECURE_COOKIES", "yes"),
+            ("CHEESESHOP_DB_MAX_CONNECTIONS", "16"),
+        ])
+        .unwrap();
+        assert_eq!(config.max_upload_bytes, 1_572_864);
+        assert_eq!(config.base_url.as_deref(), Some("https://pypi.example.org"));
+        assert_eq!(config.page_cache_bytes, 0);
+        assert!(config.secure_cookies);
+        assert_eq!(config.max_connections, 16);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (variable, value) in [
+            ("CHEESESHOP_MAX_UPLOAD_MB", "abc"),
+            ("CHEESESHOP_MAX_UPLOAD_MB", "0"),
+            ("CHEESESHOP_MAX_UPLOAD_MB", "-5"),
+            ("CHEESESHOP_MAX_UPLOAD_MB", "NaN"),
+            ("CHEESESHOP_BASE_URL", "pypi.example.org"),
+            ("CHEESESHOP_BASE_URL", "javascript:alert(1)"),
+            ("CHEESESHOP_BASE_URL", "https://"),
+            ("CHEESESHOP_BASE_URL", "https://a b"),
+            ("CHEESESHOP_PAGE_CACHE_MB", "lots"),
+            ("CHEESESHOP_SECURE_COOKIES", "maybe"),
+            ("CHEESESHOP_TRUST_PROXY", "2"),
+            ("CHEESESHOP_DB_MAX_CONNECTIONS", "0"),
+            ("CHEESESHOP_DB_MAX_CONNECTIONS", "many"),
+            ("CHEESESHOP_SEARCH_CONCURRENCY", "-1"),
+            ("CHEESESHOP_PAGE_CONCURRENCY", "x"),
+            ("CHEESESHOP_BENCH_DB_LATENCY_MS", "slow"),
+            ("DATABASE_URL", "mysql://localhost/db"),
+        ] {
+            let error = Config::from_pairs(&[(variable, value)]).expect_err(value);
+            assert_eq!(error.variable, variable);
+            assert!(error.to_string().starts_with(variable), "{error}");
         }
     }
 }

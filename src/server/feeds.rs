@@ -1,5 +1,11 @@
 //! RSS 2.0 feeds, as on pypi.org: the latest releases of the index, the
 //! newest projects, and the latest releases of one project.
+//!
+//! Every string from the catalogue goes through [`xml_chars`] (the `rss`
+//! crate escapes markup, but passes characters XML 1.0 cannot carry, and one
+//! of them makes the whole feed ill-formed). A description is HTML to feed
+//! readers, so summaries are escaped as HTML text first: a summary is
+//! shown, never interpreted.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -7,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
 use rss::{ChannelBuilder, GuidBuilder, Item, ItemBuilder};
 
+use crate::domain::escape::{html_text, url_segment, xml_chars};
 use crate::domain::normalize_project_name;
 use crate::server::db::catalog::{self, FeedItem};
 use crate::server::state::AppState;
@@ -15,37 +22,43 @@ const UPDATES: i64 = 100;
 const PACKAGES: i64 = 40;
 const PROJECT_RELEASES: i64 = 40;
 
-/// Absolute links need the site's origin: the Host the client used.
-fn origin(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if state.secure_cookies { "https" } else { "http" };
-    format!("{scheme}://{host}")
-}
-
 fn pub_date(micros: Option<i64>) -> Option<String> {
     micros.and_then(DateTime::from_timestamp_micros).map(|t| t.to_rfc2822())
 }
 
-fn release_item(origin: &str, r: &FeedItem) -> Item {
-    let link = format!("{origin}/project/{}/{}/", r.normalized_name, r.version);
+/// An item's text fields, made safe for XML (and the description for HTML).
+fn item(title: &str, link: String, summary: &str, author_email: &str, at: Option<i64>) -> Item {
+    let link = xml_chars(&link);
     ItemBuilder::default()
-        .title(Some(format!("{} {}", r.name, r.version)))
+        .title(Some(xml_chars(title)))
         .link(Some(link.clone()))
         .guid(Some(GuidBuilder::default().value(link).permalink(true).build()))
-        .description(Some(r.summary.clone()))
-        .author(Some(r.author_email.clone()).filter(|a| !a.is_empty()))
-        .pub_date(pub_date(r.at))
+        .description(Some(xml_chars(&html_text(summary))))
+        .author(Some(xml_chars(author_email)).filter(|a| !a.is_empty()))
+        .pub_date(pub_date(at))
         .build()
+}
+
+fn release_item(origin: &str, r: &FeedItem) -> Item {
+    let link = format!(
+        "{origin}/project/{}/{}/",
+        url_segment(&r.normalized_name),
+        url_segment(&r.version)
+    );
+    item(
+        &format!("{} {}", r.name, r.version),
+        link,
+        &r.summary,
+        &r.author_email,
+        r.at,
+    )
 }
 
 fn rss(title: &str, link: String, description: &str, items: Vec<Item>) -> Response {
     let channel = ChannelBuilder::default()
-        .title(title)
-        .link(link)
-        .description(description)
+        .title(xml_chars(title))
+        .link(xml_chars(&link))
+        .description(xml_chars(description))
         .language(Some("en".to_owned()))
         .items(items)
         .build();
@@ -63,7 +76,7 @@ fn failed(error: sqlx::Error) -> Response {
 
 /// `/rss/updates.xml`: the latest releases of every project.
 pub async fn updates(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let origin = origin(&state, &headers);
+    let origin = state.origin(&headers);
     match catalog::recent_releases(&state.db, UPDATES).await {
         Ok(rows) => rss(
             "cheeseshop recent updates",
@@ -77,21 +90,19 @@ pub async fn updates(State(state): State<AppState>, headers: HeaderMap) -> Respo
 
 /// `/rss/packages.xml`: the newest projects.
 pub async fn packages(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let origin = origin(&state, &headers);
+    let origin = state.origin(&headers);
     match catalog::newest_projects(&state.db, PACKAGES).await {
         Ok(rows) => {
             let items = rows
                 .iter()
                 .map(|p| {
-                    let link = format!("{origin}/project/{}/", p.normalized_name);
-                    ItemBuilder::default()
-                        .title(Some(format!("{} added to cheeseshop", p.name)))
-                        .link(Some(link.clone()))
-                        .guid(Some(GuidBuilder::default().value(link).permalink(true).build()))
-                        .description(Some(p.summary.clone()))
-                        .author(Some(p.author_email.clone()).filter(|a| !a.is_empty()))
-                        .pub_date(pub_date(p.at))
-                        .build()
+                    item(
+                        &format!("{} added to cheeseshop", p.name),
+                        format!("{origin}/project/{}/", url_segment(&p.normalized_name)),
+                        &p.summary,
+                        &p.author_email,
+                        p.at,
+                    )
                 })
                 .collect();
             rss(
@@ -107,7 +118,7 @@ pub async fn packages(State(state): State<AppState>, headers: HeaderMap) -> Resp
 
 /// `/rss/project/{name}/releases.xml`: the latest releases of one project.
 pub async fn project_releases(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> Response {
-    let origin = origin(&state, &headers);
+    let origin = state.origin(&headers);
     let project = match catalog::project(&state.db, &normalize_project_name(&name)).await {
         Ok(Some(p)) => p,
         Ok(None) => return (StatusCode::NOT_FOUND, "No such project.").into_response(),
@@ -116,7 +127,7 @@ pub async fn project_releases(State(state): State<AppState>, Path(name): Path<St
     match catalog::project_releases_feed(&state.db, project.id, PROJECT_RELEASES).await {
         Ok(rows) => rss(
             &format!("{} releases on cheeseshop", project.name),
-            format!("{origin}/project/{}/", project.normalized_name),
+            format!("{origin}/project/{}/", url_segment(&project.normalized_name)),
             &format!("Latest releases of {}", project.name),
             rows.iter().map(|r| release_item(&origin, r)).collect(),
         ),

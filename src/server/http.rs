@@ -24,16 +24,23 @@ use crate::server::state::AppState;
 use crate::server::{auth, feeds, index, page_cache};
 
 /// Leptos options from the environment cargo-leptos sets (`LEPTOS_*`), with
-/// defaults that work for a binary started by hand from the repository root.
-pub fn leptos_options() -> LeptosOptions {
-    get_configuration(None)
+/// defaults that work for a binary started by hand from the repository
+/// root. A variable that is set but cannot be used stops start-up.
+pub fn leptos_options() -> Result<LeptosOptions, String> {
+    if let Ok(addr) = std::env::var("LEPTOS_SITE_ADDR")
+        && addr.trim().parse::<SocketAddr>().is_err()
+    {
+        return Err(format!(
+            "LEPTOS_SITE_ADDR={addr:?} is not valid: expected an address and port such as 127.0.0.1:3000"
+        ));
+    }
+    let mut options = get_configuration(None)
         .map(|conf| conf.leptos_options)
-        .unwrap_or_else(|_| {
-            LeptosOptions::builder()
-                .output_name("cheeseshop")
-                .site_root("target/site")
-                .build()
-        })
+        .map_err(|e| format!("the LEPTOS_* configuration is not valid: {e}"))?;
+    if options.output_name.is_empty() {
+        options.output_name = "cheeseshop".into();
+    }
+    Ok(options)
 }
 
 /// Axum matches paths exactly while the Leptos router ignores a trailing
@@ -91,18 +98,79 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(auth::csrf_guard))
         .layer(middleware::from_fn(canonical_project_urls))
         .layer(middleware::from_fn(server_fn_error_status))
+        .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Searches are CPU work in the database (ranking thousands of matches),
-/// never cached, and under a burst each queued one would hold a whole page
-/// render in memory. Only a few run at once (one per CPU); the rest wait
+/// The Content-Security-Policy of a Leptos page: scripts only from this
+/// site or inline with the page's own nonce (Leptos puts it on its
+/// hydration and streaming scripts), WebAssembly compiled from this site's
+/// bundle, no plugins, no `<base>`, forms only to this site, and no framing
+/// by other sites. Images in descriptions may come from any https origin
+/// (badges).
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' https: data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// For HTML that is not a Leptos page (the Simple API): nothing runs, nothing loads.
+const STATIC_HTML_CSP: &str =
+    "default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Called while a page renders (from the shell): its CSP names the nonce
+/// Leptos drew for this response.
+pub fn set_page_csp() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// Headers every response gets: no MIME sniffing, referrers only as an
+/// origin to other sites; and on HTML, a CSP (pages bring their own with
+/// their nonce) and no framing.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/vnd.pypi.simple.v1+html"));
+    if html {
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static(STATIC_HTML_CSP));
+        headers
+            .entry(header::X_FRAME_OPTIONS)
+            .or_insert(HeaderValue::from_static("DENY"));
+    }
+    response
+}
+
+/// Searches (and the suggestions typed into a search box, which are
+/// searches too) are CPU work in the database (ranking thousands of
+/// matches), never cached, and under a burst each queued one would hold a
+/// whole page render in memory. Only a few run at once (one per CPU); the rest wait
 /// here, before any work, holding nothing but their request. Other pages
 /// never wait for searches.
 async fn search_admission(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if !matches!(path, "/search" | "/search/" | "/api/search") {
+    if !matches!(path, "/search" | "/search/" | "/api/search" | "/api/suggest") {
         return next.run(request).await;
     }
     let Ok(_permit) = state.search_slots.acquire().await else {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::domain::{ProjectName, ReleaseVersion};
 use crate::server::db::Db;
-use crate::server::db::write::{NewFile, NewRelease, ReleaseMetadata};
+use crate::server::db::write::{InsertedFile, NewFile, NewRelease, ReleaseMetadata};
 
 #[derive(Debug, Deserialize)]
 struct Document {
@@ -107,8 +107,22 @@ pub fn parse_upload_time(raw: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_micros())
 }
 
+/// A text field of an imported document. Uploads refuse control
+/// characters; documents from elsewhere keep their text with each control
+/// character (but tab and line breaks) shown as U+FFFD, so none reaches a
+/// page or a feed.
 fn nonempty(s: &Option<String>) -> String {
-    s.as_deref().unwrap_or("").to_owned()
+    s.as_deref()
+        .unwrap_or("")
+        .chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn parse(bytes: &[u8]) -> Result<Parsed, String> {
@@ -158,6 +172,9 @@ fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                     "file {:?} has no filename or no valid sha256 digest",
                     file.filename
                 ));
+            }
+            if crate::domain::escape::url_attr(&file.url).is_none() || !file.url.starts_with("http") {
+                return Err(format!("file {:?} has no http(s) URL: {:?}", file.filename, file.url));
             }
             parsed_files.push(ParsedFile { doc: file, upload_time });
         }
@@ -341,7 +358,7 @@ async fn write(db: &Db, doc: &Parsed) -> Result<(usize, usize, usize), sqlx::Err
                     },
                 )
                 .await?;
-            new_files += usize::from(added);
+            new_files += usize::from(added == InsertedFile::Added);
         }
     }
     tx.refresh_project(project_id).await?;

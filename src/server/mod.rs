@@ -14,6 +14,7 @@ pub mod page_cache;
 pub mod render;
 pub mod state;
 pub mod storage;
+pub mod trove;
 
 /// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` is set.
 ///

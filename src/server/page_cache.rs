@@ -29,6 +29,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
 
 use crate::server::auth::has_session_cookie;
 use crate::server::db::catalog;
@@ -43,14 +44,21 @@ const GRACE: Duration = Duration::from_secs(5);
 const CACHED_SERVER_FNS: &[&str] = &["/api/home", "/api/project", "/api/user", "/api/classifiers"];
 /// Larger server-function arguments are not worth a key.
 const MAX_KEY_BODY: usize = 4 * 1024;
-/// Larger pages are served but not kept.
+/// Larger pages are served (streamed as rendered) but not kept.
 const MAX_ENTRY: usize = 1024 * 1024;
-/// A page this large is an error of ours, not something to buffer.
-const MAX_RESPONSE: usize = 32 * 1024 * 1024;
+
+/// The headers a cached answer is served with: its type, and for a page
+/// the Content-Security-Policy naming the nonce its scripts carry (one
+/// render, one nonce: every copy of a cached page is the same response).
+#[derive(Clone)]
+struct Stored {
+    content_type: HeaderValue,
+    csp: Option<HeaderValue>,
+}
 
 struct Entry {
     body: Bytes,
-    content_type: HeaderValue,
+    headers: Stored,
     stored: Instant,
     /// Set by the one request that renders the entry again after its TTL.
     refreshing: AtomicBool,
@@ -85,7 +93,7 @@ impl PageCache {
         self.max_bytes > 0
     }
 
-    fn get(&self, key: &str, generation: i64) -> Option<(Bytes, HeaderValue)> {
+    fn get(&self, key: &str, generation: i64) -> Option<(Bytes, Stored)> {
         let inner = self.inner.lock().ok()?;
         if inner.generation != generation {
             return None;
@@ -96,10 +104,10 @@ impl PageCache {
             // Expired: the first request to notice renders it again (a
             // miss), the others keep the old copy for a grace period.
             || (age < TTL + GRACE && entry.refreshing.swap(true, Ordering::AcqRel));
-        serve.then(|| (entry.body.clone(), entry.content_type.clone()))
+        serve.then(|| (entry.body.clone(), entry.headers.clone()))
     }
 
-    fn put(&self, key: String, body: Bytes, content_type: HeaderValue, generation: i64) {
+    fn put(&self, key: String, body: Bytes, headers: Stored, generation: i64) {
         if body.len() > MAX_ENTRY || body.len() > self.max_bytes {
             return;
         }
@@ -134,7 +142,7 @@ impl PageCache {
             key,
             Entry {
                 body,
-                content_type,
+                headers,
                 stored: Instant::now(),
                 refreshing: AtomicBool::new(false),
             },
@@ -206,9 +214,17 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             return next.run(request).await;
         }
     };
-    if let Some((body, content_type)) = cache.get(&key, generation) {
-        let headers = [(header::CONTENT_TYPE, content_type), cache_header("hit")];
-        return (StatusCode::OK, headers, Body::from(body)).into_response();
+    if let Some((body, stored)) = cache.get(&key, generation) {
+        let mut response = (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, stored.content_type), cache_header("hit")],
+            Body::from(body),
+        )
+            .into_response();
+        if let Some(csp) = stored.csp {
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+        }
+        return response;
     }
     let response = next.run(request).await;
     let storable = response.status() == StatusCode::OK
@@ -222,24 +238,62 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_RESPONSE).await else {
-        tracing::error!("page cache: a response could not be buffered");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).cloned() {
-        cache.put(key, bytes.clone(), content_type, generation);
-    }
     let (name, value) = cache_header("miss");
     parts.headers.insert(name, value);
+    let bytes = match collect_up_to(body, MAX_ENTRY.min(cache.max_bytes)).await {
+        Ok(Collected::Whole(bytes)) => bytes,
+        // Too large to keep: sent on as it is rendered, whatever its size.
+        Ok(Collected::TooLarge(body)) => return Response::from_parts(parts, body),
+        Err(error) => {
+            tracing::error!(%error, "page cache: rendering the response failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).cloned() {
+        let stored = Stored {
+            content_type,
+            csp: parts.headers.get(header::CONTENT_SECURITY_POLICY).cloned(),
+        };
+        cache.put(key, bytes.clone(), stored, generation);
+    }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A body read into memory, or, once it is larger than the limit, the
+/// part read so far chained with the rest, unread.
+enum Collected {
+    Whole(Bytes),
+    TooLarge(Body),
+}
+
+async fn collect_up_to(mut body: Body, limit: usize) -> Result<Collected, axum::Error> {
+    use http_body_util::BodyExt as _;
+    let mut buffer = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers: pages have none
+        };
+        buffer.extend_from_slice(&data);
+        if buffer.len() > limit {
+            let head = futures_util::stream::once(std::future::ready(Ok::<Bytes, axum::Error>(buffer.freeze())));
+            let rest = body.into_data_stream();
+            return Ok(Collected::TooLarge(Body::from_stream(futures_util::StreamExt::chain(
+                head, rest,
+            ))));
+        }
+    }
+    Ok(Collected::Whole(buffer.freeze()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn html() -> HeaderValue {
-        HeaderValue::from_static("text/html; charset=utf-8")
+    fn html() -> Stored {
+        Stored {
+            content_type: HeaderValue::from_static("text/html; charset=utf-8"),
+            csp: None,
+        }
     }
 
     #[test]
@@ -293,5 +347,23 @@ mod tests {
         assert!(!cache.enabled());
         cache.put("/".into(), Bytes::from_static(b"x"), html(), 1);
         assert!(cache.get("/", 1).is_none());
+    }
+
+    #[tokio::test]
+    async fn large_bodies_are_passed_on_whole() {
+        let chunks: Vec<Result<Bytes, axum::Error>> =
+            (0..10).map(|i| Ok(Bytes::from(vec![b'a' + i as u8; 1000]))).collect();
+        let body = Body::from_stream(futures_util::stream::iter(chunks));
+        let Ok(Collected::TooLarge(body)) = collect_up_to(body, 2500).await else {
+            panic!("over the limit");
+        };
+        let all = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        assert_eq!(all.len(), 10_000);
+        assert_eq!(&all[..1000], &[b'a'; 1000][..]);
+        assert_eq!(&all[9000..], &[b'j'; 1000][..]);
+        let Ok(Collected::Whole(small)) = collect_up_to(Body::from("tiny"), 2500).await else {
+            panic!("under the limit");
+        };
+        assert_eq!(small, "tiny");
     }
 }

@@ -63,6 +63,29 @@ pub fn search_concurrency(configured: usize) -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+impl AppState {
+    /// The site's origin for absolute URLs (JSON API, feeds):
+    /// `CHEESESHOP_BASE_URL`, or the request's own host when it is a plain
+    /// `host[:port]` (anything else in `Host` is not echoed back).
+    pub fn origin(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(base) = &self.base_url {
+            return base.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 255
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+            })
+            .unwrap_or("localhost");
+        let scheme = if self.secure_cookies { "https" } else { "http" };
+        format!("{scheme}://{host}")
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()

@@ -1,6 +1,6 @@
 use reqwest::header::{HeaderMap, SET_COOKIE};
 
-use crate::helpers::{TestApp, spawn_empty, spawn_with_dataset};
+use crate::helpers::{TestApp, spawn_empty, spawn_empty_with, spawn_with_dataset};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -152,11 +152,13 @@ async fn forged_and_random_session_cookies_are_rejected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_registrations_with_one_email_create_one_account() {
-    let app = spawn_empty().await;
+    // Behind our proxy, from 50 addresses: the sign-up throttle is per address.
+    let app = spawn_empty_with(|state| state.trust_proxy = true).await;
     let mut attempts = tokio::task::JoinSet::new();
     for i in 0..50 {
         let (client, url) = (app.client.clone(), app.url("/api/register"));
         attempts.spawn(async move {
+            let address = format!("10.0.0.{i}");
             let username = format!("user{i}");
             let form = [
                 ("name", "Same Person"),
@@ -167,6 +169,7 @@ async fn concurrent_registrations_with_one_email_create_one_account() {
             ];
             client
                 .post(url)
+                .header("x-forwarded-for", address)
                 .form(&form)
                 .send()
                 .await
@@ -516,4 +519,195 @@ async fn changing_the_password_ends_other_sessions() {
     )
     .await;
     assert_eq!(anonymous.status().as_u16(), 401);
+}
+
+/// A login as a client behind our proxy at `address` would make it.
+async fn login_from(app: &TestApp, address: &str, identifier: &str, password: &str) -> u16 {
+    app.client
+        .post(app.url("/api/login"))
+        .header("x-forwarded-for", address)
+        .form(&[("identifier", identifier), ("password", password)])
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_cannot_pass_the_limit() {
+    let app = spawn_empty_with(|state| state.trust_proxy = true).await;
+    assert_eq!(
+        register(&app, "victim", "victim@example.org").await.status().as_u16(),
+        200
+    );
+    // 20 guesses at once, from 20 addresses: attempts are counted before
+    // any password is checked, so at most the limit (5) are checked at all.
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (client, url) = (app.client.clone(), app.url("/api/login"));
+        guesses.spawn(async move {
+            client
+                .post(url)
+                .header("x-forwarded-for", format!("10.1.0.{i}"))
+                .form(&[
+                    ("identifier", "victim"),
+                    ("password", format!("guess number {i}").as_str()),
+                ])
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        });
+    }
+    let statuses = guesses.join_all().await;
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 401 || s == 429), "{statuses:?}");
+    assert_eq!(
+        login_from(&app, "10.1.1.1", "victim", PASSWORD).await,
+        429,
+        "the right password is refused too while locked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_is_counted_once_however_it_is_spelled() {
+    let app = spawn_empty_with(|state| state.trust_proxy = true).await;
+    assert_eq!(
+        register(&app, "spelled", "Spelled@Example.org").await.status().as_u16(),
+        200
+    );
+    for (i, name) in [
+        "spelled",
+        "SPELLED",
+        "spelled@example.org",
+        "SPELLED@EXAMPLE.ORG",
+        "Spelled",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(
+            login_from(&app, &format!("10.2.0.{i}"), name, "wrong").await,
+            401,
+            "{name}"
+        );
+    }
+    assert_eq!(login_from(&app, "10.2.1.1", "spelled@example.org", PASSWORD).await, 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_login_does_not_wipe_an_addresses_failures() {
+    let app = spawn_empty_with(|state| state.trust_proxy = true).await;
+    let attacker = "10.3.0.1";
+    for name in ["own", "v1", "v2", "v3", "v4", "v5"] {
+        assert_eq!(
+            register(&app, name, &format!("{name}@example.org"))
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+    }
+    // 4 guesses at each of 4 accounts (under their limit of 5)...
+    for victim in ["v1", "v2", "v3", "v4"] {
+        for _ in 0..4 {
+            assert_eq!(login_from(&app, attacker, victim, "wrong").await, 401);
+        }
+    }
+    // ...a good login to an account of one's own...
+    assert_eq!(login_from(&app, attacker, "own", PASSWORD).await, 200);
+    // ...does not give the address a fresh start: 4 more reach its limit of 20.
+    for _ in 0..4 {
+        assert_eq!(login_from(&app, attacker, "v5", "wrong").await, 401);
+    }
+    assert_eq!(login_from(&app, attacker, "own", PASSWORD).await, 429);
+    assert_eq!(
+        login_from(&app, "10.3.0.2", "own", PASSWORD).await,
+        200,
+        "other addresses are not locked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_are_throttled_per_address_and_weak_passwords_refused() {
+    let app = spawn_empty_with(|state| state.trust_proxy = true).await;
+    let sign_up = |username: String, name: &'static str, password: &'static str, address: &'static str| {
+        let (client, url) = (app.client.clone(), app.url("/api/register"));
+        async move {
+            let response = client
+                .post(url)
+                .header("x-forwarded-for", address)
+                .form(&[
+                    ("name", name),
+                    ("username", username.as_str()),
+                    ("email", format!("{username}@example.org").as_str()),
+                    ("password", password),
+                    ("password_confirm", password),
+                ])
+                .send()
+                .await
+                .expect("register");
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    for weak in ["password", "12345678", "qwertyuiop", "weakling1"] {
+        let (status, body) = sign_up("weakling1".into(), "Weak Ling", weak, "10.4.0.1").await;
+        assert_eq!(status, 422, "{weak}: {body}");
+        assert!(body.contains("too easy to guess"), "{weak}: {body}");
+    }
+    for name in ["Eve\u{202E}lim", "Ev\u{200B}e", "\u{2066}Eve"] {
+        let (status, body) = sign_up("eve".into(), name, PASSWORD, "10.4.0.1").await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+        assert!(body.contains("invisible or text-direction"), "{body}");
+    }
+    // 20 sign-ups an hour from one address; the 21st waits.
+    for i in 0..20 {
+        let (status, body) = sign_up(format!("user{i}"), "A User", PASSWORD, "10.4.0.2").await;
+        assert_eq!(status, 200, "{i}: {body}");
+    }
+    let (status, body) = sign_up("user20".into(), "A User", PASSWORD, "10.4.0.2").await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("Too many accounts"), "{body}");
+    assert_eq!(sign_up("user21".into(), "A User", PASSWORD, "10.4.0.3").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_name_is_refused_without_hashing_a_password() {
+    let app = spawn_empty_with(|state| state.trust_proxy = true).await;
+    assert_eq!(
+        register(&app, "taken", "taken@example.org").await.status().as_u16(),
+        200
+    );
+    // Many at once for a taken name: each is answered from the database
+    // alone (argon2's ~19 MiB each is never spent on them).
+    let hashed_before = cheeseshop::server::auth::argon2_runs();
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let (client, url) = (app.client.clone(), app.url("/api/register"));
+        attempts.spawn(async move {
+            client
+                .post(url)
+                .header("x-forwarded-for", format!("10.5.0.{i}"))
+                .form(&[
+                    ("name", "Someone"),
+                    ("username", "taken"),
+                    ("email", format!("someone{i}@example.org").as_str()),
+                    ("password", PASSWORD),
+                    ("password_confirm", PASSWORD),
+                ])
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        });
+    }
+    let statuses = attempts.join_all().await;
+    assert!(statuses.iter().all(|&s| s == 422), "{statuses:?}");
+    assert_eq!(
+        cheeseshop::server::auth::argon2_runs(),
+        hashed_before,
+        "no password was hashed"
+    );
 }

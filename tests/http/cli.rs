@@ -254,3 +254,40 @@ fn on_a_terminal_the_password_is_asked_twice_and_never_shown() {
     assert!(shown.contains("Created the user tty-user."), "{shown}");
     assert!(!shown.contains("correct horse"), "the password was echoed: {shown}");
 }
+
+#[test]
+fn a_bad_setting_stops_start_up_and_names_its_variable() {
+    let dir = TempDir::new().expect("tempdir");
+    for (variable, value) in [
+        ("CHEESESHOP_MAX_UPLOAD_MB", "abc"),
+        ("CHEESESHOP_BASE_URL", "pypi.example.org"),
+        ("CHEESESHOP_PAGE_CACHE_MB", "-1"),
+        ("CHEESESHOP_SECURE_COOKIES", "maybe"),
+        ("LEPTOS_SITE_ADDR", "not an address"),
+    ] {
+        for verb in [&["serve"][..], &["migrate"]] {
+            let out = cheeseshop(&dir)
+                .args(verb)
+                .env(variable, value)
+                .env(
+                    "LEPTOS_SITE_ADDR",
+                    if variable == "LEPTOS_SITE_ADDR" {
+                        value
+                    } else {
+                        "127.0.0.1:0"
+                    },
+                )
+                .output()
+                .expect("run");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if verb == ["migrate"] && variable == "LEPTOS_SITE_ADDR" {
+                // Only serving needs an address.
+                assert!(out.status.success(), "{stderr}");
+                continue;
+            }
+            assert!(!out.status.success(), "{variable}={value} {verb:?} must not start");
+            assert!(stderr.contains(variable), "{variable}: {stderr}");
+            assert!(stderr.contains(value), "{variable}: {stderr}");
+        }
+    }
+}

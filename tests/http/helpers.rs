@@ -37,7 +37,9 @@ pub struct TestApp {
     pub db: Db,
     /// Where the server keeps uploaded files.
     pub storage_dir: PathBuf,
-    _dir: TempDir,
+    /// The server's SQLite database file.
+    pub db_path: PathBuf,
+    _dir: Arc<TempDir>,
 }
 
 impl TestApp {
@@ -110,7 +112,15 @@ pub async fn spawn_empty() -> TestApp {
 pub async fn spawn_empty_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("cheeseshop.db");
-    spawn_at(dir, &path, configure).await
+    spawn_at(Arc::new(dir), &path, configure).await
+}
+
+impl TestApp {
+    /// A second server (another process, as far as the database and the
+    /// storage can tell) on this one's database and storage directory.
+    pub async fn spawn_beside(&self) -> TestApp {
+        spawn_at(self._dir.clone(), &self.db_path, |_| {}).await
+    }
 }
 
 /// A server on a free port over a fresh copy of the imported dataset.
@@ -119,10 +129,10 @@ pub async fn spawn_with_dataset() -> TestApp {
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("cheeseshop.db");
     std::fs::copy(template, &path).expect("copy template");
-    spawn_at(dir, &path, |_| {}).await
+    spawn_at(Arc::new(dir), &path, |_| {}).await
 }
 
-async fn spawn_at(dir: TempDir, path: &Path, configure: impl FnOnce(&mut AppState)) -> TestApp {
+async fn spawn_at(dir: Arc<TempDir>, path: &Path, configure: impl FnOnce(&mut AppState)) -> TestApp {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
@@ -150,6 +160,7 @@ async fn spawn_at(dir: TempDir, path: &Path, configure: impl FnOnce(&mut AppStat
         client,
         db,
         storage_dir,
+        db_path: path.to_owned(),
         _dir: dir,
     }
 }
@@ -185,36 +196,167 @@ pub async fn token_for(app: &TestApp, user_id: i64, project_id: Option<i64>) -> 
     token
 }
 
-/// A minimal but real wheel: a module and its `.dist-info` (METADATA, WHEEL, RECORD).
-pub fn build_wheel(name: &str, version: &str, requires_python: Option<&str>) -> (String, Vec<u8>) {
-    use std::io::Write as _;
-    let dist = name.replace(['-', '.'], "_").to_lowercase();
-    let filename = format!("{dist}-{version}-py3-none-any.whl");
-    let info = format!("{dist}-{version}.dist-info");
-    let mut metadata = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: A test package\n");
-    if let Some(rp) = requires_python {
-        metadata.push_str(&format!("Requires-Python: {rp}\n"));
-    }
-    let files = [
-        (format!("{dist}.py"), format!("VERSION = {version:?}\n")),
-        (format!("{info}/METADATA"), metadata),
-        (
-            format!("{info}/WHEEL"),
-            "Wheel-Version: 1.0\nGenerator: cheeseshop-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n".into(),
-        ),
-        (format!("{info}/RECORD"), String::new()),
-    ];
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (path, content) in files {
-        zip.start_file(path, zip::write::SimpleFileOptions::default())
-            .expect("zip entry");
-        zip.write_all(content.as_bytes()).expect("zip write");
-    }
-    (filename, zip.finish().expect("zip").into_inner())
+/// A test package's core metadata, written alike into its archives
+/// (METADATA, PKG-INFO) and its upload form, as twine and uv do: headers
+/// in order, repeated ones (`Classifier`) repeated.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    pub description: String,
 }
 
-/// The multipart form twine sends for `bytes` as `filename`; `overrides`
-/// replace (or, with an empty value, remove) fields.
+impl Package {
+    pub fn new(name: &str, version: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            headers: vec![
+                ("Summary".into(), "A test package".into()),
+                ("Description-Content-Type".into(), "text/markdown".into()),
+            ],
+            description: "# Hello\n\nA *test* package.".into(),
+        }
+    }
+
+    /// Sets a header (replacing every earlier value).
+    pub fn set(mut self, header: &str, value: &str) -> Self {
+        self.headers.retain(|(h, _)| h != header);
+        self.headers.push((header.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds one more value of a repeatable header.
+    pub fn add(mut self, header: &str, value: &str) -> Self {
+        self.headers.push((header.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn describe(mut self, text: &str, content_type: &str) -> Self {
+        self.description = text.to_owned();
+        self.set("Description-Content-Type", content_type)
+    }
+
+    /// The distribution name in filenames: normalized, `-` as `_`.
+    pub fn dist_name(&self) -> String {
+        cheeseshop::domain::normalize_project_name(&self.name).replace('-', "_")
+    }
+
+    /// The METADATA / PKG-INFO text.
+    pub fn metadata(&self) -> String {
+        let mut text = format!(
+            "Metadata-Version: 2.1\nName: {}\nVersion: {}\n",
+            self.name, self.version
+        );
+        for (header, value) in &self.headers {
+            text.push_str(&format!("{header}: {value}\n"));
+        }
+        text.push('\n');
+        text.push_str(&self.description);
+        text
+    }
+
+    /// A minimal but real wheel: a module and its `.dist-info` (METADATA, WHEEL, RECORD).
+    pub fn wheel(&self) -> (String, Vec<u8>) {
+        self.wheel_with_metadata(&self.metadata())
+    }
+
+    /// The same wheel with other METADATA.
+    pub fn wheel_with_metadata(&self, metadata: &str) -> (String, Vec<u8>) {
+        use std::io::Write as _;
+        let dist = self.dist_name();
+        let version = &self.version;
+        let filename = format!("{dist}-{version}-py3-none-any.whl");
+        let info = format!("{dist}-{version}.dist-info");
+        let files = [
+            (format!("{dist}.py"), format!("VERSION = {version:?}\n")),
+            (format!("{info}/METADATA"), metadata.to_owned()),
+            (
+                format!("{info}/WHEEL"),
+                "Wheel-Version: 1.0\nGenerator: cheeseshop-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n".into(),
+            ),
+            (format!("{info}/RECORD"), String::new()),
+        ];
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (path, content) in files {
+            zip.start_file(path, zip::write::SimpleFileOptions::default())
+                .expect("zip entry");
+            zip.write_all(content.as_bytes()).expect("zip write");
+        }
+        (filename, zip.finish().expect("zip").into_inner())
+    }
+
+    /// A minimal but real sdist (PEP 625): `{name}-{version}/PKG-INFO` and a module.
+    pub fn sdist(&self) -> (String, Vec<u8>) {
+        let stem = format!("{}-{}", self.dist_name(), self.version);
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+        for (path, content) in [
+            (format!("{stem}/PKG-INFO"), self.metadata()),
+            (format!("{stem}/{}.py", self.dist_name()), "VERSION = 1\n".to_owned()),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(content.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, path, content.as_bytes())
+                .expect("tar entry");
+        }
+        let gz = tar.into_inner().expect("tar");
+        (format!("{stem}.tar.gz"), gz.finish().expect("gzip"))
+    }
+
+    /// The form fields twine sends for this package (without the file and digests).
+    pub fn form_fields(&self) -> Vec<(String, String)> {
+        let mut fields = vec![
+            ("metadata_version".to_owned(), "2.1".to_owned()),
+            ("name".to_owned(), self.name.clone()),
+            ("version".to_owned(), self.version.clone()),
+            ("description".to_owned(), self.description.clone()),
+        ];
+        for (header, value) in &self.headers {
+            let field = match header.as_str() {
+                "Classifier" => "classifiers".to_owned(),
+                "Project-URL" => "project_urls".to_owned(),
+                "Home-page" | "Home-Page" => "home_page".to_owned(),
+                "Download-URL" => "download_url".to_owned(),
+                other => other.to_ascii_lowercase().replace('-', "_"),
+            };
+            fields.push((field, value.clone()));
+        }
+        fields
+    }
+
+    /// The upload form for `bytes` named `filename`; `overrides` replace
+    /// (or, with an empty value, remove) fields.
+    pub fn form(
+        &self,
+        filetype: &str,
+        filename: &str,
+        bytes: &[u8],
+        overrides: &[(&str, &str)],
+    ) -> reqwest::multipart::Form {
+        form_of(self.form_fields(), filetype, filename, bytes, overrides)
+    }
+}
+
+/// A wheel of a package with the default metadata (and `Requires-Python`).
+pub fn build_wheel(name: &str, version: &str, requires_python: Option<&str>) -> (String, Vec<u8>) {
+    let mut package = Package::new(name, version);
+    if let Some(rp) = requires_python {
+        package = package.set("Requires-Python", rp);
+    }
+    package.wheel()
+}
+
+/// An sdist of a package with the default metadata.
+pub fn build_sdist(name: &str, version: &str) -> (String, Vec<u8>) {
+    Package::new(name, version).sdist()
+}
+
+/// The multipart form twine sends for `bytes` as `filename`, with the
+/// default metadata of `Package::new(name, version)`; `overrides` replace
+/// (or, with an empty value, remove) fields.
 pub fn upload_form(
     name: &str,
     version: &str,
@@ -223,26 +365,29 @@ pub fn upload_form(
     bytes: &[u8],
     overrides: &[(&str, &str)],
 ) -> reqwest::multipart::Form {
+    Package::new(name, version).form(filetype, filename, bytes, overrides)
+}
+
+fn form_of(
+    mut fields: Vec<(String, String)>,
+    filetype: &str,
+    filename: &str,
+    bytes: &[u8],
+    overrides: &[(&str, &str)],
+) -> reqwest::multipart::Form {
     use sha2::Digest as _;
     let sha256 = hex::encode(sha2::Sha256::digest(bytes));
     let md5 = hex::encode(md5::Md5::digest(bytes));
-    let mut fields: Vec<(String, String)> = [
+    for (k, v) in [
         (":action", "file_upload"),
         ("protocol_version", "1"),
-        ("metadata_version", "2.1"),
-        ("name", name),
-        ("version", version),
         ("filetype", filetype),
         ("pyversion", if filetype == "sdist" { "source" } else { "py3" }),
-        ("summary", "A test package"),
-        ("description", "# Hello\n\nA *test* package."),
-        ("description_content_type", "text/markdown"),
         ("sha256_digest", &sha256),
         ("md5_digest", &md5),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
+    ] {
+        fields.push((k.to_owned(), v.to_owned()));
+    }
     for (key, value) in overrides {
         fields.retain(|(k, _)| k != key);
         if !value.is_empty() {

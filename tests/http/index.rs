@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use crate::helpers::{
-    TestApp, build_wheel, spawn_empty, spawn_empty_with, spawn_with_dataset, token_for, upload_form, user_with_token,
+    TestApp, build_sdist, build_wheel, spawn_empty, spawn_empty_with, spawn_with_dataset, token_for, upload_form,
+    user_with_token,
 };
 
 const PIP_ACCEPT: &str =
@@ -373,12 +374,12 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
     expect(
         app.upload(Some(&token), form(&[("version", "2.0")])).await,
         400,
-        "does not match the project",
+        "Version in filename",
     );
     expect(
         app.upload(Some(&token), form(&[("name", "other")])).await,
         400,
-        "does not match the project",
+        "should start with the normalized project name",
     );
     expect(
         app.upload(Some(&token), form(&[("version", "not a version")])).await,
@@ -445,8 +446,8 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
 
     // Ada owns `tiny` after the first upload; Bob may not upload to it.
     assert_eq!(app.upload(Some(&token), form(&[])).await.0, 200);
-    let (sdist_name, sdist) = ("tiny-1.0.tar.gz", [0x1f_u8, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3].to_vec());
-    let sdist_form = || upload_form("tiny", "1.0", "sdist", sdist_name, &sdist, &[]);
+    let (sdist_name, sdist) = build_sdist("tiny", "1.0");
+    let sdist_form = || upload_form("tiny", "1.0", "sdist", &sdist_name, &sdist, &[]);
     expect(app.upload(Some(&bob_token), sdist_form()).await, 403, "isn't allowed");
     // A token scoped to another project, and a revoked token.
     let project_id = cheeseshop::server::db::catalog::project(&app.db, "tiny")

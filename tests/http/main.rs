@@ -5,7 +5,9 @@
 mod accounts;
 mod cli;
 mod clients;
+mod concurrency;
 mod helpers;
+mod hostile;
 mod importer;
 mod index;
 mod pages;

@@ -185,3 +185,70 @@ async fn server_functions_answer_json_with_the_right_status() {
         response.status()
     );
 }
+
+/// The nonce a Content-Security-Policy allows scripts with.
+fn csp_nonce(csp: &str) -> &str {
+    let start = csp.find("'nonce-").expect("a nonce source") + "'nonce-".len();
+    csp[start..].split('\'').next().expect("nonce")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_security_headers_and_a_csp_naming_their_scripts_nonce() {
+    let app = spawn_with_dataset().await;
+    for path in [
+        "/",
+        "/project/flask/",
+        "/search?q=flask",
+        "/account/login",
+        "/no-such-page",
+    ] {
+        // Twice: the second answer of a cacheable page comes from the cache.
+        for round in 0..2 {
+            let response = app.get(path).await;
+            let headers = response.headers().clone();
+            let what = format!("{path} (round {round}, x-cache {:?})", headers.get("x-cache"));
+            assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+            assert_eq!(headers["referrer-policy"], "strict-origin-when-cross-origin", "{what}");
+            let csp = headers["content-security-policy"].to_str().expect("ascii").to_owned();
+            for directive in [
+                "default-src 'self'",
+                "'wasm-unsafe-eval'",
+                "object-src 'none'",
+                "base-uri 'none'",
+                "frame-ancestors 'none'",
+            ] {
+                assert!(csp.contains(directive), "{what}: {csp}");
+            }
+            assert!(
+                !csp.contains("'unsafe-inline'") && !csp.contains("'unsafe-eval'"),
+                "{what}: {csp}"
+            );
+            let nonce = csp_nonce(&csp).to_owned();
+            assert!(nonce.len() >= 16, "{what}: a real nonce");
+            let body = response.text().await.expect("body");
+            let scripts = count(&body, "<script");
+            assert!(scripts >= 1, "{what}: the hydration script");
+            assert_eq!(
+                count(&body, &format!(r#"nonce="{nonce}""#)),
+                scripts,
+                "{what}: every script carries the nonce of the CSP sent with it"
+            );
+        }
+    }
+    // The cached copy is sent with the policy of the render it copies.
+    let first = app.get("/about").await;
+    let second = app.get("/about").await;
+    assert_eq!(second.headers()["x-cache"], "hit");
+    assert_eq!(
+        first.headers()["content-security-policy"],
+        second.headers()["content-security-policy"]
+    );
+    // Non-page HTML (the Simple API) may run nothing at all.
+    let simple = app.get("/simple/flask/").await;
+    let csp = simple.headers()["content-security-policy"].to_str().expect("csp");
+    assert!(
+        csp.starts_with("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(simple.headers()["x-frame-options"], "DENY");
+}

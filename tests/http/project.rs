@@ -147,3 +147,75 @@ async fn rss_feeds_are_valid_and_complete() {
     let (_, home) = app.get_text("/").await;
     assert!(home.contains(r#"href="/rss/updates.xml""#) && home.contains(r#"href="/rss/packages.xml""#));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_lists_paginate() {
+    use cheeseshop::domain::ReleaseVersion;
+    use cheeseshop::model::{HISTORY_PAGE, PROFILE_PAGE};
+    use cheeseshop::server::db::write::NewRelease;
+
+    let app = crate::helpers::spawn_empty().await;
+    let (user_id, _) = crate::helpers::user_with_token(&app, "prolific", None).await;
+    let mut tx = app.db.begin_write().await.expect("tx");
+    // One project with more releases than a history page holds...
+    let (big, _) = tx
+        .ensure_project("big-history", "big-history", 1)
+        .await
+        .expect("project");
+    tx.add_role(user_id, big, "Owner").await.expect("role");
+    for i in 0..=HISTORY_PAGE {
+        let version = format!("0.{i}");
+        let parsed = ReleaseVersion::parse(&version);
+        tx.ensure_release(
+            big,
+            &NewRelease {
+                version: &version,
+                sort_key: &parsed.sort_key(0),
+                is_prerelease: false,
+                is_legacy: false,
+                created: Some(1_600_000_000_000_000 + i as i64),
+                yanked: false,
+                yanked_reason: None,
+            },
+        )
+        .await
+        .expect("release");
+    }
+    tx.refresh_project(big).await.expect("refresh");
+    // ...and more projects than a profile page holds.
+    for i in 0..PROFILE_PAGE {
+        let name = format!("small-{i:03}");
+        let (id, _) = tx.ensure_project(&name, &name, 1).await.expect("project");
+        tx.add_role(user_id, id, "Owner").await.expect("role");
+    }
+    tx.commit().await.expect("commit");
+
+    let (status, first) = app.get_text("/project/big-history/").await;
+    assert_eq!(status, 200);
+    assert_eq!(attr_values(&first, "data-test-version").len(), HISTORY_PAGE);
+    assert!(
+        first.contains(&format!("Release history <span class=\"count\">({})", HISTORY_PAGE + 1)),
+        "the total"
+    );
+    assert!(
+        first.contains(r#"href="/project/big-history/?history=2#history""#),
+        "a link to the older releases"
+    );
+    let (status, second) = app.get_text("/project/big-history/?history=2").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        attr_values(&second, "data-test-version"),
+        vec!["0.0"],
+        "the oldest, on page 2"
+    );
+    assert_eq!(app.get("/project/big-history/?history=3").await.status().as_u16(), 404);
+
+    let (status, profile) = app.get_text("/user/prolific/").await;
+    assert_eq!(status, 200);
+    assert_eq!(profile.matches(r#"<a href="/project/"#).count(), PROFILE_PAGE);
+    assert!(profile.contains(r#"href="/user/prolific/?page=2""#));
+    let (status, page2) = app.get_text("/user/prolific/?page=2").await;
+    assert_eq!(status, 200);
+    assert_eq!(page2.matches(r#"<a href="/project/"#).count(), 1);
+    assert_eq!(app.get("/user/prolific/?page=3").await.status().as_u16(), 404);
+}

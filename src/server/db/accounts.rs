@@ -116,6 +116,29 @@ pub async fn projects_of(db: &Db, user_id: i64) -> Result<Vec<UserProject>, sqlx
     .await
 }
 
+/// One page of a user's projects (by name) and how many they have in all.
+pub async fn projects_page(
+    db: &Db,
+    user_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<UserProject>, i64), sqlx::Error> {
+    let projects = sqlx::query_as(
+        "SELECT p.name, p.normalized_name, r.role FROM roles r JOIN projects p ON p.id = r.project_id \
+         WHERE r.user_id = $1 ORDER BY p.normalized_name LIMIT $2 OFFSET $3",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db.pool())
+    .await?;
+    let total = sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok((projects, total))
+}
+
 /// The id of the project named `normalized_name` if `user_id` holds a role on it.
 pub async fn own_project_id(db: &Db, user_id: i64, normalized_name: &str) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
@@ -210,53 +233,100 @@ pub async fn delete_expired_sessions(db: &Db, now: i64) -> Result<u64, sqlx::Err
         .rows_affected())
 }
 
-// ---- login throttling ----
+// ---- throttling (logins, sign-ups) ----
 
-/// The latest lock among `keys`, if any is still locked at `now`.
-pub async fn locked_until(db: &Db, keys: &[&str], now: i64) -> Result<Option<i64>, sqlx::Error> {
-    let mut latest = None;
-    for key in keys {
-        let until: Option<i64> =
-            sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key = $1 AND locked_until > $2")
+/// Counts one attempt against each of `keys` (each with its limit), in one
+/// write transaction and before the attempt is checked, so that
+/// concurrent attempts are counted one after another and never all see
+/// the same old count. When any key is locked at `now`, nothing is counted
+/// and the latest lock is returned: the attempt must be refused unchecked.
+/// Otherwise every key's count goes up (a new window starts after
+/// `window`), and the attempt that reaches a key's limit locks it for
+/// `lock_for(count, limit)` at once, before its own outcome is known.
+pub async fn count_attempt(
+    db: &Db,
+    keys: &[(&str, i64)],
+    now: i64,
+    window: i64,
+    lock_for: fn(i64, i64) -> Option<i64>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
+    let mut rows = Vec::with_capacity(keys.len());
+    let mut locked = None;
+    for (key, _) in keys {
+        let row: Option<(i64, i64, i64)> =
+            sqlx::query_as("SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1")
                 .bind(key)
-                .bind(now)
-                .fetch_optional(db.pool())
+                .fetch_optional(&mut *tx)
                 .await?;
-        latest = latest.max(until);
+        if let Some((_, _, until)) = row
+            && until > now
+        {
+            locked = locked.max(Some(until));
+        }
+        rows.push(row);
     }
-    Ok(latest)
+    if locked.is_some() {
+        tx.rollback().await?;
+        return Ok(locked);
+    }
+    for ((key, limit), row) in keys.iter().zip(rows) {
+        let (count, window_start) = match row {
+            Some((failures, start, _)) if start > now - window => (failures + 1, start),
+            _ => (1, now),
+        };
+        let until = lock_for(count, *limit).map_or(0, |lock| now + lock);
+        sqlx::query(
+            "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, \
+                 locked_until = excluded.locked_until",
+        )
+        .bind(key)
+        .bind(count)
+        .bind(window_start)
+        .bind(until)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(None)
 }
 
-/// Counts a failed login for `key` within a window and returns the number
-/// of failures in the current window.
-pub async fn record_failure(db: &Db, key: &str, now: i64, window: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO login_throttle (key, failures, window_start) VALUES ($1, 1, $2) \
-         ON CONFLICT (key) DO UPDATE SET \
-             failures = CASE WHEN login_throttle.window_start <= $2 - $3 THEN 1 ELSE login_throttle.failures + 1 END, \
-             window_start = CASE WHEN login_throttle.window_start <= $2 - $3 THEN $2 ELSE login_throttle.window_start END \
-         RETURNING failures",
+/// Takes back one counted attempt that turned out to be good (a correct
+/// password): the count goes down by one, and a lock that this attempt set
+/// (the count now under the limit) is lifted.
+pub async fn forgive_attempt(db: &Db, key: &str, limit: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE login_throttle SET failures = failures - 1, \
+             locked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until END \
+         WHERE key = $1 AND failures > 0",
     )
     .bind(key)
-    .bind(now)
-    .bind(window)
-    .fetch_one(db.pool())
-    .await
-}
-
-pub async fn lock(db: &Db, key: &str, until: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE login_throttle SET locked_until = $2 WHERE key = $1")
-        .bind(key)
-        .bind(until)
-        .execute(db.pool())
-        .await?;
+    .bind(limit)
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 
-pub async fn clear_failures(db: &Db, key: &str) -> Result<(), sqlx::Error> {
+/// Forgets every attempt against `key` (an account after a good login).
+pub async fn clear_attempts(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_throttle WHERE key = $1")
         .bind(key)
         .execute(db.pool())
         .await?;
     Ok(())
+}
+
+/// Whether a username or an e-mail address is taken already (a cheap check
+/// before hashing a password; the unique indexes still decide).
+pub async fn taken(db: &Db, username_normalized: &str, email_normalized: &str) -> Result<(bool, bool), sqlx::Error> {
+    let (username, email): (i64, i64) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE username_normalized = $1), \
+                EXISTS (SELECT 1 FROM users WHERE email_normalized = $2)",
+    )
+    .bind(username_normalized)
+    .bind(email_normalized)
+    .fetch_one(db.pool())
+    .await?;
+    Ok((username != 0, email != 0))
 }

@@ -81,6 +81,21 @@ pub async fn file_by_name(db: &Db, filename: &str) -> Result<Option<IndexFile>, 
     .await
 }
 
+/// Whether the project's release equal (PEP 440) to `version` has a source
+/// distribution already.
+pub async fn release_has_sdist(db: &Db, project_id: i64, version: &pep440_rs::Version) -> Result<bool, sqlx::Error> {
+    let sort_key = crate::domain::ReleaseVersion::Pep440(version.clone()).sort_key(0);
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM files f JOIN releases r ON r.id = f.release_id \
+         WHERE r.project_id = $1 AND r.sort_key = $2 AND f.packagetype = 'sdist' LIMIT 1",
+    )
+    .bind(project_id)
+    .bind(sort_key)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Whether `user_id` holds any role on the project.
 pub async fn has_role(db: &Db, user_id: i64, project_id: i64) -> Result<bool, sqlx::Error> {
     role_exists(db.pool(), user_id, project_id).await

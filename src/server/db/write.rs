@@ -61,6 +61,16 @@ pub struct NewFile<'a> {
     pub uploaded_by: Option<i64>,
 }
 
+/// What [`WriteTx::insert_file`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InsertedFile {
+    Added,
+    /// The filename was taken already, by a file with this SHA-256.
+    Exists {
+        sha256: String,
+    },
+}
+
 /// An open write transaction. Dropping it without `commit` rolls back.
 pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
@@ -181,8 +191,10 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Adds a file unless its filename exists already. Returns whether it was added.
-    pub async fn insert_file(&mut self, release_id: i64, f: &NewFile<'_>) -> Result<bool, sqlx::Error> {
+    /// Adds a file unless its filename exists already (the unique index
+    /// decides, so of concurrent writers exactly one adds it); otherwise
+    /// tells which bytes the filename has.
+    pub async fn insert_file(&mut self, release_id: i64, f: &NewFile<'_>) -> Result<InsertedFile, sqlx::Error> {
         let result = sqlx::query(
             "INSERT INTO files (release_id, filename, packagetype, python_version, size, sha256, md5, blake2b_256, \
                  upload_time, url, requires_python, yanked, storage_key, metadata_sha256, uploaded_by) \
@@ -206,7 +218,29 @@ impl WriteTx {
         .bind(f.uploaded_by)
         .execute(&mut *self.tx)
         .await?;
-        Ok(result.rows_affected() == 1)
+        if result.rows_affected() == 1 {
+            return Ok(InsertedFile::Added);
+        }
+        let sha256 = self.file_sha256(f.filename).await?.unwrap_or_default();
+        Ok(InsertedFile::Exists { sha256 })
+    }
+
+    /// The SHA-256 of the file with this filename, if there is one.
+    pub async fn file_sha256(&mut self, filename: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT sha256 FROM files WHERE filename = $1")
+            .bind(filename)
+            .fetch_optional(&mut *self.tx)
+            .await
+    }
+
+    /// Whether the release has a source distribution already (PyPI allows one).
+    pub async fn release_has_sdist(&mut self, release_id: i64) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM files WHERE release_id = $1 AND packagetype = 'sdist' LIMIT 1")
+                .bind(release_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        Ok(found.is_some())
     }
 
     /// Records a change of the project in the journal; its id becomes the

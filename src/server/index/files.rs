@@ -37,6 +37,10 @@ pub fn parse_range(header: Option<&str>, size: u64) -> Result<Option<Range<u64>>
     let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
         return Ok(None);
     };
+    if size == 0 {
+        // No byte of an empty file can be asked for (RFC 9110 14.1.1).
+        return Err(Unsatisfiable);
+    }
     if spec.contains(',') {
         return Ok(None);
     }
@@ -166,5 +170,12 @@ mod tests {
         );
         assert_eq!(r(Some("bytes=9-1"), 100), Ok(None), "invalid: ignored");
         assert_eq!(r(Some("items=0-1"), 100), Ok(None));
+        assert_eq!(
+            r(Some("bytes=-1"), 0),
+            Err(Unsatisfiable),
+            "an empty file has no last byte"
+        );
+        assert_eq!(r(Some("bytes=0-"), 0), Err(Unsatisfiable));
+        assert_eq!(r(None, 0), Ok(None));
     }
 }

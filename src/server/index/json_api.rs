@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -27,24 +27,6 @@ fn server_error(error: sqlx::Error) -> Response {
         Json(json!({"message": "Internal server error"})),
     )
         .into_response()
-}
-
-/// The site's origin for absolute URLs: `CHEESESHOP_BASE_URL`, or the
-/// request's own host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(base) = &state.base_url {
-        return base.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
-        })
-        .unwrap_or("localhost");
-    let scheme = if state.secure_cookies { "https" } else { "http" };
-    format!("{scheme}://{host}")
 }
 
 enum Canonical {
@@ -133,7 +115,7 @@ async fn document(
         None => project.metadata_release_id.unwrap_or(release.id),
     };
     let metadata = catalog::metadata(db, metadata_release).await?;
-    let base = base_url(state, headers);
+    let base = state.origin(headers);
     let file_json = |f: &IndexFile| file_object(f, &base);
     let urls: Vec<Value> = files
         .iter()

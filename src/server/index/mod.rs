@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod json_api;
+pub mod metadata;
 pub mod negotiate;
 pub mod simple;
 pub mod upload;

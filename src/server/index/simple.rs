@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::negotiate::{JSON_V1, negotiate};
 use super::{IndexError, iso_micros, moved_permanently};
-use crate::domain::format::escape_html;
+use crate::domain::escape::{html_attr, html_text, url_attr, url_segment};
 use crate::domain::{ProjectName, normalize_project_name};
 use crate::server::db::catalog;
 use crate::server::db::index::{self, IndexFile};
@@ -91,8 +91,8 @@ pub async fn index(
             let _ = writeln!(
                 html,
                 "    <a href=\"/simple/{}/\">{}</a><br/>",
-                escape_html(&p.normalized_name),
-                escape_html(&p.name)
+                html_attr(&url_segment(&p.normalized_name)),
+                html_text(&p.name)
             );
         }
         html.push_str("  </body>\n</html>\n");
@@ -105,7 +105,7 @@ fn page_head(title: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n    \
          <title>{}</title>\n  </head>\n  <body>\n",
-        escape_html(title)
+        html_text(title)
     )
 }
 
@@ -133,7 +133,12 @@ pub async fn project(
         index::project_files(&state.db, project.id)
     )?;
     let body = if content_type == JSON_V1 {
-        let files: Vec<_> = files.iter().map(json_file).collect();
+        // The same files as the HTML form: none whose URL could not be a link.
+        let files: Vec<_> = files
+            .iter()
+            .filter(|f| url_attr(&f.url).is_some())
+            .map(json_file)
+            .collect();
         let versions: Vec<&str> = releases.iter().map(|r| r.version.as_str()).collect();
         json!({
             "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
@@ -145,7 +150,7 @@ pub async fn project(
     } else {
         let mut html = String::with_capacity(256 * files.len() + 256);
         html.push_str(&page_head(&format!("Links for {}", project.name)));
-        let _ = writeln!(html, "    <h1>Links for {}</h1>", escape_html(&project.name));
+        let _ = writeln!(html, "    <h1>Links for {}</h1>", html_text(&project.name));
         for f in &files {
             html_file(&mut html, f);
         }
@@ -155,33 +160,34 @@ pub async fn project(
     Ok(respond(content_type, project.last_serial, body))
 }
 
+/// One file's anchor. Every value is escaped for its attribute (PEP 503
+/// wants `>=3.8` as `&gt;=3.8`); a URL that is neither `http(s)` nor a path
+/// on this site leaves the file out rather than becoming a link.
 fn html_file(html: &mut String, f: &IndexFile) {
-    let _ = write!(
-        html,
-        "    <a href=\"{}#sha256={}\"",
-        escape_html(&f.url),
-        escape_html(&f.sha256)
-    );
+    let Some(url) = url_attr(&f.url) else {
+        tracing::warn!(filename = %f.filename, "file with an unusable URL left out of the Simple API");
+        return;
+    };
+    let _ = write!(html, "    <a href=\"{url}#sha256={}\"", html_attr(&f.sha256));
     if let Some(requires_python) = f.requires_python.as_deref().filter(|s| !s.is_empty()) {
-        // `>=3.8` must arrive as `&gt;=3.8` (PEP 503).
-        let _ = write!(html, " data-requires-python=\"{}\"", escape_html(requires_python));
+        let _ = write!(html, " data-requires-python=\"{}\"", html_attr(requires_python));
     }
     if f.yanked {
         let _ = write!(
             html,
             " data-yanked=\"{}\"",
-            escape_html(f.yanked_reason.as_deref().unwrap_or(""))
+            html_attr(f.yanked_reason.as_deref().unwrap_or(""))
         );
     }
     if let Some(digest) = &f.metadata_sha256 {
         // PEP 714's name, and PEP 658's for older clients.
+        let digest = html_attr(digest);
         let _ = write!(
             html,
-            " data-core-metadata=\"sha256={0}\" data-dist-info-metadata=\"sha256={0}\"",
-            escape_html(digest)
+            " data-core-metadata=\"sha256={digest}\" data-dist-info-metadata=\"sha256={digest}\""
         );
     }
-    let _ = writeln!(html, ">{}</a><br/>", escape_html(&f.filename));
+    let _ = writeln!(html, ">{}</a><br/>", html_text(&f.filename));
 }
 
 fn json_file(f: &IndexFile) -> serde_json::Value {

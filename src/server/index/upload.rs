@@ -2,15 +2,24 @@
 //! "legacy" upload API of PyPI: a multipart form with `:action=file_upload`,
 //! the core metadata fields and the file as `content`).
 //!
-//! Order of work, so that a rejected upload leaves nothing behind:
+//! Order of work, so that a rejected upload leaves nothing behind and cheap
+//! checks come before expensive ones:
 //! 1. authenticate the API token and check the declared size (413 before
 //!    reading anything);
-//! 2. stream the file to a staging file, hashing it on the way;
-//! 3. validate every field, the filename against name and version, the
-//!    digests against the bytes, and the archive itself;
-//! 4. check the uploader's role (again inside the write transaction);
-//! 5. publish the file in storage, then commit the database rows; a failed
-//!    commit removes the published file again.
+//! 2. stream the file to a staging file, hashing it on the way; the other
+//!    fields are bounded in size and number as they arrive;
+//! 3. check the form's metadata (`server::index::metadata`), the filename
+//!    against name and version, the uploader's role, the digests;
+//! 4. read the archive's own metadata (a wheel's METADATA, an sdist's
+//!    PKG-INFO), check it the same way and require it to agree with the
+//!    form: it is what the index keeps and what pip and uv resolve from;
+//! 5. render the description (bounded, off the async threads);
+//! 6. publish the bytes under their content-addressed key, then commit the
+//!    rows. The database decides between concurrent uploads: the same bytes
+//!    again are a success (clients retry), other bytes under a filename
+//!    already taken are refused. Published bytes are never deleted by an
+//!    upload: a row committed by another upload may point at them. A failed
+//!    or lost race leaves at most an unreferenced object behind.
 
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -28,21 +37,30 @@ use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 
 use super::IndexError;
-use crate::domain::dist::{DistFilename, DistKind, parse_upload_version};
-use crate::domain::{ProjectName, ReleaseVersion};
+use super::metadata::{self, CoreMetadata, MAX_METADATA_FILE, RawMetadata};
+use crate::domain::ReleaseVersion;
+use crate::domain::dist::{DistFilename, DistKind};
 use crate::server::auth::hash_token;
 use crate::server::db::catalog;
 use crate::server::db::index::{self, TokenOwner};
-use crate::server::db::write::{NewFile, NewRelease, ReleaseMetadata};
+use crate::server::db::write::{InsertedFile, NewFile, NewRelease};
 use crate::server::now_micros;
+use crate::server::render::{MAX_DESCRIPTION_BYTES, render_off_thread};
 use crate::server::state::AppState;
 use crate::server::storage::file_key;
 
-/// Room for the form's other fields (descriptions can be long).
+/// Room for the form's other fields: a description of the largest size
+/// this index accepts and the rest, with margin (a larger description gets
+/// its own 400 rather than a 413 about the file).
 const FORM_SLACK: u64 = 16 * 1024 * 1024;
-/// A wheel's METADATA larger than this is not plausible.
-const MAX_METADATA: u64 = 8 * 1024 * 1024;
-const MAX_SUMMARY: usize = 512;
+/// The largest single form field other than the file (the description).
+const MAX_FIELD: usize = MAX_DESCRIPTION_BYTES + 64 * 1024;
+/// How many fields a form may have (classifiers and requirements repeat).
+const MAX_FIELDS: usize = 5000;
+/// How much an sdist may decompress to while looking for PKG-INFO, as a
+/// multiple of its size (Warehouse's zip-bomb ratio), and at least.
+const DECOMPRESSION_RATIO: u64 = 50;
+const MIN_DECOMPRESSION: u64 = 64 * 1024 * 1024;
 
 /// The request body limit for an index that accepts files of `max_upload` bytes.
 pub fn body_limit(max_upload: u64) -> usize {
@@ -141,15 +159,41 @@ impl Form {
     }
 
     fn all(&self, name: &str) -> Vec<String> {
-        self.fields
-            .get(name)
-            .map(|v| {
-                v.iter()
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.fields.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The core metadata fields as twine and uv name them.
+    fn raw_metadata(&self) -> RawMetadata {
+        let mut platforms = self.all("platform");
+        platforms.extend(self.all("supported_platform"));
+        RawMetadata {
+            metadata_version: self.one("metadata_version").to_owned(),
+            name: self.one("name").to_owned(),
+            version: self.one("version").to_owned(),
+            summary: self.one("summary").to_owned(),
+            // The description keeps its own whitespace (Markdown needs it).
+            description: self
+                .fields
+                .get("description")
+                .and_then(|v| v.first())
+                .cloned()
+                .unwrap_or_default(),
+            description_content_type: self.one("description_content_type").to_owned(),
+            author: self.one("author").to_owned(),
+            author_email: self.one("author_email").to_owned(),
+            maintainer: self.one("maintainer").to_owned(),
+            maintainer_email: self.one("maintainer_email").to_owned(),
+            license: self.one("license").to_owned(),
+            license_expression: self.one("license_expression").to_owned(),
+            keywords: self.one("keywords").to_owned(),
+            home_page: self.one("home_page").to_owned(),
+            download_url: self.one("download_url").to_owned(),
+            platforms,
+            project_urls: self.all("project_urls"),
+            classifiers: self.all("classifiers"),
+            requires_dist: self.all("requires_dist"),
+            requires_python: self.one("requires_python").to_owned(),
+        }
     }
 }
 
@@ -167,10 +211,56 @@ async fn receive(state: &AppState, request: Request) -> Result<(Form, Option<Rec
     };
     let mut form = Form::default();
     let mut received = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+    let result = read_fields(state, &mut multipart, &mut form, &mut received, multipart_error).await;
+    if let Err(error) = result {
+        // Refused part-way: read (and drop) the rest of the body, which the
+        // body limit bounds, so that the client gets to read the answer
+        // instead of a connection closed while it was still sending.
+        if error.status != StatusCode::PAYLOAD_TOO_LARGE {
+            while let Ok(Some(mut field)) = multipart.next_field().await {
+                while let Ok(Some(_)) = field.chunk().await {}
+            }
+        }
+        return Err(error);
+    }
+    Ok((form, received))
+}
+
+async fn read_fields(
+    state: &AppState,
+    multipart: &mut Multipart,
+    form: &mut Form,
+    received: &mut Option<Received>,
+    multipart_error: impl Fn(axum::extract::multipart::MultipartError) -> IndexError,
+) -> Result<(), IndexError> {
+    let max = state.max_upload_bytes;
+    let mut count = 0;
+    while let Some(mut field) = multipart.next_field().await.map_err(&multipart_error)? {
+        count += 1;
+        if count > MAX_FIELDS {
+            return Err(IndexError::bad_request(format!(
+                "Invalid upload: more than {MAX_FIELDS} form fields."
+            )));
+        }
         let name = field.name().unwrap_or("").to_owned();
         if name != "content" {
-            let value = field.text().await.map_err(multipart_error)?;
+            let mut value = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(&multipart_error)? {
+                if value.len() + chunk.len() > MAX_FIELD {
+                    return Err(IndexError::bad_request(format!(
+                        "The form field {:?} is larger than {} bytes.",
+                        name.chars().take(40).collect::<String>(),
+                        MAX_FIELD
+                    )));
+                }
+                value.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8(value).map_err(|_| {
+                IndexError::bad_request(format!(
+                    "The form field {:?} is not valid UTF-8.",
+                    name.chars().take(40).collect::<String>()
+                ))
+            })?;
             form.fields.entry(name).or_default().push(value);
             continue;
         }
@@ -182,7 +272,7 @@ async fn receive(state: &AppState, request: Request) -> Result<(Form, Option<Rec
         let mut file = tokio::fs::File::create(&staged.path).await?;
         let (mut md5, mut sha256, mut b2) = (Md5::new(), Sha256::new(), Blake2b::<U32>::new());
         let mut size: u64 = 0;
-        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        while let Some(chunk) = field.chunk().await.map_err(&multipart_error)? {
             size += chunk.len() as u64;
             if size > max {
                 return Err(too_large(max));
@@ -193,7 +283,7 @@ async fn receive(state: &AppState, request: Request) -> Result<(Form, Option<Rec
             file.write_all(&chunk).await?;
         }
         file.sync_all().await?;
-        received = Some(Received {
+        *received = Some(Received {
             filename,
             staged,
             size,
@@ -202,7 +292,7 @@ async fn receive(state: &AppState, request: Request) -> Result<(Form, Option<Rec
             blake2b_256: hex::encode(b2.finalize()),
         });
     }
-    Ok((form, received))
+    Ok(())
 }
 
 fn check_digests(form: &Form, file: &Received) -> Result<(), IndexError> {
@@ -226,103 +316,113 @@ fn check_digests(form: &Form, file: &Received) -> Result<(), IndexError> {
     Ok(())
 }
 
-/// Checks the archive and, for wheels, returns its METADATA.
-fn inspect_archive(path: &Path, dist: &DistFilename) -> Result<Option<Vec<u8>>, IndexError> {
-    let invalid = |why: &str| IndexError::bad_request(format!("Invalid distribution file {:?}: {why}", dist.filename));
-    if dist.filename.ends_with(".tar.gz") {
-        let mut magic = [0u8; 2];
-        std::fs::File::open(path)?
-            .read_exact(&mut magic)
-            .map_err(|_| invalid("not a gzip file."))?;
-        return if magic == [0x1f, 0x8b] {
-            Ok(None)
-        } else {
-            Err(invalid("not a gzip file."))
-        };
+/// What the archive says about itself.
+struct Inspected {
+    /// The wheel's METADATA, served beside it (PEP 658); `None` for sdists.
+    served_metadata: Option<Vec<u8>>,
+    /// The archive's core metadata, checked.
+    core: CoreMetadata,
+}
+
+/// Reads at most `MAX_METADATA_FILE` bytes of an archive member.
+fn read_member(member: impl std::io::Read, invalid: impl Fn(&str) -> IndexError) -> Result<Vec<u8>, IndexError> {
+    let mut bytes = Vec::new();
+    member
+        .take(MAX_METADATA_FILE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|_| invalid("its metadata cannot be read."))?;
+    if bytes.len() > MAX_METADATA_FILE {
+        return Err(invalid("its metadata file is too large."));
     }
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(path)?).map_err(|_| invalid("not a zip archive."))?;
-    if dist.kind != DistKind::Wheel {
-        return Ok(None);
-    }
+    Ok(bytes)
+}
+
+/// A wheel's `{name}-{version}.dist-info/METADATA` (the filename's own
+/// spelling; tools disagree on escaping, so also the one top-level
+/// `*.dist-info/METADATA`).
+fn wheel_metadata(
+    path: &Path,
+    dist: &DistFilename,
+    invalid: impl Fn(&str) -> IndexError,
+) -> Result<Vec<u8>, IndexError> {
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(path)?).map_err(|_| invalid("it is not a zip archive."))?;
     let expected = dist.wheel_metadata_path().unwrap_or_default();
-    // The spec's path first; tools disagree on escaping, so also any
-    // top-level `*.dist-info/METADATA`.
     let name = if archive.index_for_name(&expected).is_some() {
         expected
     } else {
-        archive
+        let candidates: Vec<String> = archive
             .file_names()
-            .find(|n| {
+            .filter_map(Result::ok)
+            .filter(|n| {
                 n.split('/').count() == 2
                     && n.ends_with("/METADATA")
                     && n.split('/').next().is_some_and(|d| d.ends_with(".dist-info"))
             })
-            .map(str::to_owned)
-            .ok_or_else(|| invalid("a wheel must contain {name}-{version}.dist-info/METADATA."))?
+            .map(|n| n.into_owned())
+            .collect();
+        match candidates.as_slice() {
+            [one] => one.clone(),
+            _ => {
+                return Err(invalid(
+                    "a wheel must contain exactly one {name}-{version}.dist-info/METADATA.",
+                ));
+            }
+        }
     };
-    let entry = archive.by_name(&name).map_err(|_| invalid("unreadable METADATA."))?;
-    if entry.size() > MAX_METADATA {
-        return Err(invalid("METADATA is too large."));
-    }
-    let mut metadata = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
-    entry
-        .take(MAX_METADATA)
-        .read_to_end(&mut metadata)
-        .map_err(|_| invalid("unreadable METADATA."))?;
-    Ok(Some(metadata))
+    let entry = archive
+        .by_name(&name)
+        .map_err(|_| invalid("its METADATA cannot be read."))?;
+    read_member(entry, invalid)
 }
 
-fn release_metadata(form: &Form) -> Result<ReleaseMetadata, IndexError> {
-    let summary = form.one("summary");
-    if summary.chars().count() > MAX_SUMMARY || summary.contains('\n') {
-        return Err(IndexError::bad_request(format!(
-            "'summary' must be a single line of at most {MAX_SUMMARY} characters."
-        )));
+/// An sdist's `{name}-{version}/PKG-INFO`, reading the tar no further than
+/// a bounded amount of decompressed data (a gzip bomb stops there).
+fn sdist_pkg_info(path: &Path, size: u64, invalid: impl Fn(&str) -> IndexError) -> Result<Vec<u8>, IndexError> {
+    let limit = size.saturating_mul(DECOMPRESSION_RATIO).max(MIN_DECOMPRESSION);
+    let file = std::fs::File::open(path)?;
+    let decoder = flate2::read::GzDecoder::new(std::io::BufReader::new(file)).take(limit);
+    let mut archive = tar::Archive::new(decoder);
+    let entries = archive.entries().map_err(|_| invalid("it is not a tar.gz archive."))?;
+    for entry in entries {
+        let entry = entry.map_err(|_| invalid("it is not a complete tar.gz archive, or no PKG-INFO was found."))?;
+        let is_pkg_info = entry.path().is_ok_and(|p| {
+            let parts: Vec<_> = p.components().collect();
+            parts.len() == 2
+                && matches!(parts[0], std::path::Component::Normal(_))
+                && parts[1].as_os_str() == "PKG-INFO"
+        });
+        if is_pkg_info {
+            return read_member(entry, invalid);
+        }
     }
-    let project_urls: Vec<(String, String)> = form
-        .all("project_urls")
-        .iter()
-        .filter_map(|entry| {
-            let (label, url) = entry.split_once(',')?;
-            Some((label.trim().to_owned(), url.trim().to_owned()))
-        })
-        .collect();
-    let license = match form.one("license") {
-        "" => form.one("license_expression"),
-        license => license,
+    Err(invalid("an sdist must contain {name}-{version}/PKG-INFO."))
+}
+
+/// Checks the archive and reads its core metadata.
+fn inspect_archive(path: &Path, size: u64, dist: &DistFilename, form: &CoreMetadata) -> Result<Inspected, IndexError> {
+    let invalid = |why: &str| IndexError::bad_request(format!("Invalid distribution file {:?}: {why}", dist.filename));
+    let (source, bytes) = match dist.kind {
+        DistKind::Wheel => ("METADATA", wheel_metadata(path, dist, invalid)?),
+        DistKind::Sdist => ("PKG-INFO", sdist_pkg_info(path, size, invalid)?),
     };
-    // `description` keeps its own whitespace (Markdown needs it).
-    let description = form
-        .fields
-        .get("description")
-        .and_then(|v| v.first())
-        .cloned()
-        .unwrap_or_default();
-    Ok(ReleaseMetadata {
-        summary: summary.to_owned(),
-        description_content_type: form.one("description_content_type").to_owned(),
-        author: form.one("author").to_owned(),
-        author_email: form.one("author_email").to_owned(),
-        maintainer: form.one("maintainer").to_owned(),
-        maintainer_email: form.one("maintainer_email").to_owned(),
-        license: license.to_owned(),
-        keywords: form.one("keywords").to_owned(),
-        home_page: form.one("home_page").to_owned(),
-        download_url: form.one("download_url").to_owned(),
-        docs_url: String::new(),
-        platform: form.all("platform").join(", "),
-        requires_python: form.one("requires_python").to_owned(),
-        project_urls_json: json(&project_urls),
-        classifiers_json: json(&form.all("classifiers")),
-        requires_dist_json: json(&form.all("requires_dist")),
-        description_html: String::new(),
-        description,
+    let raw = metadata::parse_metadata_file(&bytes)
+        .map_err(|why| invalid(&format!("its {source} cannot be used: {why}.")))?;
+    let core = metadata::validate(&raw).map_err(|why| IndexError::bad_request(format!("{source}: {why}")))?;
+    metadata::check_agreement(form, &core, source).map_err(IndexError::bad_request)?;
+    Ok(Inspected {
+        served_metadata: (dist.kind == DistKind::Wheel).then_some(bytes),
+        core,
     })
 }
 
-/// Lists of strings and pairs serialize infallibly; `[]` keeps the column valid regardless.
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+/// Runs blocking work (parsing, decompression) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, IndexError> + Send + 'static,
+) -> Result<T, IndexError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| IndexError::internal())?
 }
 
 pub async fn upload(State(state): State<AppState>, request: Request) -> Response {
@@ -337,6 +437,17 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Response
             error.into_response()
         }
     }
+}
+
+fn already_exists(filename: &str, sha256: &str) -> IndexError {
+    IndexError::bad_request(format!(
+        "File already exists ('{filename}', with sha256 hash '{sha256}'). A filename can be used only once, even \
+         after deletion; upload a new version."
+    ))
+}
+
+fn ok() -> Response {
+    (StatusCode::OK, "OK\n").into_response()
 }
 
 async fn handle(state: &AppState, request: Request) -> Result<Response, IndexError> {
@@ -365,60 +476,69 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
         return Err(IndexError::bad_request("Unknown protocol_version: expected 1."));
     }
     let file = file.ok_or_else(|| IndexError::bad_request("Upload payload does not have a file ('content')."))?;
-    if form.one("metadata_version").is_empty() {
-        return Err(IndexError::bad_request("Missing 'metadata_version'."));
-    }
-    let name = ProjectName::parse(form.one("name"))
-        .map_err(|e| IndexError::bad_request(format!("Invalid project name {:?}: {e}.", form.one("name"))))?;
-    let version = parse_upload_version(form.one("version")).map_err(IndexError::bad_request)?;
     let kind = DistKind::from_filetype(form.one("filetype")).map_err(IndexError::bad_request)?;
-    let dist = DistFilename::parse(&file.filename, kind, name.as_str(), &version).map_err(IndexError::bad_request)?;
+
+    // The form's metadata and the filename (PEP 508 parsing is bounded, but
+    // not free: off the async threads).
+    let raw = form.raw_metadata();
+    let filename = file.filename.clone();
+    let (declared, dist) = blocking(move || {
+        let declared = metadata::validate(&raw).map_err(IndexError::bad_request)?;
+        let dist = DistFilename::parse(&filename, kind, declared.name.as_str(), &declared.version)
+            .map_err(IndexError::bad_request)?;
+        Ok((declared, dist))
+    })
+    .await?;
     if file.size == 0 {
         return Err(IndexError::bad_request("The uploaded file is empty."));
     }
-    check_digests(&form, &file)?;
-    let mut metadata = release_metadata(&form)?;
 
-    // Permissions, before anything is published (re-checked in the transaction).
-    let normalized = name.normalized();
+    // Permissions, before any heavy work (checked again in the transaction).
+    let normalized = declared.name.normalized();
     let existing = catalog::project(&state.db, &normalized).await?;
     check_permission(&owner, existing.as_ref().map(|p| p.id), |project_id| {
         index::has_role(&state.db, owner.user_id, project_id)
     })
     .await?;
+    check_digests(&form, &file)?;
 
     if let Some(existing) = index::file_by_name(&state.db, &dist.filename).await? {
         if existing.sha256 == file.sha256 {
             // The same file again: PyPI answers OK, and twine's --skip-existing relies on it.
-            return Ok((StatusCode::OK, "OK\n").into_response());
+            return Ok(ok());
         }
-        return Err(IndexError::bad_request(format!(
-            "File already exists ('{}', with sha256 hash '{}'). A filename can be used only once, even after \
-             deletion; upload a new version.",
-            dist.filename, existing.sha256
-        )));
+        return Err(already_exists(&dist.filename, &existing.sha256));
+    }
+    if dist.kind == DistKind::Sdist
+        && let Some(project) = &existing
+        && index::release_has_sdist(&state.db, project.id, &declared.version).await?
+    {
+        return Err(IndexError::bad_request("Only one sdist may be uploaded per release."));
     }
 
     let staged_path = file.staged.path.clone();
+    let size = file.size;
     let inspect_dist = dist.clone();
-    let core_metadata = tokio::task::spawn_blocking(move || inspect_archive(&staged_path, &inspect_dist))
-        .await
-        .map_err(|_| IndexError::internal())??;
-    let description = std::mem::take(&mut metadata.description);
-    let content_type = metadata.description_content_type.clone();
-    let (description, html) = tokio::task::spawn_blocking(move || {
-        let html = crate::server::render::render_description(&description, &content_type);
-        (description, html)
-    })
-    .await
-    .map_err(|_| IndexError::internal())?;
+    let Inspected { served_metadata, core } =
+        blocking(move || inspect_archive(&staged_path, size, &inspect_dist, &declared)).await?;
+    let CoreMetadata {
+        name,
+        version,
+        release: mut metadata,
+    } = core;
+    let (description, html) = render_off_thread(
+        std::mem::take(&mut metadata.description),
+        metadata.description_content_type.clone(),
+    )
+    .await;
     metadata.description = description;
     metadata.description_html = html;
 
-    // Publish the bytes, then the rows.
+    // Publish the bytes (content-addressed: the same bytes, the same key),
+    // then the rows. Nothing published is deleted below, whatever happens.
     let key = file_key(&file.blake2b_256, &dist.filename);
     let metadata_key = format!("{key}.metadata");
-    let metadata_sha256 = match &core_metadata {
+    let metadata_sha256 = match &served_metadata {
         Some(bytes) => {
             let staged = Staged::new(state.storage.staging_dir());
             let mut out = tokio::fs::File::create(&staged.path).await?;
@@ -429,32 +549,23 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
         }
         None => None,
     };
-    if let Err(error) = state.storage.put(&key, &file.staged.path).await {
-        let _ = state.storage.delete(&metadata_key).await;
-        return Err(error.into());
-    }
-    let written = write_rows(
-        state,
-        &owner,
-        &name,
-        &version,
-        &dist,
-        &file,
-        &metadata,
-        &key,
-        metadata_sha256.as_deref(),
-    )
-    .await;
-    if let Err(error) = written {
-        let _ = state.storage.delete(&key).await;
-        let _ = state.storage.delete(&metadata_key).await;
-        return Err(error);
-    }
+    state.storage.put(&key, &file.staged.path).await?;
+    let upload = Upload {
+        owner: &owner,
+        name: &name,
+        version: &version,
+        dist: &dist,
+        file: &file,
+        metadata: &metadata,
+        key: &key,
+        metadata_sha256: metadata_sha256.as_deref(),
+    };
+    write_rows(state, &upload).await?;
     if let Err(error) = index::touch_token(&state.db, owner.token_id, now_micros()).await {
         tracing::warn!(%error, "could not record the token's last use");
     }
     tracing::info!(user = %owner.username, filename = %dist.filename, "file uploaded");
-    Ok((StatusCode::OK, "OK\n").into_response())
+    Ok(ok())
 }
 
 /// The token's scope and the user's role decide; `has_role` asks the database.
@@ -484,34 +595,38 @@ where
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn write_rows(
-    state: &AppState,
-    owner: &TokenOwner,
-    name: &ProjectName,
-    version: &pep440_rs::Version,
-    dist: &DistFilename,
-    file: &Received,
-    metadata: &ReleaseMetadata,
-    key: &str,
-    metadata_sha256: Option<&str>,
-) -> Result<(), IndexError> {
+/// Everything the rows of one upload are made of.
+struct Upload<'a> {
+    owner: &'a TokenOwner,
+    name: &'a crate::domain::ProjectName,
+    version: &'a pep440_rs::Version,
+    dist: &'a DistFilename,
+    file: &'a Received,
+    metadata: &'a crate::server::db::write::ReleaseMetadata,
+    key: &'a str,
+    metadata_sha256: Option<&'a str>,
+}
+
+/// Commits the upload's rows in one write transaction. The unique filename
+/// decides between concurrent uploads of one file: the same bytes are a
+/// success for every one of them, other bytes a refusal.
+async fn write_rows(state: &AppState, u: &Upload<'_>) -> Result<(), IndexError> {
     let now = now_micros();
     let mut tx = state.db.begin_write().await?;
-    let (project_id, created) = tx.ensure_project(name.as_str(), &name.normalized(), now).await?;
+    let (project_id, created) = tx.ensure_project(u.name.as_str(), &u.name.normalized(), now).await?;
     if created {
-        tx.add_role(owner.user_id, project_id, "Owner").await?;
+        tx.add_role(u.owner.user_id, project_id, "Owner").await?;
     }
     // Again under the write lock: a project created meanwhile by someone else.
-    let has_role = tx.has_role(owner.user_id, project_id).await?;
-    check_permission(owner, Some(project_id), |_| async { Ok(has_role) }).await?;
+    let has_role = tx.has_role(u.owner.user_id, project_id).await?;
+    check_permission(u.owner, Some(project_id), |_| async { Ok(has_role) }).await?;
 
-    let parsed = ReleaseVersion::Pep440(version.clone());
+    let parsed = ReleaseVersion::Pep440(u.version.clone());
     let sort_key = parsed.sort_key(now);
     let release_id = match tx.release_by_sort_key(project_id, &sort_key).await? {
         Some(id) => id,
         None => {
-            let version_string = version.to_string();
+            let version_string = u.version.to_string();
             tx.ensure_release(
                 project_id,
                 &NewRelease {
@@ -528,44 +643,51 @@ async fn write_rows(
             .0
         }
     };
-    if !tx.release_has_metadata(release_id).await? {
-        tx.upsert_metadata(release_id, metadata).await?;
+    if u.dist.kind == DistKind::Sdist && tx.release_has_sdist(release_id).await? {
+        // The same sdist again is a success; another one is refused.
+        return match tx.file_sha256(u.dist.filename.as_str()).await? {
+            Some(sha256) if sha256 == u.file.sha256 => Ok(()),
+            _ => Err(IndexError::bad_request("Only one sdist may be uploaded per release.")),
+        };
     }
-    let url = format!("/files/{key}");
-    let added = tx
+    if !tx.release_has_metadata(release_id).await? {
+        tx.upsert_metadata(release_id, u.metadata).await?;
+    }
+    let url = format!("/files/{}", u.key);
+    let inserted = tx
         .insert_file(
             release_id,
             &NewFile {
-                filename: &dist.filename,
-                packagetype: dist.kind.packagetype(),
-                python_version: &dist.python_version,
-                size: i64::try_from(file.size).unwrap_or(i64::MAX),
-                sha256: &file.sha256,
-                md5: Some(&file.md5),
-                blake2b_256: Some(&file.blake2b_256),
+                filename: &u.dist.filename,
+                packagetype: u.dist.kind.packagetype(),
+                python_version: &u.dist.python_version,
+                size: i64::try_from(u.file.size).unwrap_or(i64::MAX),
+                sha256: &u.file.sha256,
+                md5: Some(&u.file.md5),
+                blake2b_256: Some(&u.file.blake2b_256),
                 upload_time: now,
                 url: &url,
-                requires_python: Some(metadata.requires_python.as_str()).filter(|s| !s.is_empty()),
+                requires_python: Some(u.metadata.requires_python.as_str()).filter(|s| !s.is_empty()),
                 yanked: false,
-                storage_key: Some(key),
-                metadata_sha256,
-                uploaded_by: Some(owner.user_id),
+                storage_key: Some(u.key),
+                metadata_sha256: u.metadata_sha256,
+                uploaded_by: Some(u.owner.user_id),
             },
         )
         .await?;
-    if !added {
-        return Err(IndexError::bad_request(format!(
-            "File already exists ('{}').",
-            dist.filename
-        )));
+    match inserted {
+        InsertedFile::Added => {}
+        // A concurrent upload of the very same file won the race: done.
+        InsertedFile::Exists { sha256 } if sha256 == u.file.sha256 => return Ok(()),
+        InsertedFile::Exists { sha256 } => return Err(already_exists(&u.dist.filename, &sha256)),
     }
     tx.refresh_project(project_id).await?;
-    let action = format!("add {} file {}", dist.kind.packagetype(), dist.filename);
+    let action = format!("add {} file {}", u.dist.kind.packagetype(), u.dist.filename);
     tx.journal(
         project_id,
         &action,
-        Some(&version.to_string()),
-        Some(owner.user_id),
+        Some(&u.version.to_string()),
+        Some(u.owner.user_id),
         now,
     )
     .await?;

@@ -10,22 +10,41 @@
 //! **strong**, `links <url>`_, `references`_, roles, bare URLs).
 //! Directives it does not know are dropped, never shown raw. Its output is
 //! sanitized afterwards like every other description.
+//!
+//! Bounded for untrusted input: block structure nests (block quotes, list
+//! items, definitions, admonitions) at most [`MAX_NESTING`] levels deep, and
+//! deeper content is shown as a literal block, so recursion and the
+//! per-level copies of lines are bounded by a constant; inline markup finds
+//! its closing delimiters through precomputed positions, so a paragraph is
+//! scanned in O(n log n) however many unclosed marks it has; the budget is
+//! checked once per block.
 
 use std::collections::HashMap;
 
-use crate::domain::format::escape_html as esc;
+use super::{Budget, OutOfBudget};
+use crate::domain::escape::html_text as esc;
 
-pub fn render(text: &str) -> String {
+/// How deeply block structure may nest before the rest is shown literally.
+/// Real documents rarely go past four levels.
+pub const MAX_NESTING: usize = 16;
+
+/// `:name: value` option lines looked at below a directive.
+const MAX_OPTION_LINES: usize = 32;
+
+pub fn render(text: &str, budget: &Budget) -> Result<String, OutOfBudget> {
     let text = text.replace("\r\n", "\n").replace('\r', "\n").replace('\t', "        ");
     let lines: Vec<&str> = text.lines().collect();
-    let mut ctx = Context::collect(&lines);
+    budget.check()?;
+    let mut ctx = Context::collect(&lines, budget.clone());
     let mut out = String::with_capacity(text.len() * 3 / 2);
-    blocks(&lines, &mut ctx, &mut out);
-    out
+    let mut renderer = Blocks { ctx: &mut ctx, budget };
+    renderer.blocks(&lines, &mut out, 0)?;
+    Ok(out)
 }
 
-#[derive(Default)]
 struct Context {
+    /// Checked while scanning long paragraphs, too.
+    budget: Budget,
     /// Hyperlink targets by lowercased name.
     targets: HashMap<String, String>,
     /// Substitution definitions (`|name|`) as HTML.
@@ -35,8 +54,13 @@ struct Context {
 }
 
 impl Context {
-    fn collect(lines: &[&str]) -> Self {
-        let mut ctx = Self::default();
+    fn collect(lines: &[&str], budget: Budget) -> Self {
+        let mut ctx = Self {
+            budget,
+            targets: HashMap::new(),
+            substitutions: HashMap::new(),
+            title_styles: Vec::new(),
+        };
         for (i, line) in lines.iter().enumerate() {
             let t = line.trim_start();
             if let Some(rest) = t.strip_prefix(".. _") {
@@ -94,7 +118,7 @@ impl Context {
 /// `:name: value` option lines directly below line `i`.
 fn options_after(lines: &[&str], i: usize) -> HashMap<String, String> {
     let mut options = HashMap::new();
-    for line in lines.iter().skip(i + 1) {
+    for line in lines.iter().skip(i + 1).take(MAX_OPTION_LINES) {
         if indent(line) == 0 || line.trim().is_empty() {
             break;
         }
@@ -117,7 +141,7 @@ fn image(url: &str, options: &HashMap<String, String>) -> String {
 }
 
 fn esc_attr(s: &str) -> String {
-    esc(s).replace('"', "&quot;")
+    crate::domain::escape::html_attr(s)
 }
 
 fn indent(line: &str) -> usize {
@@ -136,11 +160,14 @@ fn adornment(line: &str) -> Option<char> {
     ok.then_some(first)
 }
 
-/// Removes `n` columns of indentation (lines shorter than that become blank).
+/// Removes `n` columns of indentation (lines shorter than that become
+/// blank). Only the leading ASCII spaces count as indentation, so the cut
+/// never falls inside a character: a blank line of other whitespace (say
+/// U+3000) simply becomes empty.
 fn dedent<'a>(lines: &[&'a str], n: usize) -> Vec<&'a str> {
     lines
         .iter()
-        .map(|l| if l.len() >= n { &l[n..] } else { l.trim_start() })
+        .map(|l| if indent(l) >= n { &l[n..] } else { l.trim_start() })
         .collect()
 }
 
@@ -205,291 +232,321 @@ fn enum_marker(line: &str) -> Option<usize> {
     Some(usize::from(open) + label_len + 2)
 }
 
-fn blocks(lines: &[&str], ctx: &mut Context, out: &mut String) {
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        if is_blank(line) {
-            i += 1;
-            continue;
-        }
-        let trimmed = line.trim();
+/// The block renderer: the document's context and the budget.
+struct Blocks<'c, 'b> {
+    ctx: &'c mut Context,
+    budget: &'b Budget,
+}
 
-        // An indented block that follows no `::` is a block quote.
-        if indent(line) > 0 {
-            let end = indented_body(lines, i, 0);
-            let body = dedent(&lines[i..end], min_indent(&lines[i..end]));
-            out.push_str("<blockquote>");
-            blocks(&body, ctx, out);
-            out.push_str("</blockquote>\n");
-            i = end;
-            continue;
-        }
-
-        // Section title with an overline.
-        if let Some(c) = adornment(line)
-            && i + 2 < lines.len()
-            && adornment(lines[i + 2]) == Some(c)
-            && !is_blank(lines[i + 1])
-        {
-            let level = ctx.heading_level((c, true));
-            out.push_str(&format!("<h{level}>{}</h{level}>\n", inline(lines[i + 1].trim(), ctx)));
-            i += 3;
-            continue;
-        }
-        // Section title with an underline at least as long as the title.
-        if i + 1 < lines.len()
-            && let Some(c) = adornment(lines[i + 1])
-            && adornment(line).is_none()
-            && lines[i + 1].trim_end().chars().count() + 1 >= trimmed.chars().count()
-        {
-            let level = ctx.heading_level((c, false));
-            out.push_str(&format!("<h{level}>{}</h{level}>\n", inline(trimmed, ctx)));
-            i += 2;
-            continue;
-        }
-        // Transition.
-        if adornment(line).is_some() && trimmed.len() >= 4 {
-            out.push_str("<hr>\n");
-            i += 1;
-            continue;
-        }
-
-        // Explicit markup: directives, comments, targets, substitutions.
-        if trimmed == ".." || trimmed.starts_with(".. ") {
-            let end = indented_body(lines, i + 1, 0);
-            directive(&lines[i..end], ctx, out);
-            i = end;
-            continue;
-        }
-
-        // Doctest block.
-        if trimmed.starts_with(">>>") {
-            let mut end = i;
-            while end < lines.len() && !is_blank(lines[end]) {
-                end += 1;
-            }
-            out.push_str("<pre><code class=\"language-pycon\">");
-            out.push_str(&esc(&lines[i..end].join("\n")));
-            out.push_str("</code></pre>\n");
-            i = end;
-            continue;
-        }
-
-        // Tables: kept as preformatted text, aligned as written.
-        if (trimmed.starts_with("+-") || trimmed.starts_with("+=")) && trimmed.ends_with('+')
-            || (trimmed.starts_with("==") && trimmed.contains(' ') && trimmed.chars().all(|c| c == '=' || c == ' '))
-        {
-            let mut end = i;
-            while end < lines.len() && !is_blank(lines[end]) {
-                end += 1;
-            }
-            out.push_str("<pre class=\"rst-table\">");
-            out.push_str(&esc(&lines[i..end].join("\n")));
+impl Blocks<'_, '_> {
+    fn blocks(&mut self, lines: &[&str], out: &mut String, depth: usize) -> Result<(), OutOfBudget> {
+        if depth > MAX_NESTING {
+            // Too deep to be a real document's structure: the rest as written.
+            out.push_str("<pre>");
+            out.push_str(&esc(&lines.join("\n")));
             out.push_str("</pre>\n");
-            i = end;
-            continue;
+            return Ok(());
         }
+        let mut i = 0;
+        while i < lines.len() {
+            self.budget.check()?;
+            let line = lines[i];
+            if is_blank(line) {
+                i += 1;
+                continue;
+            }
+            let trimmed = line.trim();
 
-        // Lists.
-        if let Some(width) = bullet_marker(line) {
-            i = list(lines, i, width, false, ctx, out);
-            continue;
-        }
-        if let Some(width) = enum_marker(line) {
-            i = list(lines, i, width, true, ctx, out);
-            continue;
-        }
-
-        // Definition list: a one-line term directly followed by an indented definition.
-        if i + 1 < lines.len() && !is_blank(lines[i + 1]) && indent(lines[i + 1]) > 0 && !trimmed.ends_with("::") {
-            out.push_str("<dl>\n");
-            while i + 1 < lines.len() && indent(lines[i]) == 0 && !is_blank(lines[i]) && indent(lines[i + 1]) > 0 {
-                let end = indented_body(lines, i + 1, 0);
-                let body = dedent(&lines[i + 1..end], min_indent(&lines[i + 1..end]));
-                out.push_str(&format!("<dt>{}</dt><dd>", inline(lines[i].trim(), ctx)));
-                blocks(&body, ctx, out);
-                out.push_str("</dd>\n");
+            // An indented block that follows no `::` is a block quote.
+            if indent(line) > 0 {
+                let end = indented_body(lines, i, 0);
+                let body = dedent(&lines[i..end], min_indent(&lines[i..end]));
+                out.push_str("<blockquote>");
+                self.blocks(&body, out, depth + 1)?;
+                out.push_str("</blockquote>\n");
                 i = end;
-                while i < lines.len() && is_blank(lines[i]) {
-                    i += 1;
-                }
+                continue;
             }
-            out.push_str("</dl>\n");
-            continue;
-        }
 
-        // Paragraph, possibly introducing a literal block with `::`.
-        let mut end = i;
-        while end < lines.len() && !is_blank(lines[end]) && indent(lines[end]) == 0 {
-            end += 1;
-        }
-        let text = lines[i..end].iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n");
-        i = end;
-        let literal_follows = text.ends_with("::");
-        let shown = if text == "::" {
-            ""
-        } else if let Some(t) = text.strip_suffix(" ::") {
-            t
-        } else if literal_follows {
-            &text[..text.len() - 1]
-        } else {
-            &text
-        };
-        if !shown.is_empty() {
-            out.push_str(&format!("<p>{}</p>\n", inline(shown, ctx)));
-        }
-        if literal_follows {
-            let mut start = i;
-            while start < lines.len() && is_blank(lines[start]) {
-                start += 1;
+            // Section title with an overline.
+            if let Some(c) = adornment(line)
+                && i + 2 < lines.len()
+                && adornment(lines[i + 2]) == Some(c)
+                && !is_blank(lines[i + 1])
+            {
+                let level = self.ctx.heading_level((c, true));
+                out.push_str(&format!(
+                    "<h{level}>{}</h{level}>\n",
+                    inline(lines[i + 1].trim(), self.ctx)
+                ));
+                i += 3;
+                continue;
             }
-            if start < lines.len() && indent(lines[start]) > 0 {
-                let end = indented_body(lines, start, 0);
-                let body = dedent(&lines[start..end], min_indent(&lines[start..end]));
-                out.push_str("<pre><code>");
-                out.push_str(&esc(&body.join("\n")));
+            // Section title with an underline at least as long as the title.
+            if i + 1 < lines.len()
+                && let Some(c) = adornment(lines[i + 1])
+                && adornment(line).is_none()
+                && lines[i + 1].trim_end().chars().count() + 1 >= trimmed.chars().count()
+            {
+                let level = self.ctx.heading_level((c, false));
+                out.push_str(&format!("<h{level}>{}</h{level}>\n", inline(trimmed, self.ctx)));
+                i += 2;
+                continue;
+            }
+            // Transition.
+            if adornment(line).is_some() && trimmed.len() >= 4 {
+                out.push_str("<hr>\n");
+                i += 1;
+                continue;
+            }
+
+            // Explicit markup: directives, comments, targets, substitutions.
+            if trimmed == ".." || trimmed.starts_with(".. ") {
+                let end = indented_body(lines, i + 1, 0);
+                self.directive(&lines[i..end], out, depth)?;
+                i = end;
+                continue;
+            }
+
+            // Doctest block.
+            if trimmed.starts_with(">>>") {
+                let mut end = i;
+                while end < lines.len() && !is_blank(lines[end]) {
+                    end += 1;
+                }
+                out.push_str("<pre><code class=\"language-pycon\">");
+                out.push_str(&esc(&lines[i..end].join("\n")));
                 out.push_str("</code></pre>\n");
                 i = end;
+                continue;
             }
-        }
-    }
-}
 
-/// Renders the list starting at `start`; returns the index after it.
-fn list(lines: &[&str], start: usize, width: usize, ordered: bool, ctx: &mut Context, out: &mut String) -> usize {
-    let is_item = |l: &str| {
-        if ordered {
-            enum_marker(l).is_some()
-        } else {
-            bullet_marker(l).is_some()
-        }
-    };
-    out.push_str(if ordered { "<ol>\n" } else { "<ul>\n" });
-    let mut i = start;
-    while i < lines.len() && indent(lines[i]) == 0 && is_item(lines[i]) {
-        let marker_width = if ordered {
-            enum_marker(lines[i]).unwrap_or(width)
-        } else {
-            width
-        };
-        let first = lines[i].get(marker_width..).unwrap_or("").trim_end();
-        let end = indented_body(lines, i + 1, 0);
-        let mut item: Vec<&str> = vec![first];
-        item.extend(dedent(
-            &lines[i + 1..end],
-            min_indent(&lines[i + 1..end]).min(marker_width),
-        ));
-        let mut html = String::new();
-        blocks(&item, ctx, &mut html);
-        // A single short paragraph is shown without <p> (a compact list).
-        let compact = html.matches("<p>").count() == 1 && html.starts_with("<p>") && html.trim_end().ends_with("</p>");
-        let html = if compact {
-            html.trim_end()
-                .trim_start_matches("<p>")
-                .trim_end_matches("</p>")
-                .to_owned()
-        } else {
-            html
-        };
-        out.push_str(&format!("<li>{html}</li>\n"));
-        i = end;
-        // Blank lines between items belong to the list.
-        let mut next = i;
-        while next < lines.len() && is_blank(lines[next]) {
-            next += 1;
-        }
-        if next < lines.len() && indent(lines[next]) == 0 && is_item(lines[next]) {
-            i = next;
-        } else {
-            break;
-        }
-    }
-    out.push_str(if ordered { "</ol>\n" } else { "</ul>\n" });
-    i
-}
-
-fn directive(block: &[&str], ctx: &mut Context, out: &mut String) {
-    let head = block[0].trim().trim_start_matches("..").trim();
-    let Some((name, argument)) = head.split_once("::") else {
-        return; // a comment, a hyperlink target or a substitution definition
-    };
-    let name = name.trim().to_ascii_lowercase();
-    if name.starts_with('_') || name.starts_with('|') || name.contains(' ') {
-        return;
-    }
-    let argument = argument.trim();
-    let body_lines = &block[1..];
-    let options = options_after(block, 0);
-    let body_start = body_lines
-        .iter()
-        .position(|l| !l.trim().starts_with(':') || is_blank(l))
-        .unwrap_or(body_lines.len());
-    let body = &body_lines[body_start..];
-    let body = dedent(body, min_indent(body));
-    match name.as_str() {
-        "code-block" | "code" | "sourcecode" => {
-            let text = body.join("\n");
-            let language = argument.split_whitespace().next().unwrap_or("");
-            if language.is_empty() {
-                out.push_str("<pre><code>");
-            } else {
-                out.push_str(&format!("<pre><code class=\"language-{}\">", esc_attr(language)));
-            }
-            out.push_str(&esc(text.trim_matches('\n')));
-            out.push_str("</code></pre>\n");
-        }
-        "note" | "warning" | "tip" | "important" | "caution" | "attention" | "danger" | "error" | "hint"
-        | "seealso" | "admonition" | "deprecated" | "versionadded" | "versionchanged" => {
-            let title = match name.as_str() {
-                "admonition" => argument.to_owned(),
-                "seealso" => "See also".to_owned(),
-                "deprecated" => format!("Deprecated since version {argument}"),
-                "versionadded" => format!("New in version {argument}"),
-                "versionchanged" => format!("Changed in version {argument}"),
-                other => {
-                    let mut c = other.chars();
-                    c.next()
-                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                        .unwrap_or_default()
-                }
-            };
-            let mut content: Vec<&str> = Vec::new();
-            if !argument.is_empty()
-                && !matches!(
-                    name.as_str(),
-                    "admonition" | "deprecated" | "versionadded" | "versionchanged"
-                )
+            // Tables: kept as preformatted text, aligned as written.
+            if (trimmed.starts_with("+-") || trimmed.starts_with("+=")) && trimmed.ends_with('+')
+                || (trimmed.starts_with("==") && trimmed.contains(' ') && trimmed.chars().all(|c| c == '=' || c == ' '))
             {
-                content.push(argument);
+                let mut end = i;
+                while end < lines.len() && !is_blank(lines[end]) {
+                    end += 1;
+                }
+                out.push_str("<pre class=\"rst-table\">");
+                out.push_str(&esc(&lines[i..end].join("\n")));
+                out.push_str("</pre>\n");
+                i = end;
+                continue;
             }
-            content.extend(body.iter().copied());
-            out.push_str(&format!(
-                "<div class=\"admonition {name}\"><p class=\"admonition-title\">{}</p>",
-                esc(&title)
+
+            // Lists.
+            if let Some(width) = bullet_marker(line) {
+                i = self.list(lines, i, width, false, out, depth)?;
+                continue;
+            }
+            if let Some(width) = enum_marker(line) {
+                i = self.list(lines, i, width, true, out, depth)?;
+                continue;
+            }
+
+            // Definition list: a one-line term directly followed by an indented definition.
+            if i + 1 < lines.len() && !is_blank(lines[i + 1]) && indent(lines[i + 1]) > 0 && !trimmed.ends_with("::") {
+                out.push_str("<dl>\n");
+                while i + 1 < lines.len() && indent(lines[i]) == 0 && !is_blank(lines[i]) && indent(lines[i + 1]) > 0 {
+                    let end = indented_body(lines, i + 1, 0);
+                    let body = dedent(&lines[i + 1..end], min_indent(&lines[i + 1..end]));
+                    out.push_str(&format!("<dt>{}</dt><dd>", inline(lines[i].trim(), self.ctx)));
+                    self.blocks(&body, out, depth + 1)?;
+                    out.push_str("</dd>\n");
+                    i = end;
+                    while i < lines.len() && is_blank(lines[i]) {
+                        i += 1;
+                    }
+                }
+                out.push_str("</dl>\n");
+                continue;
+            }
+
+            // Paragraph, possibly introducing a literal block with `::`.
+            let mut end = i;
+            while end < lines.len() && !is_blank(lines[end]) && indent(lines[end]) == 0 {
+                end += 1;
+            }
+            let text = lines[i..end].iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n");
+            i = end;
+            let literal_follows = text.ends_with("::");
+            let shown = if text == "::" {
+                ""
+            } else if let Some(t) = text.strip_suffix(" ::") {
+                t
+            } else if literal_follows {
+                &text[..text.len() - 1]
+            } else {
+                &text
+            };
+            if !shown.is_empty() {
+                out.push_str(&format!("<p>{}</p>\n", inline(shown, self.ctx)));
+            }
+            if literal_follows {
+                let mut start = i;
+                while start < lines.len() && is_blank(lines[start]) {
+                    start += 1;
+                }
+                if start < lines.len() && indent(lines[start]) > 0 {
+                    let end = indented_body(lines, start, 0);
+                    let body = dedent(&lines[start..end], min_indent(&lines[start..end]));
+                    out.push_str("<pre><code>");
+                    out.push_str(&esc(&body.join("\n")));
+                    out.push_str("</code></pre>\n");
+                    i = end;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders the list starting at `start`; returns the index after it.
+    fn list(
+        &mut self,
+        lines: &[&str],
+        start: usize,
+        width: usize,
+        ordered: bool,
+        out: &mut String,
+        depth: usize,
+    ) -> Result<usize, OutOfBudget> {
+        let is_item = |l: &str| {
+            if ordered {
+                enum_marker(l).is_some()
+            } else {
+                bullet_marker(l).is_some()
+            }
+        };
+        out.push_str(if ordered { "<ol>\n" } else { "<ul>\n" });
+        let mut i = start;
+        while i < lines.len() && indent(lines[i]) == 0 && is_item(lines[i]) {
+            let marker_width = if ordered {
+                enum_marker(lines[i]).unwrap_or(width)
+            } else {
+                width
+            };
+            let first = lines[i].get(marker_width..).unwrap_or("").trim_end();
+            let end = indented_body(lines, i + 1, 0);
+            let mut item: Vec<&str> = vec![first];
+            item.extend(dedent(
+                &lines[i + 1..end],
+                min_indent(&lines[i + 1..end]).min(marker_width),
             ));
-            blocks(&content, ctx, out);
-            out.push_str("</div>\n");
-        }
-        "image" | "figure" => {
-            out.push_str("<p>");
-            out.push_str(&image(argument, &options));
-            out.push_str("</p>\n");
-            if name == "figure" {
-                blocks(&body, ctx, out);
+            let mut html = String::new();
+            self.blocks(&item, &mut html, depth + 1)?;
+            // A single short paragraph is shown without <p> (a compact list).
+            let compact =
+                html.matches("<p>").count() == 1 && html.starts_with("<p>") && html.trim_end().ends_with("</p>");
+            let html = if compact {
+                html.trim_end()
+                    .trim_start_matches("<p>")
+                    .trim_end_matches("</p>")
+                    .to_owned()
+            } else {
+                html
+            };
+            out.push_str(&format!("<li>{html}</li>\n"));
+            i = end;
+            // Blank lines between items belong to the list.
+            let mut next = i;
+            while next < lines.len() && is_blank(lines[next]) {
+                next += 1;
+            }
+            if next < lines.len() && indent(lines[next]) == 0 && is_item(lines[next]) {
+                i = next;
+            } else {
+                break;
             }
         }
-        "topic" | "sidebar" | "rubric" => {
-            out.push_str(&format!("<p><strong>{}</strong></p>\n", inline(argument, ctx)));
-            blocks(&body, ctx, out);
+        out.push_str(if ordered { "</ol>\n" } else { "</ul>\n" });
+        Ok(i)
+    }
+
+    fn directive(&mut self, block: &[&str], out: &mut String, depth: usize) -> Result<(), OutOfBudget> {
+        let head = block[0].trim().trim_start_matches("..").trim();
+        let Some((name, argument)) = head.split_once("::") else {
+            return Ok(()); // a comment, a hyperlink target or a substitution definition
+        };
+        let name = name.trim().to_ascii_lowercase();
+        if name.starts_with('_') || name.starts_with('|') || name.contains(' ') {
+            return Ok(());
         }
-        "parsed-literal" => {
-            out.push_str("<pre>");
-            out.push_str(&inline(&body.join("\n"), ctx));
-            out.push_str("</pre>\n");
+        let argument = argument.trim();
+        let body_lines = &block[1..];
+        let options = options_after(block, 0);
+        let body_start = body_lines
+            .iter()
+            .position(|l| !l.trim().starts_with(':') || is_blank(l))
+            .unwrap_or(body_lines.len());
+        let body = &body_lines[body_start..];
+        let body = dedent(body, min_indent(body));
+        match name.as_str() {
+            "code-block" | "code" | "sourcecode" => {
+                let text = body.join("\n");
+                let language = argument.split_whitespace().next().unwrap_or("");
+                if language.is_empty() {
+                    out.push_str("<pre><code>");
+                } else {
+                    out.push_str(&format!("<pre><code class=\"language-{}\">", esc_attr(language)));
+                }
+                out.push_str(&esc(text.trim_matches('\n')));
+                out.push_str("</code></pre>\n");
+            }
+            "note" | "warning" | "tip" | "important" | "caution" | "attention" | "danger" | "error" | "hint"
+            | "seealso" | "admonition" | "deprecated" | "versionadded" | "versionchanged" => {
+                let title = match name.as_str() {
+                    "admonition" => argument.to_owned(),
+                    "seealso" => "See also".to_owned(),
+                    "deprecated" => format!("Deprecated since version {argument}"),
+                    "versionadded" => format!("New in version {argument}"),
+                    "versionchanged" => format!("Changed in version {argument}"),
+                    other => {
+                        let mut c = other.chars();
+                        c.next()
+                            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                            .unwrap_or_default()
+                    }
+                };
+                let mut content: Vec<&str> = Vec::new();
+                if !argument.is_empty()
+                    && !matches!(
+                        name.as_str(),
+                        "admonition" | "deprecated" | "versionadded" | "versionchanged"
+                    )
+                {
+                    content.push(argument);
+                }
+                content.extend(body.iter().copied());
+                out.push_str(&format!(
+                    "<div class=\"admonition {name}\"><p class=\"admonition-title\">{}</p>",
+                    esc(&title)
+                ));
+                self.blocks(&content, out, depth + 1)?;
+                out.push_str("</div>\n");
+            }
+            "image" | "figure" => {
+                out.push_str("<p>");
+                out.push_str(&image(argument, &options));
+                out.push_str("</p>\n");
+                if name == "figure" {
+                    self.blocks(&body, out, depth + 1)?;
+                }
+            }
+            "topic" | "sidebar" | "rubric" => {
+                out.push_str(&format!("<p><strong>{}</strong></p>\n", inline(argument, self.ctx)));
+                self.blocks(&body, out, depth + 1)?;
+            }
+            "parsed-literal" => {
+                out.push_str("<pre>");
+                out.push_str(&inline(&body.join("\n"), self.ctx));
+                out.push_str("</pre>\n");
+            }
+            // toctree, include, raw, contents, autodoc, ...: nothing to show.
+            _ => {}
         }
-        // toctree, include, raw, contents, autodoc, ...: nothing to show.
-        _ => {}
+        Ok(())
     }
 }
 
@@ -497,17 +554,62 @@ fn is_word(c: char) -> bool {
     c.is_alphanumeric()
 }
 
-/// Finds `close` in `chars` from `from`, not preceded by whitespace.
-fn find_close(chars: &[char], from: usize, close: &str) -> Option<usize> {
-    let close: Vec<char> = close.chars().collect();
-    let mut j = from;
-    while j + close.len() <= chars.len() {
-        if chars[j..j + close.len()] == close[..] && j > from && !chars[j - 1].is_whitespace() {
-            return Some(j);
+/// The closing delimiters of inline markup.
+#[derive(Clone, Copy)]
+enum Close {
+    DoubleBacktick,
+    DoubleStar,
+    Star,
+    Backtick,
+    Bar,
+}
+
+impl Close {
+    const ALL: [Close; 5] = [
+        Close::DoubleBacktick,
+        Close::DoubleStar,
+        Close::Star,
+        Close::Backtick,
+        Close::Bar,
+    ];
+
+    fn text(self) -> &'static [char] {
+        match self {
+            Close::DoubleBacktick => &['`', '`'],
+            Close::DoubleStar => &['*', '*'],
+            Close::Star => &['*'],
+            Close::Backtick => &['`'],
+            Close::Bar => &['|'],
         }
-        j += 1;
     }
-    None
+}
+
+/// Where each closing delimiter may end inline markup in one paragraph:
+/// every position of its text not preceded by whitespace, found in one
+/// pass. Looking one up is a binary search, so a paragraph full of marks
+/// that never close costs O(n log n), not O(n²).
+struct Closers([Vec<usize>; 5]);
+
+impl Closers {
+    fn new(chars: &[char]) -> Self {
+        let mut positions: [Vec<usize>; 5] = Default::default();
+        for (slot, close) in positions.iter_mut().zip(Close::ALL) {
+            let text = close.text();
+            for j in 1..chars.len() {
+                if chars[j..].starts_with(text) && !chars[j - 1].is_whitespace() {
+                    slot.push(j);
+                }
+            }
+        }
+        Self(positions)
+    }
+
+    /// The first `close` after `from` (strictly), not preceded by whitespace.
+    fn find(&self, close: Close, from: usize) -> Option<usize> {
+        let positions = &self.0[close as usize];
+        let index = positions.partition_point(|&j| j <= from);
+        positions.get(index).copied()
+    }
 }
 
 fn link(url: &str, text: &str) -> String {
@@ -517,13 +619,29 @@ fn link(url: &str, text: &str) -> String {
 /// Inline markup of one paragraph's text, escaped.
 fn inline(text: &str, ctx: &Context) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let closers = Closers::new(&chars);
+    let find_close = |_: &[char], from: usize, close: Close| closers.find(close, from);
     let mut out = String::with_capacity(text.len() + 16);
     let mut i = 0;
     let starts_markup = |i: usize| i == 0 || !is_word(chars[i - 1]);
+    let mut next_check = 0;
     while i < chars.len() {
+        if i >= next_check {
+            next_check = i + 4096;
+            if ctx.budget.check().is_err() {
+                // Out of time: the rest as text; the caller stops at its next check.
+                let rest: String = chars[i..].iter().collect();
+                crate::domain::escape::push_html_text(&mut out, &rest);
+                break;
+            }
+        }
         let c = chars[i];
         let next = chars.get(i + 1).copied();
-        let rest: String = chars[i..chars.len().min(i + 8)].iter().collect();
+        let at_url = || {
+            let rest = &chars[i..];
+            rest.starts_with(&['h', 't', 't', 'p', ':', '/', '/'])
+                || rest.starts_with(&['h', 't', 't', 'p', 's', ':', '/', '/'])
+        };
         match c {
             '\\' if next.is_some() => {
                 out.push_str(&esc(&next.map(String::from).unwrap_or_default()));
@@ -531,7 +649,7 @@ fn inline(text: &str, ctx: &Context) -> String {
                 continue;
             }
             '`' if next == Some('`') && starts_markup(i) => {
-                if let Some(end) = find_close(&chars, i + 2, "``") {
+                if let Some(end) = find_close(&chars, i + 2, Close::DoubleBacktick) {
                     let inner: String = chars[i + 2..end].iter().collect();
                     out.push_str(&format!("<code>{}</code>", esc(&inner)));
                     i = end + 2;
@@ -539,7 +657,7 @@ fn inline(text: &str, ctx: &Context) -> String {
                 }
             }
             '*' if next == Some('*') && starts_markup(i) && chars.get(i + 2).is_some_and(|c| !c.is_whitespace()) => {
-                if let Some(end) = find_close(&chars, i + 2, "**") {
+                if let Some(end) = find_close(&chars, i + 2, Close::DoubleStar) {
                     let inner: String = chars[i + 2..end].iter().collect();
                     out.push_str(&format!("<strong>{}</strong>", esc(&inner)));
                     i = end + 2;
@@ -547,7 +665,7 @@ fn inline(text: &str, ctx: &Context) -> String {
                 }
             }
             '*' if starts_markup(i) && next.is_some_and(|c| !c.is_whitespace() && c != '*') => {
-                if let Some(end) = find_close(&chars, i + 1, "*") {
+                if let Some(end) = find_close(&chars, i + 1, Close::Star) {
                     let inner: String = chars[i + 1..end].iter().collect();
                     out.push_str(&format!("<em>{}</em>", esc(&inner)));
                     i = end + 1;
@@ -555,7 +673,7 @@ fn inline(text: &str, ctx: &Context) -> String {
                 }
             }
             '`' if starts_markup(i) || (i > 0 && chars[i - 1] == ':') => {
-                if let Some(end) = find_close(&chars, i + 1, "`") {
+                if let Some(end) = find_close(&chars, i + 1, Close::Backtick) {
                     let inner: String = chars[i + 1..end].iter().collect();
                     let mut after = end + 1;
                     let is_reference = chars.get(after) == Some(&'_');
@@ -584,7 +702,7 @@ fn inline(text: &str, ctx: &Context) -> String {
                 if name_len > 1
                     && chars[role_end - 1] == ':'
                     && chars.get(role_end) == Some(&'`')
-                    && let Some(end) = find_close(&chars, role_end + 1, "`")
+                    && let Some(end) = find_close(&chars, role_end + 1, Close::Backtick)
                 {
                     let role: String = chars[i + 1..role_end - 1].iter().collect();
                     let inner: String = chars[role_end + 1..end].iter().collect();
@@ -594,7 +712,7 @@ fn inline(text: &str, ctx: &Context) -> String {
                 }
             }
             '|' if starts_markup(i) => {
-                if let Some(end) = find_close(&chars, i + 1, "|") {
+                if let Some(end) = find_close(&chars, i + 1, Close::Bar) {
                     let name: String = chars[i + 1..end].iter().collect();
                     if let Some(html) = ctx.substitutions.get(&name) {
                         out.push_str(html);
@@ -607,7 +725,7 @@ fn inline(text: &str, ctx: &Context) -> String {
                     }
                 }
             }
-            'h' if starts_markup(i) && (rest.starts_with("http://") || rest.starts_with("https://")) => {
+            'h' if starts_markup(i) && at_url() => {
                 let len = chars[i..]
                     .iter()
                     .take_while(|c| !c.is_whitespace() && !matches!(c, '<' | '>' | '"'))
@@ -644,7 +762,8 @@ fn inline(text: &str, ctx: &Context) -> String {
             i += len;
             continue;
         }
-        out.push_str(&esc(&c.to_string()));
+        let mut buf = [0u8; 4];
+        crate::domain::escape::push_html_text(&mut out, c.encode_utf8(&mut buf));
         i += 1;
     }
     out
@@ -692,7 +811,13 @@ fn role_html(role: &str, inner: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use std::time::Duration;
+
+    use super::Budget;
+
+    fn render(text: &str) -> String {
+        super::render(text, &Budget::new(Duration::from_secs(30))).unwrap()
+    }
 
     #[test]
     fn headings_paragraphs_and_literal_blocks() {

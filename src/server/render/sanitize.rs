@@ -3,6 +3,8 @@ use std::sync::OnceLock;
 
 use ammonia::{Builder, UrlRelative};
 
+use super::{Budget, BudgetReader, OutOfBudget};
+
 fn cleaner() -> &'static Builder<'static> {
     static CLEANER: OnceLock<Builder<'static>> = OnceLock::new();
     CLEANER.get_or_init(|| {
@@ -32,9 +34,77 @@ pub fn sanitize(html: &str) -> String {
     cleaner().clean(html).to_string()
 }
 
+/// [`sanitize`] within a budget: html5ever parses the input as it reads
+/// it, and it reads it in small chunks with a budget check before each.
+pub fn sanitize_within(html: &str, budget: &Budget) -> Result<String, OutOfBudget> {
+    let document = cleaner()
+        .clean_from_reader(BudgetReader::new(html, budget))
+        .map_err(|_| OutOfBudget)?;
+    budget.check()?;
+    Ok(document.to_string())
+}
+
+#[cfg(test)]
+/// Checks the real markup of sanitized output: in it, a `<` always starts
+/// a tag (text is escaped), and attribute values are double-quoted.
+pub(super) fn assert_safe(html: &str, payload: &str) {
+    const TAGS: &[&str] = &[
+        "script", "iframe", "object", "embed", "svg", "math", "style", "form", "meta", "body", "link", "base",
+    ];
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let end = rest[start..].find('>').map_or(rest.len(), |e| start + e);
+        let tag = &rest[start + 1..end];
+        rest = &rest[end..];
+        let name = tag
+            .trim_start_matches('/')
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        assert!(!TAGS.contains(&name.as_str()), "<{name}> survived {payload:?}: {html}");
+        let mut attrs = tag.split('"');
+        while let (Some(key), Some(value)) = (attrs.next(), attrs.next()) {
+            let key = key
+                .trim()
+                .trim_end_matches('=')
+                .rsplit(' ')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            assert!(
+                !key.starts_with("on") && key != "style",
+                "attribute {key} survived {payload:?}: {html}"
+            );
+            // What a browser takes for the scheme: the letters before the
+            // first `:`, once tabs and newlines are gone.
+            let value: String = value
+                .trim()
+                .to_ascii_lowercase()
+                .chars()
+                .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+                .collect();
+            let scheme = value
+                .split_once(':')
+                .map(|(s, _)| s)
+                .filter(|s| s.starts_with(|c: char| c.is_ascii_alphabetic()))
+                .filter(|s| {
+                    s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                });
+            if matches!(key.as_str(), "href" | "src" | "action" | "srcset") {
+                assert!(
+                    scheme.is_none_or(|s| matches!(s, "http" | "https" | "mailto")),
+                    "{key}={value} survived {payload:?}: {html}"
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::sanitize;
+    use super::{assert_safe, sanitize};
     use crate::server::render::render_description;
 
     /// An XSS corpus: none of it may survive, whichever renderer it goes through.
@@ -72,51 +142,6 @@ mod tests {
         "&lt;script&gt;alert(1)&lt;/script&gt;",
         "%3Cscript%3Ealert(1)%3C/script%3E",
     ];
-
-    /// Checks the real markup of sanitized output: in it, a `<` always starts
-    /// a tag (text is escaped), and attribute values are double-quoted.
-    fn assert_safe(html: &str, payload: &str) {
-        const TAGS: &[&str] = &[
-            "script", "iframe", "object", "embed", "svg", "math", "style", "form", "meta", "body", "link", "base",
-        ];
-        let mut rest = html;
-        while let Some(start) = rest.find('<') {
-            let end = rest[start..].find('>').map_or(rest.len(), |e| start + e);
-            let tag = &rest[start + 1..end];
-            rest = &rest[end..];
-            let name = tag
-                .trim_start_matches('/')
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            assert!(!TAGS.contains(&name.as_str()), "<{name}> survived {payload:?}: {html}");
-            let mut attrs = tag.split('"');
-            while let (Some(key), Some(value)) = (attrs.next(), attrs.next()) {
-                let key = key
-                    .trim()
-                    .trim_end_matches('=')
-                    .rsplit(' ')
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                assert!(
-                    !key.starts_with("on") && key != "style",
-                    "attribute {key} survived {payload:?}: {html}"
-                );
-                let value = value.trim().to_ascii_lowercase();
-                if matches!(key.as_str(), "href" | "src" | "action" | "srcset") {
-                    assert!(
-                        value.starts_with("http://")
-                            || value.starts_with("https://")
-                            || value.starts_with("mailto:")
-                            || !value.contains(':'),
-                        "{key}={value} survived {payload:?}: {html}"
-                    );
-                }
-            }
-        }
-    }
 
     #[test]
     fn nothing_dangerous_survives_any_renderer() {
