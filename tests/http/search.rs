@@ -214,3 +214,22 @@ async fn suggestions_come_from_a_server_function() {
         .expect("j");
     assert_eq!(empty, serde_json::json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggestions_wait_for_a_search_slot_like_searches() {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let held = slots.clone();
+    let app = crate::helpers::spawn_empty_with(move |state| state.search_slots = held).await;
+    // Every slot taken: a suggestion waits before doing any work...
+    let waiting = {
+        let (client, url) = (app.client.clone(), app.url("/api/suggest"));
+        tokio::spawn(async move { client.post(url).form(&[("q", "flask")]).send().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "answered without a search slot");
+    // ...while other pages do not wait at all.
+    assert_eq!(app.get("/about").await.status().as_u16(), 200);
+    slots.add_permits(1);
+    let response = waiting.await.expect("task").expect("suggest");
+    assert_eq!(response.status().as_u16(), 200);
+}

@@ -218,6 +218,14 @@ fn render_slots() -> &'static tokio::sync::Semaphore {
     SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
 }
 
+/// Renders running on the blocking pool right now.
+static RENDERING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Renders running on the blocking pool right now.
+pub fn renders_in_flight() -> usize {
+    RENDERING.load(Ordering::Acquire)
+}
+
 /// Renders on the blocking pool with the default budget and gives the
 /// description back with its HTML. If the caller is dropped (the client
 /// went away), the render is cancelled at its next budget check.
@@ -230,7 +238,9 @@ pub async fn render_off_thread(text: String, content_type: String) -> (String, S
     let budget = Budget::new(RENDER_BUDGET);
     let guard = budget.cancel_on_drop();
     let task = tokio::task::spawn_blocking(move || {
+        RENDERING.fetch_add(1, Ordering::AcqRel);
         let html = render_within(&text, &content_type, &budget);
+        RENDERING.fetch_sub(1, Ordering::AcqRel);
         (text, html)
     });
     let result = task.await;
@@ -286,6 +296,32 @@ mod tests {
         let kept = Budget::new(Duration::from_secs(60));
         kept.cancel_on_drop().disarm();
         assert_eq!(kept.check(), Ok(()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_render_stops_when_its_caller_goes_away() {
+        // A description that takes a while to render (long, one paragraph of marks).
+        let text = "*a `b ".repeat(150_000);
+        let started = Instant::now();
+        let whole = render_within(&text, "text/x-rst", &Budget::new(Duration::from_secs(60)));
+        let full = started.elapsed();
+        assert!(!whole.is_empty());
+        // The same render, abandoned after a moment (a client that left).
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(20),
+            render_off_thread(text.clone(), "text/x-rst".to_owned()),
+        )
+        .await;
+        assert!(abandoned.is_err(), "still rendering when abandoned");
+        let dropped = Instant::now();
+        while renders_in_flight() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let stopped = dropped.elapsed();
+        assert!(
+            stopped < full / 2,
+            "stopped {stopped:?} after its caller left; a whole render takes {full:?}"
+        );
     }
 
     #[tokio::test]
