@@ -107,12 +107,13 @@ pub fn router(state: AppState) -> Router {
 /// site or inline with the page's own nonce (Leptos puts it on its
 /// hydration and streaming scripts), WebAssembly compiled from this site's
 /// bundle, no plugins, no `<base>`, forms only to this site, and no framing
-/// by other sites. Images in descriptions may come from any https origin
-/// (badges).
+/// by other sites. Images in descriptions may come from anywhere on the web
+/// (badges; one in twenty real READMEs still links them over http): an
+/// image cannot run anything.
 pub fn page_csp(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' https: data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         img-src 'self' https: http: data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
 }

@@ -542,6 +542,13 @@ async fn invalid_uploads_are_refused_with_a_message_and_nothing_written() {
         assert!(body.contains(message), "{what}: {body:?} should mention {message:?}");
         assert_eq!(rows(&app).await, (0, 0, 0), "{what}: nothing written");
     }
+    // A single-valued field given twice.
+    let form = good
+        .form("bdist_wheel", &wheel_name, &wheel, &[])
+        .text("name", "other-pkg");
+    let (status, body) = app.upload(Some(&token), form).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("'name' may be given only once"), "{body}");
     // A form field that is not UTF-8.
     let form = good
         .form("bdist_wheel", &wheel_name, &wheel, &[])

@@ -88,12 +88,24 @@ pub fn parse_metadata_file(bytes: &[u8]) -> Result<RawMetadata, String> {
         python_pkginfo::Error::FieldNotFound(field) => format!("it has no {field} field"),
         _ => "it is not in the core metadata format".to_owned(),
     })?;
+    // Before Metadata 2.1 the description was a header, each further line
+    // indented by 8 spaces (or 7 and a `|`); a body is taken as it is.
+    let body_is_empty = bytes
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .is_none_or(|at| bytes[at..].iter().all(u8::is_ascii_whitespace));
+    let description = m.description.unwrap_or_default();
+    let description = if body_is_empty {
+        unfold_description(&description)
+    } else {
+        description
+    };
     Ok(RawMetadata {
         metadata_version: m.metadata_version,
         name: m.name,
         version: m.version,
         summary: m.summary.unwrap_or_default(),
-        description: m.description.unwrap_or_default(),
+        description,
         description_content_type: m.description_content_type.unwrap_or_default(),
         author: m.author.unwrap_or_default(),
         author_email: m.author_email.unwrap_or_default(),
@@ -110,6 +122,23 @@ pub fn parse_metadata_file(bytes: &[u8]) -> Result<RawMetadata, String> {
         requires_dist: m.requires_dist,
         requires_python: m.requires_python.unwrap_or_default(),
     })
+}
+
+/// A `Description:` header's text without the indentation that continued it.
+fn unfold_description(header: &str) -> String {
+    let mut lines = header.split('\n');
+    let mut out = String::with_capacity(header.len());
+    out.push_str(lines.next().unwrap_or("").trim_end_matches('\r'));
+    for line in lines {
+        out.push('\n');
+        let line = line.trim_end_matches('\r');
+        let line = line
+            .strip_prefix("        ")
+            .or_else(|| line.strip_prefix("       |"))
+            .unwrap_or(line);
+        out.push_str(line);
+    }
+    out
 }
 
 fn field_error(field: &str, why: impl std::fmt::Display) -> String {
@@ -488,6 +517,14 @@ mod tests {
                 .unwrap_err()
                 .contains("Metadata-Version")
         );
+    }
+
+    #[test]
+    fn an_old_style_description_header_is_unfolded() {
+        let file = b"Metadata-Version: 1.1\nName: old\nVersion: 1.0\nDescription: Title\n        =====\n        \n        Text.\n       |    indented\nPlatform: UNKNOWN\n";
+        let raw = parse_metadata_file(file).unwrap();
+        assert_eq!(raw.description, "Title\n=====\n\nText.\n    indented");
+        assert!(raw.platforms.is_empty(), "UNKNOWN is nothing");
     }
 
     #[test]

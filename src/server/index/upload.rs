@@ -162,6 +162,42 @@ impl Form {
         self.fields.get(name).cloned().unwrap_or_default()
     }
 
+    /// Fields that hold one value: given twice, which one is meant is
+    /// unknown, so the upload is refused (as Warehouse does).
+    fn check_single_values(&self) -> Result<(), IndexError> {
+        const SINGLE: &[&str] = &[
+            ":action",
+            "protocol_version",
+            "filetype",
+            "metadata_version",
+            "name",
+            "version",
+            "summary",
+            "description",
+            "description_content_type",
+            "author",
+            "author_email",
+            "maintainer",
+            "maintainer_email",
+            "license",
+            "license_expression",
+            "keywords",
+            "home_page",
+            "download_url",
+            "requires_python",
+            "md5_digest",
+            "sha256_digest",
+            "blake2_256_digest",
+        ];
+        match SINGLE
+            .iter()
+            .find(|f| self.fields.get(**f).is_some_and(|v| v.len() > 1))
+        {
+            Some(field) => Err(IndexError::bad_request(format!("'{field}' may be given only once."))),
+            None => Ok(()),
+        }
+    }
+
     /// The core metadata fields as twine and uv name them.
     fn raw_metadata(&self) -> RawMetadata {
         let mut platforms = self.all("platform");
@@ -476,6 +512,7 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
         return Err(IndexError::bad_request("Unknown protocol_version: expected 1."));
     }
     let file = file.ok_or_else(|| IndexError::bad_request("Upload payload does not have a file ('content')."))?;
+    form.check_single_values()?;
     let kind = DistKind::from_filetype(form.one("filetype")).map_err(IndexError::bad_request)?;
 
     // The form's metadata and the filename (PEP 508 parsing is bounded, but
