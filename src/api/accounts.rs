@@ -126,19 +126,14 @@ mod ssr {
         } else if password_confirm != password {
             form.add("password_confirm", "The two passwords do not match.");
         }
-        if let (Some(password), Some(username), Some(email), Some(name)) = (&password_ok, &username, &email, &name)
-            && let Err(why) =
-                auth::check_password_strength(password, &[username.as_str(), email.as_str(), name.as_str()]).await
-        {
-            form.add("password", why);
-        }
         let (Some(name), Some(username), Some(email), Some(password), true) =
             (name, username, email, password_ok, form.is_empty())
         else {
             return Err(AppError::Invalid(form));
         };
 
-        // Counted before any expensive work, per address.
+        // Counted before any expensive work (judging the password, hashing
+        // it), per address.
         let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
         let address = auth::client_address(&parts, state.trust_proxy);
         let now = now_micros();
@@ -153,6 +148,11 @@ mod ssr {
         .await?
         {
             return Err(AppError::TooManyRequests(throttle::register_message(until, now)));
+        }
+        if let Some(why) =
+            auth::check_password_strength(&password, &[username.as_str(), email.as_str(), name.as_str()]).await?
+        {
+            form.add("password", why);
         }
         // A taken name or address is known without hashing anything.
         let (username_taken, email_taken) =
@@ -363,13 +363,6 @@ mod ssr {
         let session = session().ok_or_else(|| AppError::Unauthorized("Log in to change your password.".into()))?;
         let mut form = FormErrors::default();
         let new_password = Password::parse(&new).map_err(|e| form.add("new_password", e)).ok();
-        if let Some(password) = &new_password
-            && let Err(why) =
-                auth::check_password_strength(password, &[session.user.username.as_str(), session.user.name.as_str()])
-                    .await
-        {
-            form.add("new_password", why);
-        }
         if confirm != new {
             form.add("new_password_confirm", "The two passwords do not match.");
         }
@@ -392,6 +385,13 @@ mod ssr {
             accounts::clear_attempts(&state.db, &account_key).await?;
         } else {
             form.add("current_password", "This is not your current password.");
+        }
+        if let Some(password) = &new_password
+            && let Some(why) =
+                auth::check_password_strength(password, &[session.user.username.as_str(), session.user.name.as_str()])
+                    .await?
+        {
+            form.add("new_password", why);
         }
         let (Some(new_password), true) = (new_password, form.is_empty()) else {
             return Err(AppError::Invalid(form));

@@ -49,9 +49,10 @@ impl std::fmt::Debug for PasswordHashString {
     }
 }
 
-/// Password hashing and verification admitted at once: one per CPU. Each
-/// takes ~19 MiB and tens of milliseconds of CPU, so this bounds both the
-/// memory and the blocking threads that logins and sign-ups can occupy.
+/// Password work admitted at once (argon2 hashing and verification, and
+/// judging a new password's strength): one per CPU. A hash takes ~19 MiB
+/// and tens of milliseconds of CPU, so this bounds both the memory and the
+/// blocking threads that logins and sign-ups can occupy.
 fn argon2_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
     SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
@@ -96,7 +97,6 @@ async fn with_argon2_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + '
         .map_err(|_| busy())?
         .map_err(|_| AppError::Internal)?;
     drop(waiting);
-    ARGON2_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let result = tokio::task::spawn_blocking(work).await.map_err(|_| AppError::Internal);
     drop(permit);
     result
@@ -107,6 +107,7 @@ async fn with_argon2_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + '
 /// tens of milliseconds of CPU that must not stall the async workers.
 pub async fn hash_password(password: Password) -> Result<PasswordHashString, AppError> {
     with_argon2_slot(move || {
+        ARGON2_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.expose().as_bytes(), &salt)
@@ -120,14 +121,18 @@ pub async fn hash_password(password: Password) -> Result<PasswordHashString, App
 /// passwords, names and words, keyboard patterns, dates, repeats) must rate
 /// it at least "somewhat guessable" (score 2: more than 10^6 guesses), also
 /// knowing the account's own username, name and e-mail address.
-pub async fn check_password_strength(password: &Password, account: &[&str]) -> Result<(), String> {
+///
+/// `Ok(Some(reason))` for a weak password. zxcvbn takes up to a few hundred
+/// milliseconds of CPU on a long random password, so it runs in the same
+/// bounded slots as argon2 (`Err` when they are all busy).
+pub async fn check_password_strength(password: &Password, account: &[&str]) -> Result<Option<String>, AppError> {
     let password = password.expose().to_owned();
     let inputs: Vec<String> = account.iter().map(|s| (*s).to_owned()).collect();
-    let verdict = tokio::task::spawn_blocking(move || {
+    with_argon2_slot(move || {
         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let entropy = zxcvbn::zxcvbn(&password, &inputs);
         if entropy.score() >= zxcvbn::Score::Two {
-            return Ok(());
+            return None;
         }
         let hint = entropy
             .feedback()
@@ -137,13 +142,12 @@ pub async fn check_password_strength(password: &Password, account: &[&str]) -> R
                     .or_else(|| f.suggestions().first().map(|s| s.to_string()))
             })
             .unwrap_or_default();
-        Err(
+        Some(
             format!("This password is too easy to guess. {hint} Use a longer passphrase of uncommon words.")
                 .replace("  ", " "),
         )
     })
-    .await;
-    verdict.unwrap_or(Ok(()))
+    .await
 }
 
 /// Why an account could not be created.
@@ -209,6 +213,7 @@ fn dummy_hash() -> &'static str {
 /// an unknown user. `Err` only when the server is too busy to check.
 pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
     with_argon2_slot(move || {
+        ARGON2_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
         let ok = PasswordHash::new(&hash)
@@ -552,7 +557,8 @@ mod tests {
             assert!(
                 check_password_strength(&password, &["ada-lovelace", "Ada Lovelace", "ada@example.org"])
                     .await
-                    .is_err(),
+                    .unwrap()
+                    .is_some(),
                 "{weak}"
             );
         }
@@ -562,7 +568,11 @@ mod tests {
             "marmalade tugboat origami",
         ] {
             let password = Password::parse(strong).unwrap();
-            assert_eq!(check_password_strength(&password, &["ada"]).await, Ok(()), "{strong}");
+            assert_eq!(
+                check_password_strength(&password, &["ada"]).await.unwrap(),
+                None,
+                "{strong}"
+            );
         }
     }
 

@@ -194,9 +194,13 @@ async fn create_user(db: &Db, username: &str, email: &str, name: Option<&str>) -
     let name = DisplayName::parse(name.unwrap_or(username.as_str())).map_err(|e| format!("name: {e}"))?;
     let password = read_new_password(&username)?;
     let password = Password::parse(&password).map_err(|e| format!("password: {e}"))?;
-    crate::server::auth::check_password_strength(&password, &[username.as_str(), email.as_str(), name.as_str()])
-        .await
-        .map_err(|e| format!("password: {e}"))?;
+    if let Some(why) =
+        crate::server::auth::check_password_strength(&password, &[username.as_str(), email.as_str(), name.as_str()])
+            .await
+            .map_err(|e| format!("password: {e}"))?
+    {
+        return Err(format!("password: {why}"));
+    }
     match create_account(db, &username, &email, &name, password).await {
         Ok(_) => {
             println!("Created the user {}.", username.as_str());
