@@ -23,19 +23,26 @@ fn forbidden_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 
-/// Appends `text` escaped for an HTML text or double-quoted attribute context.
-pub fn push_html_text(out: &mut String, text: &str) {
+/// Appends `text` with the five markup characters as entities (`'` as
+/// `apos`, which differs between HTML and XML) and every character that
+/// `allowed` refuses as U+FFFD.
+fn escape_into(out: &mut String, text: &str, apos: &str, allowed: fn(char) -> bool) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if forbidden_control(c) => out.push('\u{FFFD}'),
+            '\'' => out.push_str(apos),
+            c if !allowed(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
+}
+
+/// Appends `text` escaped for an HTML text or double-quoted attribute context.
+pub fn push_html_text(out: &mut String, text: &str) {
+    escape_into(out, text, "&#39;", |c| !forbidden_control(c));
 }
 
 /// `text` for an HTML text context.
@@ -101,17 +108,7 @@ fn xml_char(c: char) -> bool {
 /// escaped, and characters XML cannot carry replaced by U+FFFD.
 pub fn xml_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if !xml_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
+    escape_into(&mut out, text, "&apos;", xml_char);
     out
 }
 

@@ -156,28 +156,10 @@ async fn concurrent_registrations_with_one_email_create_one_account() {
     let app = spawn_empty_with(|state| state.trust_proxy = true).await;
     let mut attempts = tokio::task::JoinSet::new();
     for i in 0..50 {
-        let (client, url) = (app.client.clone(), app.url("/api/register"));
-        attempts.spawn(async move {
-            let address = format!("10.0.0.{i}");
-            let username = format!("user{i}");
-            let form = [
-                ("name", "Same Person"),
-                ("username", username.as_str()),
-                ("email", "Same@Example.org"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ];
-            client
-                .post(url)
-                .header("x-forwarded-for", address)
-                .form(&form)
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-                .unwrap_or(0)
-        });
+        let form = sign_up_form("Same Person", &format!("user{i}"), "Same@Example.org", PASSWORD);
+        attempts.spawn(post_from(&app, "/api/register", &format!("10.0.0.{i}"), form));
     }
-    let statuses = attempts.join_all().await;
+    let statuses: Vec<u16> = attempts.join_all().await.into_iter().map(|(s, _)| s).collect();
     assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|&s| s == 200 || s == 422), "{statuses:?}");
     let home = app.post_json("/api/home").await;
@@ -521,16 +503,44 @@ async fn changing_the_password_ends_other_sessions() {
     assert_eq!(anonymous.status().as_u16(), 401);
 }
 
+/// `POST path` with `form` as a client behind our proxy at `address`
+/// makes it: the status and the body (status 0 when the request failed).
+fn post_from(
+    app: &TestApp,
+    path: &str,
+    address: &str,
+    form: Vec<(&'static str, String)>,
+) -> impl std::future::Future<Output = (u16, String)> + Send + 'static {
+    let request = app
+        .client
+        .post(app.url(path))
+        .header("x-forwarded-for", address)
+        .form(&form);
+    async move {
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.text().await.unwrap_or_default())
+            }
+            Err(_) => (0, String::new()),
+        }
+    }
+}
+
+fn sign_up_form(name: &str, username: &str, email: &str, password: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", name.to_owned()),
+        ("username", username.to_owned()),
+        ("email", email.to_owned()),
+        ("password", password.to_owned()),
+        ("password_confirm", password.to_owned()),
+    ]
+}
+
 /// A login as a client behind our proxy at `address` would make it.
 async fn login_from(app: &TestApp, address: &str, identifier: &str, password: &str) -> u16 {
-    app.client
-        .post(app.url("/api/login"))
-        .header("x-forwarded-for", address)
-        .form(&[("identifier", identifier), ("password", password)])
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
+    let form = vec![("identifier", identifier.to_owned()), ("password", password.to_owned())];
+    post_from(app, "/api/login", address, form).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -544,22 +554,13 @@ async fn concurrent_guesses_cannot_pass_the_limit() {
     // any password is checked, so at most the limit (5) are checked at all.
     let mut guesses = tokio::task::JoinSet::new();
     for i in 0..20 {
-        let (client, url) = (app.client.clone(), app.url("/api/login"));
-        guesses.spawn(async move {
-            client
-                .post(url)
-                .header("x-forwarded-for", format!("10.1.0.{i}"))
-                .form(&[
-                    ("identifier", "victim"),
-                    ("password", format!("guess number {i}").as_str()),
-                ])
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-                .unwrap_or(0)
-        });
+        let form = vec![
+            ("identifier", "victim".to_owned()),
+            ("password", format!("guess number {i}")),
+        ];
+        guesses.spawn(post_from(&app, "/api/login", &format!("10.1.0.{i}"), form));
     }
-    let statuses = guesses.join_all().await;
+    let statuses: Vec<u16> = guesses.join_all().await.into_iter().map(|(s, _)| s).collect();
     let checked = statuses.iter().filter(|&&s| s == 401).count();
     assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
     assert!(statuses.iter().all(|&s| s == 401 || s == 429), "{statuses:?}");
@@ -633,24 +634,8 @@ async fn a_good_login_does_not_wipe_an_addresses_failures() {
 async fn sign_ups_are_throttled_per_address_and_weak_passwords_refused() {
     let app = spawn_empty_with(|state| state.trust_proxy = true).await;
     let sign_up = |username: String, name: &'static str, password: &'static str, address: &'static str| {
-        let (client, url) = (app.client.clone(), app.url("/api/register"));
-        async move {
-            let response = client
-                .post(url)
-                .header("x-forwarded-for", address)
-                .form(&[
-                    ("name", name),
-                    ("username", username.as_str()),
-                    ("email", format!("{username}@example.org").as_str()),
-                    ("password", password),
-                    ("password_confirm", password),
-                ])
-                .send()
-                .await
-                .expect("register");
-            let status = response.status().as_u16();
-            (status, response.text().await.unwrap_or_default())
-        }
+        let form = sign_up_form(name, &username, &format!("{username}@example.org"), password);
+        post_from(&app, "/api/register", address, form)
     };
     for weak in ["password", "12345678", "qwertyuiop", "weakling1"] {
         let (status, body) = sign_up("weakling1".into(), "Weak Ling", weak, "10.4.0.1").await;
@@ -685,25 +670,10 @@ async fn a_taken_name_is_refused_without_hashing_a_password() {
     let hashed_before = cheeseshop::server::auth::argon2_runs();
     let mut attempts = tokio::task::JoinSet::new();
     for i in 0..40 {
-        let (client, url) = (app.client.clone(), app.url("/api/register"));
-        attempts.spawn(async move {
-            client
-                .post(url)
-                .header("x-forwarded-for", format!("10.5.0.{i}"))
-                .form(&[
-                    ("name", "Someone"),
-                    ("username", "taken"),
-                    ("email", format!("someone{i}@example.org").as_str()),
-                    ("password", PASSWORD),
-                    ("password_confirm", PASSWORD),
-                ])
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-                .unwrap_or(0)
-        });
+        let form = sign_up_form("Someone", "taken", &format!("someone{i}@example.org"), PASSWORD);
+        attempts.spawn(post_from(&app, "/api/register", &format!("10.5.0.{i}"), form));
     }
-    let statuses = attempts.join_all().await;
+    let statuses: Vec<u16> = attempts.join_all().await.into_iter().map(|(s, _)| s).collect();
     assert!(statuses.iter().all(|&s| s == 422), "{statuses:?}");
     assert_eq!(
         cheeseshop::server::auth::argon2_runs(),

@@ -395,62 +395,57 @@ async fn invalid_uploads_are_refused_with_a_message_and_nothing_written() {
     // (what, form, expected status, expected message part)
     let mut cases: Vec<(&str, reqwest::multipart::Form, u16, &str)> = Vec::new();
     let form = |overrides: &[(&str, &str)]| good.form("bdist_wheel", &wheel_name, &wheel, overrides);
-    cases.push((
-        "requires_python that breaks out of its attribute",
-        form(&[("requires_python", r#">=3" autofocus onfocus="alert(1)"#)]),
-        400,
-        "requires_python",
-    ));
-    cases.push((
-        "requires_python that is no specifier",
-        form(&[("requires_python", "any")]),
-        400,
-        "PEP 440",
-    ));
-    cases.push((
-        "unknown classifier",
-        form(&[("classifiers", "Cheese :: Brie")]),
-        400,
-        "not a valid classifier",
-    ));
-    cases.push((
-        "deprecated classifier",
-        form(&[("classifiers", "Framework :: Django CMS :: 4.2")]),
-        400,
-        "deprecated",
-    ));
-    cases.push(("local version", form(&[("version", "1.0+evil")]), 400, "local versions"));
-    cases.push((
-        "metadata version",
-        form(&[("metadata_version", "9.9")]),
-        400,
-        "metadata version",
-    ));
-    cases.push(("two-line summary", form(&[("summary", "one\ntwo")]), 400, "'summary'"));
-    cases.push((
-        "control characters",
-        form(&[("author", "a\u{1b}[2Jb")]),
-        400,
-        "'author'",
-    ));
-    cases.push((
-        "direct URL dependency",
-        form(&[("requires_dist", "x @ https://evil.example/x.whl")]),
-        400,
-        "direct",
-    ));
-    cases.push((
-        "HTML description type",
-        form(&[("description_content_type", "text/html")]),
-        400,
-        "content_type",
-    ));
-    cases.push((
-        "a description over the limit",
-        form(&[("description", &"x".repeat(1024 * 1024 + 1))]),
-        400,
-        "1 MiB",
-    ));
+    let long_description = "x".repeat(1024 * 1024 + 1);
+    for (what, field, value, message) in [
+        (
+            "requires_python that breaks out of its attribute",
+            "requires_python",
+            r#">=3" autofocus onfocus="alert(1)"#,
+            "requires_python",
+        ),
+        (
+            "requires_python that is no specifier",
+            "requires_python",
+            "any",
+            "PEP 440",
+        ),
+        (
+            "unknown classifier",
+            "classifiers",
+            "Cheese :: Brie",
+            "not a valid classifier",
+        ),
+        (
+            "deprecated classifier",
+            "classifiers",
+            "Framework :: Django CMS :: 4.2",
+            "deprecated",
+        ),
+        ("local version", "version", "1.0+evil", "local versions"),
+        ("metadata version", "metadata_version", "9.9", "metadata version"),
+        ("two-line summary", "summary", "one\ntwo", "'summary'"),
+        ("control characters", "author", "a\u{1b}[2Jb", "'author'"),
+        (
+            "direct URL dependency",
+            "requires_dist",
+            "x @ https://evil.example/x.whl",
+            "direct",
+        ),
+        (
+            "HTML description type",
+            "description_content_type",
+            "text/html",
+            "content_type",
+        ),
+        (
+            "a description over the limit",
+            "description",
+            long_description.as_str(),
+            "1 MiB",
+        ),
+    ] {
+        cases.push((what, form(&[(field, value)]), 400, message));
+    }
     let mut too_many = form(&[]);
     for _ in 0..6000 {
         too_many = too_many.text("classifiers", "Programming Language :: Python :: 3");

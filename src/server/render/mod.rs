@@ -2,7 +2,8 @@
 //! (pulldown-cmark, GFM tables and fenced code), reStructuredText (our
 //! renderer of the common subset) and plain text (preformatted).
 //!
-//! Every result goes through the sanitizer, whatever produced it.
+//! Markdown and reStructuredText output goes through the sanitizer,
+//! whatever produced it; plain text is escaped, so it needs none.
 //! Rendering happens when a release is written (import, upload) and the
 //! HTML is stored, so page views never render.
 //!
