@@ -50,6 +50,14 @@ const MAX_ENTRY: usize = 1024 * 1024;
 /// The headers a cached answer is served with: its type, and for a page
 /// the Content-Security-Policy naming the nonce its scripts carry (one
 /// render, one nonce: every copy of a cached page is the same response).
+///
+/// Serving one nonce to every visitor of a cached copy keeps what a nonce
+/// is for: a script runs only if the server put it in that render. Markup
+/// injected into a page was in it before its nonce was drawn, so it cannot
+/// carry it; and what a visitor learns of a copy's nonce is useless for
+/// the next render, which any write (the only way to change a page's
+/// content) forces, with a new nonce. Pages that reflect the request (a
+/// query string) and pages of logged-in users are never cached.
 #[derive(Clone)]
 struct Stored {
     content_type: HeaderValue,
