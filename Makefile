@@ -24,7 +24,7 @@ setup:
 	@scripts/setup.sh
 
 build: setup
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 ## Serve on http://$(ADDR) with data: the shared PyPI dataset when it is
 ## there, synthetic demo data otherwise (only when the database is empty).
@@ -67,6 +67,7 @@ e2e: build
 ## Markdown report and writes it to bench/results/<date>.md.
 bench: build
 	@scripts/setup.sh bench
+	cargo build --release --example ceiling --features ssr
 	python3 bench/bench.py
 
 clean:

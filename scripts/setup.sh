@@ -90,10 +90,24 @@ PY
     mv "$TROVE.tmp" "$TROVE"
 fi
 
-# `make bench` only (`scripts/setup.sh bench`): wrk, the HTTP load generator.
-if [ "${1:-}" = "bench" ] && ! have wrk; then
-    say "installing wrk"
-    apt_install wrk
+# `make bench` only (`scripts/setup.sh bench`): wrk, the HTTP load generator,
+# and the indexes cheeseshop is measured beside, in a venv of their own:
+# pypiserver as its Docker image runs it (gunicorn, gevent, watchdog, at
+# the versions its image pins) and devpi-server with its client.
+if [ "${1:-}" = "bench" ]; then
+    if ! have wrk; then
+        say "installing wrk"
+        apt_install wrk
+    fi
+    BENCHTOOLS=.tools/bench
+    BENCH_PACKAGES="pypiserver==2.4.2 gevent==24.11.1 gunicorn==25.3.0 passlib==1.7.4 watchdog==6.0.0 devpi-server==6.20.3 devpi-client==7.3.0 twine==7.0.0"
+    if [ ! -f "$BENCHTOOLS/.installed" ] || [ "$(cat "$BENCHTOOLS/.installed")" != "$BENCH_PACKAGES" ]; then
+        say "installing the peers for the benchmark ($BENCH_PACKAGES)"
+        python3 -m venv "$BENCHTOOLS"
+        # shellcheck disable=SC2086
+        "$BENCHTOOLS/bin/pip" install --quiet --disable-pip-version-check $BENCH_PACKAGES
+        echo "$BENCH_PACKAGES" > "$BENCHTOOLS/.installed"
+    fi
 fi
 
 say "toolchain ready"

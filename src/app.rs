@@ -1,7 +1,7 @@
 //! The application shell, layout and routes.
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -19,7 +19,7 @@ use crate::pages::user::UserPage;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The response's Content-Security-Policy names this render's nonce.
     #[cfg(feature = "ssr")]
-    crate::server::http::set_page_csp();
+    crate::server::http::set_page_headers();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -28,6 +28,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The bundle's names carry their content hash in release builds.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -43,7 +45,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/cheeseshop.css"/>
         <Title formatter=title/>
         <Router>
             <Layout/>

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -339,9 +339,10 @@ pub struct Session {
 }
 
 /// Resolves the session cookie to a user (one indexed query, and none for
-/// requests without our cookie), and slides the session's expiry forward.
-/// Forged, unknown or expired tokens are simply anonymous.
-pub async fn session_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// requests without our cookie), runs `next` with it, and slides the
+/// session's expiry forward. Forged, unknown or expired tokens are simply
+/// anonymous. (Part of `http::front`.)
+pub async fn with_session(state: &AppState, mut request: Request, next: Next) -> Response {
     let Some(token) = session_token(request.headers()) else {
         return next.run(request).await;
     };
@@ -382,13 +383,14 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
 /// host. Requests with neither are not from a browser form or script of
 /// another site (browsers send `Origin` on every cross-site POST), and
 /// `SameSite=Lax` keeps the session cookie off cross-site POSTs as well.
-pub async fn csrf_guard(request: Request, next: Next) -> Response {
+/// (Part of `http::front`: `Some` answer refuses the request.)
+pub fn cross_site_refusal(request: &Request) -> Option<Response> {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || !request.uri().path().starts_with("/api/") || same_origin(request.headers()) {
-        return next.run(request).await;
+        return None;
     }
     let error = AppError::Forbidden("This request came from another site and was refused.".into());
-    (error.status(), error.to_string()).into_response()
+    Some((error.status(), error.to_string()).into_response())
 }
 
 fn same_origin(headers: &HeaderMap) -> bool {

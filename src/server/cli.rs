@@ -12,7 +12,7 @@ use crate::server::config::Config;
 use crate::server::db::{Db, catalog};
 use crate::server::http::{Server, leptos_options};
 use crate::server::page_cache::PageCache;
-use crate::server::state::{AppState, search_concurrency};
+use crate::server::state::{AppState, Shared, search_concurrency};
 use crate::server::storage::LocalStorage;
 use crate::server::{demo, import};
 
@@ -274,7 +274,7 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
     let addr = leptos_options.site_addr;
     let storage = LocalStorage::open(&config.storage_dir)
         .map_err(|e| format!("cannot open the file storage {:?}: {e}", config.storage_dir))?;
-    let state = AppState {
+    let state = AppState::from(Shared {
         secure_cookies: config.secure_cookies,
         trust_proxy: config.trust_proxy,
         max_upload_bytes: config.max_upload_bytes,
@@ -284,8 +284,8 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency(
             config.search_concurrency,
         ))),
-        ..AppState::new(leptos_options, db, Arc::new(storage))
-    };
+        ..Shared::new(leptos_options, db, Arc::new(storage))
+    });
     let server = Server::bind(addr, state)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

@@ -63,7 +63,10 @@ fn rss(title: &str, link: String, description: &str, items: Vec<Item>) -> Respon
         .items(items)
         .build();
     (
-        [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "application/rss+xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300, public"),
+        ],
         channel.to_string(),
     )
         .into_response()

@@ -2,6 +2,7 @@
 //! canonical-URL redirects, request tracing, graceful shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -40,6 +41,14 @@ pub fn leptos_options() -> Result<LeptosOptions, String> {
     if options.output_name.is_empty() {
         options.output_name = "cheeseshop".into();
     }
+    // A release build writes the bundle's hashed names beside the binary
+    // (hash-files in Cargo.toml); use them unless told otherwise.
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none()
+        && let Ok(exe) = std::env::current_exe()
+        && exe.with_file_name(options.hash_file.as_ref()).is_file()
+    {
+        options.hash_files = true;
+    }
     Ok(options)
 }
 
@@ -65,7 +74,8 @@ fn with_trailing_slash_variants(routes: Vec<AxumRouteListing>) -> Vec<AxumRouteL
 
 pub fn router(state: AppState) -> Router {
     let routes = with_trailing_slash_variants(generate_route_list(App));
-    let options = state.leptos_options.clone();
+    // Shared: axum clones each route's handler (and what it captures) per request.
+    let options = Arc::new(state.leptos_options.clone());
     let mut router = Router::new();
     if state.db.bench_latency().is_some() {
         // Only in the benchmark's latency mode: how many database round
@@ -79,28 +89,49 @@ pub fn router(state: AppState) -> Router {
     // refused. Off by default: while the limit is full of requests waiting
     // on the database, a fast page waits too (`make bench` shows both).
     // APIs, files and static assets are never limited.
-    let mut pages = Router::new().leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()));
+    let mut pages =
+        Router::new().leptos_routes_with_context(&state, routes, || {}, move || shell(LeptosOptions::clone(&options)));
     if state.page_concurrency > 0 {
         pages = pages.layer(GlobalConcurrencyLimitLayer::new(state.page_concurrency));
     }
     // Outside the limit: a cached page never waits for a render slot.
-    let pages = pages
-        .layer(middleware::from_fn_with_state(state.clone(), search_admission))
-        .layer(middleware::from_fn_with_state(state.clone(), page_cache::layer));
-    router
-        .merge(index::routes(&state))
+    let pages = pages.layer(middleware::from_fn_with_state(state.clone(), search_admission));
+    // The index APIs and feeds: read-only, the same for everyone.
+    let apis = index::api_routes()
         .route("/rss/updates.xml", get(feeds::updates))
         .route("/rss/packages.xml", get(feeds::packages))
-        .route("/rss/project/{name}/releases.xml", get(feeds::project_releases))
-        .merge(pages)
+        .route("/rss/project/{name}/releases.xml", get(feeds::project_releases));
+    // Cached, validated (ETag) and compressed: whatever the cache keeps is
+    // compressed there once per coding; the rest per response, here.
+    let rendered = pages
+        .merge(apis)
+        .layer(middleware::from_fn_with_state(state.clone(), page_cache::layer))
+        .layer(compression());
+    let static_files = Router::new()
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
-        .layer(middleware::from_fn(auth::csrf_guard))
-        .layer(middleware::from_fn(canonical_project_urls))
-        .layer(middleware::from_fn(server_fn_error_status))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), static_cache_control));
+    router
+        .merge(index::file_routes(&state))
+        .merge(rendered)
+        .merge(static_files)
+        .layer(middleware::from_fn_with_state(state.clone(), front))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// What every request goes through, in one middleware (each axum `from_fn`
+/// layer costs a boxed clone of the service and of its future, per
+/// request): on the way in, canonical project URLs, the cross-site check
+/// and the session; on the way out, the status of server-function errors
+/// and the security headers.
+async fn front(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let early = canonical_redirect(&request).or_else(|| auth::cross_site_refusal(&request));
+    let mut response = match early {
+        Some(response) => response,
+        None => server_fn_error_status(auth::with_session(&state, request, next).await).await,
+    };
+    add_security_headers(&mut response);
+    response
 }
 
 /// The Content-Security-Policy of a Leptos page: scripts only from this
@@ -123,15 +154,16 @@ const STATIC_HTML_CSP: &str =
     "default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Called while a page renders (from the shell): its CSP names the nonce
-/// Leptos drew for this response.
-pub fn set_page_csp() {
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
+/// Leptos drew for this response, and browsers revalidate it (a 304 from
+/// its ETag) rather than store it for others: pages show who is logged in.
+pub fn set_page_headers() {
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
         return;
     };
-    if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
+    response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    if let Some(nonce) = leptos::nonce::use_nonce()
+        && let Ok(value) = HeaderValue::from_str(&page_csp(&nonce))
+    {
         response.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
 }
@@ -139,8 +171,7 @@ pub fn set_page_csp() {
 /// Headers every response gets: no MIME sniffing, referrers only as an
 /// origin to other sites; and on HTML, a CSP (pages bring their own with
 /// their nonce) and no framing.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+fn add_security_headers(response: &mut Response) {
     let headers = response.headers_mut();
     headers
         .entry(header::X_CONTENT_TYPE_OPTIONS)
@@ -159,6 +190,54 @@ async fn security_headers(request: Request, next: Next) -> Response {
         headers
             .entry(header::X_FRAME_OPTIONS)
             .or_insert(HeaderValue::from_static("DENY"));
+    }
+}
+
+/// tower-http's compression for answers the response cache does not keep
+/// (it compresses those it keeps itself, once): zstd, brotli or gzip as
+/// the client accepts, only bodies of at least `MIN_COMPRESS` bytes, never
+/// an answer that already has a coding or came from the cache.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate as _, SizeAbove};
+    let not_cached = |_: StatusCode,
+                      _: axum::http::Version,
+                      headers: &axum::http::HeaderMap,
+                      _: &axum::http::Extensions| { !headers.contains_key("x-cache") };
+    tower_http::compression::CompressionLayer::new()
+        .no_deflate()
+        .compress_when(
+            SizeAbove::new(u16::try_from(page_cache::MIN_COMPRESS).unwrap_or(u16::MAX))
+                .and(NotForContentType::IMAGES)
+                .and(NotForContentType::const_new("application/zip"))
+                .and(NotForContentType::const_new("application/gzip"))
+                .and(not_cached),
+        )
+}
+
+/// Static assets: with hashed file names (`hash-files`), the bundle under
+/// `/pkg/` never changes at its URL and is cached for a year; other files
+/// for an hour. The bundle is precompressed at build time and `ServeDir`
+/// sends the coding the client accepts. Pages rendered by this fallback
+/// (404s) keep their own headers.
+async fn static_cache_control(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let pkg = format!("/{}/", state.leptos_options.site_pkg_dir);
+    let immutable = state.leptos_options.hash_files && request.uri().path().starts_with(&pkg);
+    let mut response = next.run(request).await;
+    let is_file = response.status() == StatusCode::OK
+        && !response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html"));
+    if is_file {
+        let value = if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "public, max-age=3600"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
     response
 }
@@ -205,34 +284,32 @@ pub fn canonical_project_path(path: &str) -> Option<String> {
     (canonical != path).then_some(canonical)
 }
 
-async fn canonical_project_urls(request: Request, next: Next) -> Response {
+/// A 301 to the canonical form of a `/project/...` URL that is not in it.
+fn canonical_redirect(request: &Request) -> Option<Response> {
     let uri = request.uri();
-    if let Some(mut location) = canonical_project_path(uri.path()) {
-        if let Some(query) = uri.query() {
-            location.push('?');
-            location.push_str(query);
-        }
-        // 301, as pypi.org answers (axum's `Redirect::permanent` would be 308).
-        return match HeaderValue::from_str(&location) {
-            Ok(value) => (
-                StatusCode::MOVED_PERMANENTLY,
-                [(header::LOCATION, value)],
-                Body::empty(),
-            )
-                .into_response(),
-            Err(_) => StatusCode::BAD_REQUEST.into_response(),
-        };
+    let mut location = canonical_project_path(uri.path())?;
+    if let Some(query) = uri.query() {
+        location.push('?');
+        location.push_str(query);
     }
-    next.run(request).await
+    // 301, as pypi.org answers (axum's `Redirect::permanent` would be 308).
+    Some(match HeaderValue::from_str(&location) {
+        Ok(value) => (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, value)],
+            Body::empty(),
+        )
+            .into_response(),
+        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+    })
 }
 
 /// Server functions answer every error with 500 unless the function itself
 /// set a status; errors raised before it runs (undecodable arguments) would
 /// stay 500. The body of a server function error is an encoded `AppError`:
 /// give the response that error's own status, so bad input is a 4xx.
-async fn server_fn_error_status(request: Request, next: Next) -> Response {
+async fn server_fn_error_status(response: Response) -> Response {
     const MAX_ERROR_BODY: usize = 64 * 1024;
-    let response = next.run(request).await;
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
         return response;
     }

@@ -1,32 +1,55 @@
-//! A cache of rendered pages for visitors without a session.
+//! A cache of rendered responses: pages for visitors without a session,
+//! the read-only server functions that hydrated pages call, and the index
+//! APIs (Simple API in HTML and JSON, the JSON API, RSS) for everyone.
 //!
-//! Correct after writes, on every instance: each entry remembers the
+//! **Current after any write, on every instance.** Each entry remembers the
 //! catalogue generation it was rendered at (a number that database triggers
-//! bump on every change a page can show, migration 0007), and a request
-//! reads the current generation (one single-row query) before it trusts an
-//! entry. A write on any app instance, or by `cheeseshop import` in another
-//! process, is visible to the very next request. Entries also expire after
-//! a few seconds, because pages say "3 minutes ago".
+//! bump on every change a page or API can show, migration 0007); a request
+//! reads the current generation before it trusts an entry. That read costs
+//! about a microsecond and no thread hand-off (`db::probe`), and a write on
+//! any app instance, or by `cheeseshop import` in another process, is
+//! visible to the very next request. Pages also expire after a few seconds
+//! ("3 minutes ago"); API answers hold until the generation moves.
 //!
-//! Cached: `GET` pages without a query string, and the read-only server
-//! functions that hydrated pages call (`POST /api/project`, ...: keyed by
-//! their small form body), for requests without a session cookie; only
-//! `200` HTML or JSON answers without `Set-Cookie`. Search is not cached:
-//! its queries are too varied to share. Memory is bounded.
+//! **Validators and encodings.** Every answer that passes through here (from
+//! the cache or not) gets a strong `ETag` from its bytes; `If-None-Match`
+//! with it is answered 304, without rendering when the entry is cached. A
+//! cached entry is compressed once per encoding the clients ask for (zstd,
+//! brotli, gzip, negotiated from `Accept-Encoding`) and kept beside it;
+//! small bodies are sent as they are. Answers not kept here are compressed
+//! per response by tower-http's layer outside.
 //!
-//! When an entry's time is up but its generation still holds, one request
+//! Cached: `GET` pages without a query string and read-only server
+//! functions (`POST /api/project`, ...: keyed by their small form body)
+//! without a session cookie; the index APIs with any cookie (they show the
+//! same to everyone), keyed with `Accept` and the query string where they
+//! negotiate. Only `200` answers without `Set-Cookie`. Search is not
+//! cached: its queries are too varied to share. Memory is bounded.
+//!
+//! A cached page is served with the Content-Security-Policy of the render
+//! it copies, naming the nonce its scripts carry (one render, one nonce).
+//! That keeps what a nonce is for: a script runs only if the server put it
+//! in that render. Markup injected into a page was in it before its nonce
+//! was drawn, so it cannot carry it; and what a visitor learns of a copy's
+//! nonce is useless for the next render, which any write (the only way to
+//! change a page's content) forces, with a new nonce. Pages that reflect
+//! the request (a query string) and pages of logged-in users are never
+//! cached.
+//!
+//! When a page's time is up but its generation still holds, one request
 //! renders it again while the others keep getting the old copy for a few
 //! seconds more: a popular page costs one render per interval, not a burst
 //! of simultaneous renders when it expires.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
@@ -42,34 +65,270 @@ const GRACE: Duration = Duration::from_secs(5);
 /// Server functions without side effects whose answers depend only on their
 /// arguments and the catalogue.
 const CACHED_SERVER_FNS: &[&str] = &["/api/home", "/api/project", "/api/user", "/api/classifiers"];
-/// Larger server-function arguments are not worth a key.
-const MAX_KEY_BODY: usize = 4 * 1024;
-/// Larger pages are served (streamed as rendered) but not kept.
+/// Larger server-function arguments, `Accept` headers and query strings are
+/// not worth a key.
+const MAX_KEY_PART: usize = 4 * 1024;
+/// Larger answers are served (streamed as rendered, without an ETag) but
+/// not kept.
 const MAX_ENTRY: usize = 1024 * 1024;
+/// Smaller bodies are sent as they are: compression would save less than
+/// its headers and time cost.
+pub const MIN_COMPRESS: usize = 1024;
 
-/// The headers a cached answer is served with: its type, and for a page
-/// the Content-Security-Policy naming the nonce its scripts carry (one
-/// render, one nonce: every copy of a cached page is the same response).
-///
-/// Serving one nonce to every visitor of a cached copy keeps what a nonce
-/// is for: a script runs only if the server put it in that render. Markup
-/// injected into a page was in it before its nonce was drawn, so it cannot
-/// carry it; and what a visitor learns of a copy's nonce is useless for
-/// the next render, which any write (the only way to change a page's
-/// content) forces, with a new nonce. Pages that reflect the request (a
-/// query string) and pages of logged-in users are never cached.
-#[derive(Clone)]
-struct Stored {
-    content_type: HeaderValue,
-    csp: Option<HeaderValue>,
+/// A content coding of a response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Brotli,
+    Zstd,
 }
 
+impl Encoding {
+    fn token(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::Gzip => "gzip",
+            Self::Brotli => "br",
+            Self::Zstd => "zstd",
+        }
+    }
+
+    /// The best coding `Accept-Encoding` allows: the highest q-value, and
+    /// among equals zstd, then brotli, then gzip (best ratio for the time).
+    /// Identity when nothing else is accepted (or there is no header).
+    pub fn negotiate(accept_encoding: Option<&str>) -> Self {
+        let Some(accept) = accept_encoding else {
+            return Self::Identity;
+        };
+        let mut wildcard = None;
+        let mut best = (0.0_f32, Self::Identity);
+        let mut consider = |q: f32, coding: Self| {
+            let rank = |c: Self| match c {
+                Self::Zstd => 3,
+                Self::Brotli => 2,
+                Self::Gzip => 1,
+                Self::Identity => 0,
+            };
+            if q > best.0 || (q == best.0 && q > 0.0 && rank(coding) > rank(best.1)) {
+                best = (q, coding);
+            }
+        };
+        let mut named = Vec::new();
+        for part in accept.split(',').take(32) {
+            let mut pieces = part.split(';');
+            let name = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .filter_map(|q| q.trim().parse::<f32>().ok())
+                .next_back()
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0);
+            let coding = match name.as_str() {
+                "zstd" => Self::Zstd,
+                "br" => Self::Brotli,
+                "gzip" | "x-gzip" => Self::Gzip,
+                "*" => {
+                    wildcard = Some(q);
+                    continue;
+                }
+                _ => continue,
+            };
+            named.push(coding);
+            consider(q, coding);
+        }
+        if let Some(q) = wildcard {
+            for coding in [Self::Zstd, Self::Brotli, Self::Gzip] {
+                if !named.contains(&coding) {
+                    consider(q, coding);
+                }
+            }
+        }
+        best.1
+    }
+
+    /// `body` in this coding (levels that compress a large page in a few
+    /// milliseconds, once per cached entry).
+    pub fn encode(self, body: &[u8]) -> Bytes {
+        let encoded = match self {
+            Self::Identity => return Bytes::copy_from_slice(body),
+            Self::Gzip => {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+                encoder.write_all(body).and_then(|()| encoder.finish())
+            }
+            Self::Brotli => {
+                let mut out = Vec::new();
+                let params = brotli::enc::BrotliEncoderParams {
+                    quality: 6,
+                    lgwin: 22,
+                    ..Default::default()
+                };
+                brotli::BrotliCompress(&mut &body[..], &mut out, &params).map(|_| out)
+            }
+            Self::Zstd => zstd::bulk::compress(body, 6),
+        };
+        // Writing into memory does not fail; the body as it is if it did.
+        encoded
+            .map(Bytes::from)
+            .unwrap_or_else(|_| Bytes::copy_from_slice(body))
+    }
+}
+
+/// A strong validator for a body: its BLAKE2b-128 in hex.
+pub fn etag_of(body: &[u8]) -> HeaderValue {
+    use blake2::Digest as _;
+    let digest = blake2::Blake2b::<blake2::digest::consts::U16>::digest(body);
+    HeaderValue::from_str(&format!("\"{}\"", hex::encode(digest))).unwrap_or(HeaderValue::from_static("\"\""))
+}
+
+/// What a request asks of an answer's validator and coding: only these two
+/// headers, taken out before the request goes on (no copy of the rest).
+#[derive(Default)]
+struct Conditions {
+    if_none_match: Option<HeaderValue>,
+    accept_encoding: Option<HeaderValue>,
+}
+
+impl Conditions {
+    fn of(headers: &HeaderMap) -> Self {
+        Self {
+            if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+            accept_encoding: headers.get(header::ACCEPT_ENCODING).cloned(),
+        }
+    }
+
+    /// Whether `If-None-Match` names `etag` (or is `*`).
+    fn matches(&self, etag: &HeaderValue) -> bool {
+        let (Some(given), Ok(etag)) = (&self.if_none_match, etag.to_str()) else {
+            return false;
+        };
+        given
+            .to_str()
+            .unwrap_or("")
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*")
+    }
+
+    fn encoding(&self) -> Encoding {
+        Encoding::negotiate(self.accept_encoding.as_ref().and_then(|v| v.to_str().ok()))
+    }
+}
+
+/// The headers an answer keeps when it is cached or answered 304.
+const KEPT: [HeaderName; 5] = [
+    header::CONTENT_TYPE,
+    header::CONTENT_SECURITY_POLICY,
+    header::CACHE_CONTROL,
+    header::VARY,
+    HeaderName::from_static("x-pypi-last-serial"),
+];
+
+/// One answer, with its validator and the codings made of it so far.
 struct Entry {
     body: Bytes,
-    headers: Stored,
+    /// Everything an answer from this entry says but its coding: the kept
+    /// headers, the ETag, `Vary` with `Accept-Encoding`, `X-Cache: hit`.
+    /// Built once; each answer clones it.
+    headers: HeaderMap,
+    etag: HeaderValue,
     stored: Instant,
+    /// Pages expire (they show relative times); API answers do not.
+    ttl: Option<Duration>,
     /// Set by the one request that renders the entry again after its TTL.
     refreshing: AtomicBool,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
+    zstd: OnceLock<Bytes>,
+}
+
+impl Entry {
+    fn new(body: Bytes, headers: &HeaderMap, ttl: Option<Duration>) -> Self {
+        let etag = etag_of(&body);
+        let mut kept = HeaderMap::with_capacity(KEPT.len() + 3);
+        for name in &KEPT {
+            for value in headers.get_all(name) {
+                kept.append(name.clone(), value.clone());
+            }
+        }
+        kept.insert(header::ETAG, etag.clone());
+        add_vary(&mut kept, "Accept-Encoding");
+        kept.insert(HeaderName::from_static("x-cache"), HeaderValue::from_static("hit"));
+        Self {
+            etag,
+            headers: kept,
+            body,
+            stored: Instant::now(),
+            ttl,
+            refreshing: AtomicBool::new(false),
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+            zstd: OnceLock::new(),
+        }
+    }
+
+    /// The body in `encoding`, made the first time it is asked for.
+    fn body_in(&self, encoding: Encoding) -> (Bytes, Encoding) {
+        if self.body.len() < MIN_COMPRESS {
+            return (self.body.clone(), Encoding::Identity);
+        }
+        let slot = match encoding {
+            Encoding::Identity => return (self.body.clone(), Encoding::Identity),
+            Encoding::Gzip => &self.gzip,
+            Encoding::Brotli => &self.brotli,
+            Encoding::Zstd => &self.zstd,
+        };
+        (slot.get_or_init(|| encoding.encode(&self.body)).clone(), encoding)
+    }
+
+    /// The answer to a request: 304 when its validator matches, else the
+    /// body in the best coding the client accepts. `fresh`: just rendered.
+    fn respond(&self, conditions: &Conditions, fresh: bool) -> Response {
+        let (status, body, encoding) = if conditions.matches(&self.etag) {
+            (StatusCode::NOT_MODIFIED, Bytes::new(), Encoding::Identity)
+        } else {
+            let (body, encoding) = self.body_in(conditions.encoding());
+            (StatusCode::OK, body, encoding)
+        };
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = status;
+        *response.headers_mut() = self.headers.clone();
+        if encoding != Encoding::Identity {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding.token()));
+        }
+        if fresh {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static("x-cache"), HeaderValue::from_static("miss"));
+        }
+        response
+    }
+
+    /// Memory it is charged for: the body, and room for its codings.
+    fn charge(&self) -> usize {
+        self.body.len() * 2
+    }
+}
+
+/// Adds `token` to `Vary` unless it is there already, as one header.
+pub fn add_vary(headers: &mut HeaderMap, token: &str) {
+    let mut tokens: Vec<String> = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tokens.iter().any(|t| t.eq_ignore_ascii_case(token) || t == "*") {
+        return;
+    }
+    tokens.push(token.to_owned());
+    if let Ok(value) = HeaderValue::from_str(&tokens.join(", ")) {
+        headers.insert(header::VARY, value);
+    }
 }
 
 #[derive(Default)]
@@ -77,7 +336,7 @@ struct Inner {
     /// The newest generation stored; every entry belongs to it (generations
     /// only grow, so older entries could never be served again).
     generation: i64,
-    entries: HashMap<String, Entry>,
+    entries: HashMap<String, Arc<Entry>>,
     /// Insertion order, for evicting the oldest when over budget.
     order: VecDeque<String>,
     bytes: usize,
@@ -89,7 +348,7 @@ pub struct PageCache {
 }
 
 impl PageCache {
-    /// A cache of at most `max_bytes` of pages; 0 turns caching off.
+    /// A cache of at most `max_bytes` of answers; 0 turns caching off.
     pub fn new(max_bytes: usize) -> Self {
         Self {
             max_bytes,
@@ -101,22 +360,28 @@ impl PageCache {
         self.max_bytes > 0
     }
 
-    fn get(&self, key: &str, generation: i64) -> Option<(Bytes, Stored)> {
+    fn get(&self, key: &str, generation: i64) -> Option<Arc<Entry>> {
         let inner = self.inner.lock().ok()?;
         if inner.generation != generation {
             return None;
         }
         let entry = inner.entries.get(key)?;
-        let age = entry.stored.elapsed();
-        let serve = age < TTL
-            // Expired: the first request to notice renders it again (a
-            // miss), the others keep the old copy for a grace period.
-            || (age < TTL + GRACE && entry.refreshing.swap(true, Ordering::AcqRel));
-        serve.then(|| (entry.body.clone(), entry.headers.clone()))
+        let serve = match entry.ttl {
+            None => true,
+            Some(ttl) => {
+                let age = entry.stored.elapsed();
+                age < ttl
+                    // Expired: the first request to notice renders it again
+                    // (a miss), the others keep the old copy for a grace period.
+                    || (age < ttl + GRACE && entry.refreshing.swap(true, Ordering::AcqRel))
+            }
+        };
+        serve.then(|| Arc::clone(entry))
     }
 
-    fn put(&self, key: String, body: Bytes, headers: Stored, generation: i64) {
-        if body.len() > MAX_ENTRY || body.len() > self.max_bytes {
+    fn put(&self, key: String, entry: Arc<Entry>, generation: i64) {
+        let charge = entry.charge();
+        if entry.body.len() > MAX_ENTRY || charge > self.max_bytes {
             return;
         }
         let Ok(mut inner) = self.inner.lock() else {
@@ -133,138 +398,189 @@ impl PageCache {
             };
         }
         if let Some(old) = inner.entries.remove(&key) {
-            inner.bytes -= old.body.len();
+            inner.bytes -= old.charge();
             inner.order.retain(|k| k != &key);
         }
-        while inner.bytes + body.len() > self.max_bytes {
+        while inner.bytes + charge > self.max_bytes {
             let Some(oldest) = inner.order.pop_front() else {
                 break;
             };
             if let Some(old) = inner.entries.remove(&oldest) {
-                inner.bytes -= old.body.len();
+                inner.bytes -= old.charge();
             }
         }
-        inner.bytes += body.len();
+        inner.bytes += charge;
         inner.order.push_back(key.clone());
-        inner.entries.insert(
-            key,
-            Entry {
-                body,
-                headers,
-                stored: Instant::now(),
-                refreshing: AtomicBool::new(false),
-            },
-        );
+        inner.entries.insert(key, entry);
     }
 }
 
-fn cache_header(value: &'static str) -> (header::HeaderName, HeaderValue) {
-    (
-        header::HeaderName::from_static("x-cache"),
-        HeaderValue::from_static(value),
-    )
+/// What may be cached of a request, by its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A page or a read-only server function: anonymous visitors only, TTL.
+    Page,
+    /// The Simple API, the JSON API, RSS: everyone, until the next write.
+    Api,
+}
+
+fn kind(path: &str) -> Kind {
+    if path.starts_with("/simple") || path.starts_with("/pypi/") || path.starts_with("/rss/") {
+        Kind::Api
+    } else {
+        Kind::Page
+    }
 }
 
 /// The cache key of a request, or `None` when it is not cacheable; a
 /// server-function request comes back with its body read into memory.
-async fn cache_key(request: Request) -> (Option<String>, Request) {
+async fn cache_key(request: Request) -> (Option<(String, Kind)>, Request) {
+    let path = request.uri().path();
+    let kind = kind(path);
+    let get = matches!(*request.method(), Method::GET | Method::HEAD);
+    if kind == Kind::Api {
+        if !get {
+            return (None, request);
+        }
+        // The Simple API negotiates on `Accept` and `?format=`; the JSON API
+        // and feeds write absolute URLs with the request's `Host` (unless a
+        // base URL is configured), so one host's answer never reaches another.
+        let query = request.uri().query().unwrap_or("");
+        let header = |name| request.headers().get(name).map(|v| v.as_bytes()).unwrap_or_default();
+        let (accept, host) = (header(header::ACCEPT), header(header::HOST));
+        if query.len() > MAX_KEY_PART || accept.len() > MAX_KEY_PART || host.len() > MAX_KEY_PART {
+            return (None, request);
+        }
+        let key = format!(
+            "{path}?{query}\n{}\n{}",
+            String::from_utf8_lossy(accept),
+            String::from_utf8_lossy(host)
+        );
+        return (Some((key, kind)), request);
+    }
     if has_session_cookie(request.headers()) {
         return (None, request);
     }
-    let path = request.uri().path().to_owned();
-    if request.method() == Method::GET && request.uri().query().is_none() && !path.starts_with("/api/") {
-        return (Some(path), request);
+    if get && request.uri().query().is_none() && !path.starts_with("/api/") {
+        let key = path.to_owned();
+        return (Some((key, kind)), request);
     }
     let small = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|len| len <= MAX_KEY_BODY);
-    if request.method() != Method::POST || !CACHED_SERVER_FNS.contains(&path.as_str()) || !small {
+        .is_some_and(|len| len <= MAX_KEY_PART);
+    if request.method() != Method::POST || !CACHED_SERVER_FNS.contains(&path) || !small {
         return (None, request);
     }
+    let path = path.to_owned();
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_KEY_BODY).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_KEY_PART).await else {
         // Shorter than it said: let the server function report it.
         return (None, Request::from_parts(parts, Body::empty()));
     };
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let accept = parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let key = format!("{path}\n{content_type}\n{accept}\n{}", String::from_utf8_lossy(&bytes));
-    (Some(key), Request::from_parts(parts, Body::from(bytes)))
+    let text = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let key = format!(
+        "{path}\n{}\n{}\n{}",
+        text(header::CONTENT_TYPE),
+        text(header::ACCEPT),
+        String::from_utf8_lossy(&bytes)
+    );
+    (Some((key, kind)), Request::from_parts(parts, Body::from(bytes)))
 }
 
-/// The middleware around pages and server functions (see `http::router`).
+/// Whether an answer's type is one this layer validates (and may keep).
+fn validated_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.starts_with("text/html")
+                || t.starts_with("application/json")
+                || t.starts_with("application/vnd.pypi.simple")
+                || t.starts_with("application/rss+xml")
+        })
+}
+
+/// The middleware around pages, server functions and the index APIs (see
+/// `http::router`).
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let cache = &state.page_cache;
-    if !cache.enabled() {
-        return next.run(request).await;
-    }
-    let (key, request) = cache_key(request).await;
-    let Some(key) = key else {
-        return next.run(request).await;
+    let conditions = Conditions::of(request.headers());
+    let get = matches!(*request.method(), Method::GET | Method::HEAD);
+    let (key, request) = if cache.enabled() {
+        cache_key(request).await
+    } else {
+        (None, request)
     };
     // Read before rendering: a write during the render makes the entry
     // stale at once, never the other way round.
-    let generation = match catalog::generation(&state.db).await {
-        Ok(generation) => generation,
-        Err(error) => {
-            tracing::warn!(%error, "page cache: cannot read the generation");
-            return next.run(request).await;
-        }
+    let generation = match &key {
+        Some(_) => match catalog::generation(&state.db).await {
+            Ok(generation) => Some(generation),
+            Err(error) => {
+                tracing::warn!(%error, "page cache: cannot read the generation");
+                None
+            }
+        },
+        None => None,
     };
-    if let Some((body, stored)) = cache.get(&key, generation) {
-        let mut response = (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, stored.content_type), cache_header("hit")],
-            Body::from(body),
-        )
-            .into_response();
-        if let Some(csp) = stored.csp {
-            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
-        }
-        return response;
+    let key = key.filter(|_| generation.is_some());
+    if let (Some((key, _)), Some(generation)) = (&key, generation)
+        && let Some(entry) = cache.get(key, generation)
+    {
+        return entry.respond(&conditions, false);
     }
+
     let response = next.run(request).await;
-    let storable = response.status() == StatusCode::OK
-        && !response.headers().contains_key(header::SET_COOKIE)
-        && response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"));
-    if !storable {
+    if response.status() != StatusCode::OK || !validated_type(response.headers()) {
         return response;
     }
-    let (mut parts, body) = response.into_parts();
-    let (name, value) = cache_header("miss");
-    parts.headers.insert(name, value);
-    let bytes = match collect_up_to(body, MAX_ENTRY.min(cache.max_bytes)).await {
+    let (parts, body) = response.into_parts();
+    let bytes = match collect_up_to(body, MAX_ENTRY).await {
         Ok(Collected::Whole(bytes)) => bytes,
-        // Too large to keep: sent on as it is rendered, whatever its size.
+        // Too large to keep or validate: sent on as it is rendered.
         Ok(Collected::TooLarge(body)) => return Response::from_parts(parts, body),
         Err(error) => {
             tracing::error!(%error, "page cache: rendering the response failed");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).cloned() {
-        let stored = Stored {
-            content_type,
-            csp: parts.headers.get(header::CONTENT_SECURITY_POLICY).cloned(),
-        };
-        cache.put(key, bytes.clone(), stored, generation);
+    let storable = !parts.headers.contains_key(header::SET_COOKIE);
+    match (key, generation) {
+        (Some((key, kind)), Some(generation)) if storable => {
+            let ttl = (kind == Kind::Page).then_some(TTL);
+            let entry = Arc::new(Entry::new(bytes, &parts.headers, ttl));
+            cache.put(key, Arc::clone(&entry), generation);
+            entry.respond(&conditions, true)
+        }
+        _ => {
+            // Not kept (a logged-in visitor's page, a query string): still
+            // validated; compressed outside, per response.
+            let etag = etag_of(&bytes);
+            if get && conditions.matches(&etag) {
+                let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+                for name in &KEPT {
+                    for value in parts.headers.get_all(name) {
+                        not_modified.headers_mut().append(name.clone(), value.clone());
+                    }
+                }
+                not_modified.headers_mut().insert(header::ETAG, etag);
+                return not_modified;
+            }
+            let mut response = Response::from_parts(parts, Body::from(bytes));
+            response.headers_mut().insert(header::ETAG, etag);
+            response
+        }
     }
-    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// A body read into memory, or, once it is larger than the limit, the
@@ -297,64 +613,137 @@ async fn collect_up_to(mut body: Body, limit: usize) -> Result<Collected, axum::
 mod tests {
     use super::*;
 
-    fn html() -> Stored {
-        Stored {
-            content_type: HeaderValue::from_static("text/html; charset=utf-8"),
-            csp: None,
-        }
+    fn html() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers
+    }
+
+    fn entry(body: &'static [u8], ttl: Option<Duration>) -> Arc<Entry> {
+        Arc::new(Entry::new(Bytes::from_static(body), &html(), ttl))
+    }
+
+    fn body_of(entry: &Option<Arc<Entry>>) -> Option<Bytes> {
+        entry.as_ref().map(|e| e.body.clone())
     }
 
     #[test]
     fn entries_belong_to_their_generation() {
         let cache = PageCache::new(1024);
-        cache.put("/".into(), Bytes::from_static(b"one"), html(), 1);
-        assert_eq!(cache.get("/", 1).map(|(b, _)| b), Some(Bytes::from_static(b"one")));
+        cache.put("/".into(), entry(b"one", Some(TTL)), 1);
+        assert_eq!(body_of(&cache.get("/", 1)), Some(Bytes::from_static(b"one")));
         assert!(cache.get("/", 2).is_none(), "a newer generation misses");
-        cache.put("/about".into(), Bytes::from_static(b"two"), html(), 2);
+        cache.put("/about".into(), entry(b"two", Some(TTL)), 2);
         assert!(cache.get("/", 1).is_none(), "older generations were dropped");
     }
 
     #[test]
     fn memory_is_bounded() {
-        let cache = PageCache::new(10);
-        cache.put("/a".into(), Bytes::from_static(b"123456"), html(), 1);
-        cache.put("/b".into(), Bytes::from_static(b"123456"), html(), 1);
+        let cache = PageCache::new(24);
+        cache.put("/a".into(), entry(b"123456", None), 1);
+        cache.put("/b".into(), entry(b"123456", None), 1);
+        cache.put("/c".into(), entry(b"123456", None), 1);
         assert!(cache.get("/a", 1).is_none(), "the oldest made room");
-        assert!(cache.get("/b", 1).is_some());
-        cache.put("/c".into(), Bytes::from(vec![0u8; 11]), html(), 1);
-        assert!(cache.get("/c", 1).is_none(), "larger than the whole cache");
+        assert!(cache.get("/c", 1).is_some());
+        cache.put("/d".into(), entry(b"1234567890123", None), 1);
+        assert!(cache.get("/d", 1).is_none(), "larger than the whole cache");
         let inner = cache.inner.lock().unwrap();
-        assert!(inner.bytes <= 10);
+        assert!(inner.bytes <= 24);
         assert_eq!(inner.order.len(), inner.entries.len());
     }
 
     #[test]
-    fn an_expired_entry_is_rendered_again_by_one_request() {
+    fn an_expired_page_is_rendered_again_by_one_request() {
         let cache = PageCache::new(1024);
-        cache.put("/".into(), Bytes::from_static(b"old"), html(), 1);
-        {
-            let mut inner = cache.inner.lock().unwrap();
-            let entry = inner.entries.get_mut("/").unwrap();
-            entry.stored = Instant::now() - TTL - Duration::from_secs(1);
-        }
+        let mut old = Entry::new(Bytes::from_static(b"old"), &html(), Some(TTL));
+        old.stored = Instant::now() - TTL - Duration::from_secs(1);
+        cache.put("/".into(), Arc::new(old), 1);
         assert!(cache.get("/", 1).is_none(), "the first one renders");
         assert!(cache.get("/", 1).is_some(), "the others get the old copy meanwhile");
-        cache.put("/".into(), Bytes::from_static(b"new"), html(), 1);
-        assert_eq!(cache.get("/", 1).map(|(b, _)| b), Some(Bytes::from_static(b"new")));
-        {
-            let mut inner = cache.inner.lock().unwrap();
-            let entry = inner.entries.get_mut("/").unwrap();
-            entry.stored = Instant::now() - TTL - GRACE;
-        }
+        cache.put("/".into(), entry(b"new", Some(TTL)), 1);
+        assert_eq!(body_of(&cache.get("/", 1)), Some(Bytes::from_static(b"new")));
+        let mut gone = Entry::new(Bytes::from_static(b"gone"), &html(), Some(TTL));
+        gone.stored = Instant::now() - TTL - GRACE;
+        cache.put("/".into(), Arc::new(gone), 1);
         assert!(cache.get("/", 1).is_none(), "past the grace period: nobody gets it");
+        let mut api = Entry::new(Bytes::from_static(b"api"), &html(), None);
+        api.stored = Instant::now() - Duration::from_secs(3600);
+        cache.put("/simple/".into(), Arc::new(api), 1);
+        assert!(
+            cache.get("/simple/", 1).is_some(),
+            "API answers wait for a write, not a clock"
+        );
     }
 
     #[test]
     fn disabled_when_empty() {
         let cache = PageCache::new(0);
         assert!(!cache.enabled());
-        cache.put("/".into(), Bytes::from_static(b"x"), html(), 1);
+        cache.put("/".into(), entry(b"x", None), 1);
         assert!(cache.get("/", 1).is_none());
+    }
+
+    #[test]
+    fn encodings_are_negotiated_by_q_value_then_ratio() {
+        use Encoding::*;
+        let table: &[(Option<&str>, Encoding)] = &[
+            (None, Identity),
+            (Some(""), Identity),
+            (Some("identity"), Identity),
+            (Some("gzip"), Gzip),
+            (Some("gzip, deflate"), Gzip),
+            (Some("gzip, deflate, br"), Brotli),
+            (Some("gzip, deflate, br, zstd"), Zstd),
+            (Some("br;q=1.0, gzip;q=0.8, *;q=0.1"), Brotli),
+            (Some("zstd;q=0.5, gzip"), Gzip),
+            (Some("gzip;q=0, br;q=0"), Identity),
+            (Some("*"), Zstd),
+            (Some("*;q=0, gzip"), Gzip),
+            (Some("deflate, compress"), Identity),
+        ];
+        for (header, expected) in table {
+            assert_eq!(Encoding::negotiate(*header), *expected, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn codings_round_trip_and_small_bodies_stay_as_they_are() {
+        use std::io::Read as _;
+        let body: Vec<u8> = b"<a href=\"/simple/x/\">x</a>\n".repeat(200);
+        let gzip = Encoding::Gzip.encode(&body);
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gzip[..]).read_to_end(&mut out).unwrap();
+        assert_eq!(out, body);
+        let br = Encoding::Brotli.encode(&body);
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut &br[..], &mut out).unwrap();
+        assert_eq!(out, body);
+        let zstd = Encoding::Zstd.encode(&body);
+        assert_eq!(zstd::bulk::decompress(&zstd, body.len()).unwrap(), body);
+        assert!(br.len() < body.len() / 10);
+
+        let small = entry(b"tiny", None);
+        assert_eq!(small.body_in(Encoding::Brotli).1, Encoding::Identity);
+    }
+
+    #[test]
+    fn etags_follow_the_bytes_and_if_none_match_gives_304() {
+        let one = entry(b"one", None);
+        assert_eq!(one.etag, entry(b"one", None).etag, "same bytes, same tag");
+        assert_ne!(one.etag, entry(b"two", None).etag);
+        let mut request = HeaderMap::new();
+        request.insert(header::IF_NONE_MATCH, one.etag.clone());
+        let response = one.respond(&Conditions::of(&request), false);
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(response.headers()[header::ETAG], one.etag);
+        assert_eq!(response.headers()["x-cache"], "hit");
+        request.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\", W/\"x\""));
+        let response = one.respond(&Conditions::of(&request), true);
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["x-cache"], "miss");
     }
 
     #[tokio::test]

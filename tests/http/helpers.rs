@@ -5,7 +5,7 @@ use std::sync::Arc;
 use cheeseshop::server::db::{Db, DbOptions};
 use cheeseshop::server::http::Server;
 use cheeseshop::server::import;
-use cheeseshop::server::state::AppState;
+use cheeseshop::server::state::{AppState, Shared};
 use cheeseshop::server::storage::LocalStorage;
 use leptos::prelude::LeptosOptions;
 use tempfile::TempDir;
@@ -109,7 +109,7 @@ pub async fn spawn_empty() -> TestApp {
 }
 
 /// An empty server whose state `configure` adjusts first (e.g. the upload limit).
-pub async fn spawn_empty_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
+pub async fn spawn_empty_with(configure: impl FnOnce(&mut Shared)) -> TestApp {
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("cheeseshop.db");
     spawn_at(Arc::new(dir), &path, configure).await
@@ -132,7 +132,7 @@ pub async fn spawn_with_dataset() -> TestApp {
     spawn_at(Arc::new(dir), &path, |_| {}).await
 }
 
-async fn spawn_at(dir: Arc<TempDir>, path: &Path, configure: impl FnOnce(&mut AppState)) -> TestApp {
+async fn spawn_at(dir: Arc<TempDir>, path: &Path, configure: impl FnOnce(&mut Shared)) -> TestApp {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
@@ -144,8 +144,9 @@ async fn spawn_at(dir: Arc<TempDir>, path: &Path, configure: impl FnOnce(&mut Ap
         .build();
     let storage_dir = dir.path().join("files");
     let storage = LocalStorage::open(&storage_dir).expect("storage");
-    let mut state = AppState::new(leptos_options, db.clone(), Arc::new(storage));
+    let mut state = Shared::new(leptos_options, db.clone(), Arc::new(storage));
     configure(&mut state);
+    let state = AppState::from(state);
     let server = Server::bind("127.0.0.1:0".parse().expect("addr"), state)
         .await
         .expect("bind");

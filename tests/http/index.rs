@@ -50,7 +50,11 @@ async fn simple_api_negotiates_like_pypi() {
         for (accept, query, status, content_type) in table {
             let response = get_with(&app, &format!("{path}{query}"), *accept).await;
             assert_eq!(response.status().as_u16(), *status, "{path}{query} with {accept:?}");
-            assert_eq!(response.headers()["vary"], "Accept", "{path}{query} with {accept:?}");
+            assert_eq!(
+                response.headers()["vary"],
+                "Accept, Accept-Encoding",
+                "{path}{query} with {accept:?}"
+            );
             if let Some(content_type) = content_type {
                 assert_eq!(
                     response.headers()["content-type"],

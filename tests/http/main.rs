@@ -3,6 +3,7 @@
 #![cfg(feature = "ssr")]
 
 mod accounts;
+mod caching;
 mod cli;
 mod clients;
 mod concurrency;

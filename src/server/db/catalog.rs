@@ -20,10 +20,28 @@ pub async fn stats(db: &Db) -> Result<Stats, sqlx::Error> {
 }
 
 /// Changes with every write a page can show (triggers, migration 0007).
+///
+/// Asked before every cached answer, so it is cheap: when no transaction
+/// was committed since it was last read (the WAL index says so from shared
+/// memory), the last value; else read again, on the probe's connection
+/// without a worker thread (or through the pool).
 pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT generation FROM catalog_counts WHERE id = 1")
-        .fetch_one(db.pool())
-        .await
+    let stamp = db.wal_stamp();
+    if let Some(generation) = stamp.and_then(|s| db.unchanged_generation(s)) {
+        return Ok(generation);
+    }
+    let generation = match db.probe_generation() {
+        Some(generation) => generation,
+        None => {
+            sqlx::query_scalar("SELECT generation FROM catalog_counts WHERE id = 1")
+                .fetch_one(db.pool())
+                .await?
+        }
+    };
+    if let Some(stamp) = stamp {
+        db.remember_generation(stamp, generation);
+    }
+    Ok(generation)
 }
 
 pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {

@@ -146,6 +146,10 @@ async fn document(
     if let Ok(value) = HeaderValue::from_str(&project.last_serial.to_string()) {
         response.headers_mut().insert("X-PyPI-Last-Serial", value);
     }
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static(super::API_CACHE_CONTROL),
+    );
     Ok(response)
 }
 

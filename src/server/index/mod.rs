@@ -19,10 +19,9 @@ use axum::routing::{get, post};
 
 use crate::server::state::AppState;
 
-pub fn routes(state: &AppState) -> Router<AppState> {
-    // Files up to the configured limit, plus the form around them (axum's
-    // default limit for extractors is 2 MB).
-    let upload = post(upload::upload).layer(DefaultBodyLimit::max(upload::body_limit(state.max_upload_bytes)));
+/// The read-only index APIs: the Simple API and the JSON API (cached,
+/// validated and compressed by `http::router`).
+pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/simple", get(simple::redirect_index))
         .route("/simple/", get(simple::index))
@@ -30,10 +29,23 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/simple/{name}/", get(simple::project))
         .route("/pypi/{name}/json", get(json_api::project))
         .route("/pypi/{name}/{version}/json", get(json_api::release))
+}
+
+/// Files and uploads: bytes that are never recompressed or cached here.
+pub fn file_routes(state: &AppState) -> Router<AppState> {
+    // Files up to the configured limit, plus the form around them (axum's
+    // default limit for extractors is 2 MB).
+    let upload = post(upload::upload).layer(DefaultBodyLimit::max(upload::body_limit(state.max_upload_bytes)));
+    Router::new()
         .route("/files/{*key}", get(files::download))
         .route("/legacy/", upload.clone())
         .route("/legacy", upload)
 }
+
+/// How long clients and proxies may reuse an index API answer without
+/// asking again (pip asks every time anyway; PyPI says 10 minutes, a
+/// private index wants new uploads seen sooner).
+pub const API_CACHE_CONTROL: &str = "max-age=60, public";
 
 /// An error of the index APIs: a status and a message that clients show.
 /// The message goes into the body and, as PyPI does it, into the status

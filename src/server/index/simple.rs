@@ -42,7 +42,7 @@ fn not_acceptable() -> Response {
     .into_response();
     response
         .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept"));
+        .insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
     response
 }
 
@@ -50,7 +50,11 @@ fn respond(content_type: &'static str, serial: i64, body: String) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(super::API_CACHE_CONTROL),
+    );
     if let Ok(value) = HeaderValue::from_str(&serial.to_string()) {
         headers.insert("X-PyPI-Last-Serial", value);
     }
