@@ -322,3 +322,44 @@ async fn one_hosts_answer_never_reaches_another() {
     let text = String::from_utf8_lossy(&body).into_owned();
     assert!(!text.contains("evil.example"), "the cache keeps answers per host");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_yank_by_another_process_shows_at_once() {
+    let app = spawn_empty().await;
+    let (_, token) = user_with_token(&app, "ada", None).await;
+    let package = Package::new("yanked-pkg", "1.0");
+    let (filename, wheel) = package.wheel();
+    assert_eq!(
+        app.upload(Some(&token), package.form("bdist_wheel", &filename, &wheel, &[]))
+            .await
+            .0,
+        200
+    );
+    let json_accept = [("accept", "application/vnd.pypi.simple.v1+json")];
+    for _ in 0..2 {
+        let (_, headers, body) = get(&app, "/simple/yanked-pkg/", &json_accept).await;
+        let doc: serde_json::Value = serde_json::from_slice(&decoded(&headers, &body)).expect("json");
+        assert_eq!(doc["files"][0]["yanked"], false);
+    }
+    // Another process (sqlite3, a script, a later `cheeseshop yank`) marks
+    // the file yanked on its own connection.
+    let other = sqlx::SqlitePool::connect(&crate::helpers::sqlite_url(&app.db_path))
+        .await
+        .expect("connect");
+    sqlx::query("UPDATE files SET yanked = TRUE WHERE filename = $1")
+        .bind(&filename)
+        .execute(&other)
+        .await
+        .expect("yank");
+    sqlx::query("UPDATE releases SET yanked = TRUE, yanked_reason = 'broken' WHERE version = '1.0'")
+        .execute(&other)
+        .await
+        .expect("yank");
+    other.close().await;
+    let (_, headers, body) = get(&app, "/simple/yanked-pkg/", &json_accept).await;
+    assert_eq!(headers["x-cache"], "miss", "the cached answer was not served");
+    let doc: serde_json::Value = serde_json::from_slice(&decoded(&headers, &body)).expect("json");
+    assert_ne!(doc["files"][0]["yanked"], false, "{doc}");
+    let (_, headers, body) = get(&app, "/simple/yanked-pkg/", &[]).await;
+    assert!(String::from_utf8_lossy(&decoded(&headers, &body)).contains("data-yanked"));
+}

@@ -129,13 +129,10 @@ pub async fn project(
     let Some(content_type) = content_type(&headers, &query) else {
         return Ok(not_acceptable());
     };
-    let Some(project) = catalog::project(&state.db, &normalized).await? else {
+    let Some(project) = index::simple_project(&state.db, &normalized).await? else {
         return Err(IndexError::not_found());
     };
-    let (releases, files) = tokio::try_join!(
-        index::releases(&state.db, project.id),
-        index::project_files(&state.db, project.id)
-    )?;
+    let files = &project.files;
     let body = if content_type == JSON_V1 {
         // The same files as the HTML form: none whose URL could not be a link.
         let files: Vec<_> = files
@@ -143,7 +140,7 @@ pub async fn project(
             .filter(|f| url_attr(&f.url).is_some())
             .map(json_file)
             .collect();
-        let versions: Vec<&str> = releases.iter().map(|r| r.version.as_str()).collect();
+        let versions = &project.versions;
         json!({
             "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
             "name": project.normalized_name,
@@ -155,7 +152,7 @@ pub async fn project(
         let mut html = String::with_capacity(256 * files.len() + 256);
         html.push_str(&page_head(&format!("Links for {}", project.name)));
         let _ = writeln!(html, "    <h1>Links for {}</h1>", html_text(&project.name));
-        for f in &files {
+        for f in files {
             html_file(&mut html, f);
         }
         html.push_str("  </body>\n</html>\n");
