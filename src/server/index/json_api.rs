@@ -98,7 +98,23 @@ async fn document(
     let Some(project) = catalog::project(db, normalized).await? else {
         return Ok(not_found());
     };
-    let (releases, files) = tokio::try_join!(index::releases(db, project.id), index::project_files(db, project.id))?;
+    // The project document's metadata is known from the project row: read
+    // it beside releases and files (two round trips in all); a release
+    // document's only once its release is found among them.
+    let describing = match version {
+        None => project.metadata_release_id.or(project.latest_release_id),
+        Some(_) => None,
+    };
+    let (releases, files, described) = tokio::try_join!(
+        index::releases(db, project.id),
+        index::project_files(db, project.id),
+        async {
+            match describing {
+                Some(id) => catalog::metadata(db, id).await,
+                None => Ok(None),
+            }
+        }
+    )?;
     let release = match version {
         Some(v) => find_release(&releases, v),
         None => project
@@ -110,11 +126,10 @@ async fn document(
     };
     // The project document describes the project by its describing release;
     // a release document by that release's own metadata.
-    let metadata_release = match version {
-        Some(_) => release.id,
-        None => project.metadata_release_id.unwrap_or(release.id),
+    let metadata = match (version, describing) {
+        (None, Some(_)) => described,
+        _ => catalog::metadata(db, release.id).await?,
     };
-    let metadata = catalog::metadata(db, metadata_release).await?;
     let base = state.origin(headers);
     let file_json = |f: &IndexFile| file_object(f, &base);
     let urls: Vec<Value> = files
