@@ -134,8 +134,9 @@ async fn front(State(state): State<AppState>, request: Request, next: Next) -> R
     response
 }
 
-/// The Content-Security-Policy of a Leptos page: scripts only from this
-/// site or inline with the page's own nonce (Leptos puts it on its
+/// The Content-Security-Policy of a Leptos page: everything from this site
+/// only (`default-src`: styles, fonts, fetches), scripts from this site or
+/// inline with the page's own nonce (Leptos puts it on its
 /// hydration and streaming scripts), WebAssembly compiled from this site's
 /// bundle, no plugins, no `<base>`, forms only to this site, and no framing
 /// by other sites. Images in descriptions may come from anywhere on the web
@@ -143,9 +144,9 @@ async fn front(State(state): State<AppState>, request: Request, next: Next) -> R
 /// image cannot run anything.
 pub fn page_csp(nonce: &str) -> String {
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' https: http: data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         img-src 'self' https: http: data:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
     )
 }
 

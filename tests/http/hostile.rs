@@ -396,6 +396,14 @@ async fn invalid_uploads_are_refused_with_a_message_and_nothing_written() {
     let mut cases: Vec<(&str, reqwest::multipart::Form, u16, &str)> = Vec::new();
     let form = |overrides: &[(&str, &str)]| good.form("bdist_wheel", &wheel_name, &wheel, overrides);
     let long_description = "x".repeat(1024 * 1024 + 1);
+    // A marker whose normal form doubles with every comparison.
+    let costly_marker = format!(
+        "pkg; {}",
+        (0..20)
+            .map(|i| format!("(extra == 'a{i}' and extra == 'b{i}')"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    );
     for (what, field, value, message) in [
         (
             "requires_python that breaks out of its attribute",
@@ -436,6 +444,12 @@ async fn invalid_uploads_are_refused_with_a_message_and_nothing_written() {
             "description_content_type",
             "text/html",
             "content_type",
+        ),
+        (
+            "a marker too costly to normalize",
+            "requires_dist",
+            costly_marker.as_str(),
+            "comparisons",
         ),
         (
             "a description over the limit",

@@ -38,6 +38,12 @@ const MAX_PROJECT_URLS: usize = 100;
 const MAX_PLATFORMS: usize = 100;
 /// Parentheses a marker may nest: the PEP 508 parser recurses on them.
 const MAX_MARKER_NESTING: usize = 16;
+/// Comparisons a marker may hold: the parser puts markers in a normal form
+/// (decision diagrams) whose size can double with every comparison on a
+/// new variable; 14 pairs of `extra == ... and extra == ...` or-ed together
+/// took over 70 ms, 40 pairs longer than anyone waited. Real markers have a
+/// handful.
+const MAX_MARKER_COMPARISONS: usize = 16;
 /// A METADATA or PKG-INFO file larger than this is not plausible.
 pub const MAX_METADATA_FILE: usize = MAX_DESCRIPTION_BYTES + 1024 * 1024;
 
@@ -212,6 +218,12 @@ pub fn requirement(value: &str) -> Result<(), String> {
             format_args!("nests parentheses more than {MAX_MARKER_NESTING} deep"),
         ));
     }
+    if marker_comparisons(value) > MAX_MARKER_COMPARISONS {
+        return Err(field_error(
+            "requires_dist",
+            format_args!("has a marker of more than {MAX_MARKER_COMPARISONS} comparisons"),
+        ));
+    }
     let requirement = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(value).map_err(|e| {
         let first_line = e.to_string().lines().next().unwrap_or("").to_owned();
         field_error(
@@ -229,6 +241,37 @@ pub fn requirement(value: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// How many comparisons the environment marker of a requirement (after its
+/// `;`) holds, counted by their operators (`==`, `<=`, `in`, ...); operators
+/// inside quoted values count too, which only errs on the strict side.
+fn marker_comparisons(requirement: &str) -> usize {
+    let Some((_, marker)) = requirement.split_once(';') else {
+        return 0;
+    };
+    let bytes = marker.as_bytes();
+    let mut count = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' | b'>' | b'=' | b'!' | b'~' => {
+                count += 1;
+                // One operator, however many of its characters follow.
+                while i < bytes.len() && matches!(bytes[i], b'<' | b'>' | b'=' | b'!' | b'~') {
+                    i += 1;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    count
+        + marker
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|word| *word == "in")
+            .count()
 }
 
 fn classifier(value: &str) -> Result<(), String> {
@@ -468,6 +511,15 @@ mod tests {
                 "nests parentheses",
             ),
             (
+                Box::new(|m| {
+                    let pairs: Vec<String> = (0..20)
+                        .map(|i| format!("(extra == 'a{i}' and extra == 'b{i}')"))
+                        .collect();
+                    m.requires_dist = vec![format!("pkg; {}", pairs.join(" or "))];
+                }),
+                "comparisons",
+            ),
+            (
                 Box::new(|m| m.classifiers = vec!["Cheese :: Brie".into()]),
                 "not a valid classifier",
             ),
@@ -499,6 +551,36 @@ mod tests {
             let error = error_of(change);
             assert!(error.contains(expected), "{error:?} should mention {expected:?}");
         }
+    }
+
+    #[test]
+    fn marker_comparisons_are_counted() {
+        assert_eq!(super::marker_comparisons("requests>=2"), 0);
+        assert_eq!(super::marker_comparisons("a; python_version >= '3.8'"), 1);
+        assert_eq!(
+            super::marker_comparisons("a>=1,<2; (python_version < '3.10' or os_name != 'nt') and extra == 'x'"),
+            3
+        );
+        assert_eq!(
+            super::marker_comparisons("a; 'linux' in sys_platform and 'x' not in extra"),
+            2
+        );
+        // Real requirements pass: the longest of the shared dataset.
+        assert!(requirement(
+            r#"win-inet-pton; sys_platform == "win32" and (python_version == "2.7" or python_version == "2.6") and extra == 'socks'"#
+        )
+        .is_ok());
+        // And the costliest marker under the limit is still cheap.
+        let pairs: Vec<String> = (0..8)
+            .map(|i| format!("(extra == 'a{i}' and extra == 'b{i}')"))
+            .collect();
+        let started = std::time::Instant::now();
+        assert!(requirement(&format!("pkg; {}", pairs.join(" or "))).is_ok());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
