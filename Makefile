@@ -56,8 +56,11 @@ clippy:
 ## Unit tests (domain, importer) and HTTP integration tests against the real
 ## server. nextest runs every test in its own process: each test starts its own
 ## server and runtime, and Leptos keeps process-wide state that assumes one.
+## The PostgreSQL tests get a throwaway cluster (scripts/pg.sh), stopped after.
 unit:
-	cargo nextest run --features ssr --no-fail-fast
+	@url=$$(scripts/pg.sh start) || exit 1; \
+	CHEESESHOP_TEST_POSTGRES=$$url cargo nextest run --features ssr --no-fail-fast; \
+	status=$$?; scripts/pg.sh stop; exit $$status
 
 ## Playwright against the release build (end2end/playwright.config.ts starts the server).
 e2e: build
@@ -71,5 +74,6 @@ bench: build
 	python3 bench/bench.py
 
 clean:
+	-scripts/pg.sh stop
 	cargo clean
 	rm -rf end2end/node_modules end2end/test-results end2end/playwright-report

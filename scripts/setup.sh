@@ -62,6 +62,15 @@ if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium
 fi
 
+# PostgreSQL, the scale-out backend: the tests start a throwaway cluster of
+# their own with it (scripts/pg.sh); contrib has pg_trgm. No service is
+# started or needed.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+    || ! ls /usr/share/postgresql/*/extension/pg_trgm.control >/dev/null 2>&1; then
+    say "installing PostgreSQL"
+    apt_install postgresql postgresql-contrib
+fi
+
 # The real Python clients the index tests drive: twine and uv upload, pip
 # and uv install, build makes the packages. A venv of the project's own.
 PYTOOLS=.tools/python

@@ -12,5 +12,6 @@ mod hostile;
 mod importer;
 mod index;
 mod pages;
+mod postgres;
 mod project;
 mod search;

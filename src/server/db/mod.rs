@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod index;
+pub mod postgres;
 pub mod probe;
 pub mod search;
 pub mod write;
@@ -21,8 +22,8 @@ use std::time::Duration;
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-/// Embedded migrations from `migrations/`, applied on every start.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// Embedded SQLite migrations from `migrations/sqlite/`, applied on every start.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A handle to the database: cheap to clone, shared by every request.
 #[derive(Clone, Debug)]

@@ -1,0 +1,101 @@
+//! The PostgreSQL backend: its connection pool and its migrations
+//! (`migrations/postgres/`).
+//!
+//! Issue 13 is moving the whole data layer here beside SQLite. The schema and
+//! its migrations come first, so that they are proven on a real cluster
+//! (tests/http/postgres.rs) before any query depends on them.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::{DbError, DbOptions};
+
+/// Embedded PostgreSQL migrations, applied on start. sqlx takes a
+/// PostgreSQL advisory lock around them: instances that start together
+/// apply each migration once, the others wait and then find nothing to do.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Whether `url` names a PostgreSQL database (both schemes libpq accepts).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// A pool on the database at `url` (libpq's URL syntax, with `sslmode`,
+/// `sslrootcert` and the rest). Connections are checked before they are
+/// handed out, so a restarted server costs failed requests while it is
+/// down, not a pool of dead connections afterwards; waiting for one gives
+/// up after a few seconds instead of hanging the request.
+pub async fn connect(url: &str, options: &DbOptions) -> Result<PgPool, DbError> {
+    let connect_options = PgConnectOptions::from_str(url)
+        .map_err(|source| DbError::BadUrl {
+            url: redacted(url),
+            source,
+        })?
+        .application_name("cheeseshop");
+    let max_connections = if options.max_connections == 0 {
+        16
+    } else {
+        options.max_connections
+    };
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(true)
+        .connect_with(connect_options)
+        .await
+        .map_err(|source| DbError::Connect {
+            url: redacted(url),
+            source,
+        })
+}
+
+/// Applies pending migrations; an error here must stop start-up.
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// `url` without its password, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_told_apart() {
+        assert!(is_postgres_url("postgres://db.example/cheeseshop"));
+        assert!(is_postgres_url("postgresql://u@localhost:5433/x?sslmode=require"));
+        assert!(!is_postgres_url("sqlite://cheeseshop.db"));
+        assert!(!is_postgres_url("sqlite::memory:"));
+    }
+
+    #[test]
+    fn passwords_never_reach_a_message() {
+        assert_eq!(
+            redacted("postgres://app:s3cr@t@db.example:5432/idx?sslmode=verify-full"),
+            "postgres://app:***@db.example:5432/idx?sslmode=verify-full"
+        );
+        assert_eq!(redacted("postgres://app@db/idx"), "postgres://app@db/idx");
+        assert_eq!(redacted("postgresql://db/idx"), "postgresql://db/idx");
+        assert_eq!(redacted("postgres://app:pw@db"), "postgres://app:***@db");
+        assert_eq!(redacted("not a url"), "not a url");
+    }
+}
