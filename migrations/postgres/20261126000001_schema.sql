@@ -207,37 +207,15 @@ CREATE TABLE catalog_counts (
 );
 INSERT INTO catalog_counts (shard) SELECT generate_series(0, 15);
 
--- Row counts, per statement: one UPDATE however many rows it wrote.
-CREATE FUNCTION catalog_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Row counts, per statement: one UPDATE however many rows it wrote. The
+-- changed rows are the statement's transition table, named `changed` by
+-- every trigger below: new rows for an INSERT, old ones for a DELETE.
+CREATE FUNCTION catalog_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format('UPDATE catalog_counts SET %1$I = %1$I + (SELECT count(*) FROM changed) WHERE shard = $1', TG_TABLE_NAME)
-        USING pg_backend_pid() % 16;
+    EXECUTE format('UPDATE catalog_counts SET %1$I = %1$I + $1 * (SELECT count(*) FROM changed) WHERE shard = $2', TG_TABLE_NAME)
+        USING CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END, pg_backend_pid() % 16;
     RETURN NULL;
 END $$;
-
-CREATE FUNCTION catalog_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('UPDATE catalog_counts SET %1$I = %1$I - (SELECT count(*) FROM changed) WHERE shard = $1', TG_TABLE_NAME)
-        USING pg_backend_pid() % 16;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER count_projects_insert AFTER INSERT ON projects
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_inserted();
-CREATE TRIGGER count_projects_delete AFTER DELETE ON projects
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_deleted();
-CREATE TRIGGER count_releases_insert AFTER INSERT ON releases
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_inserted();
-CREATE TRIGGER count_releases_delete AFTER DELETE ON releases
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_deleted();
-CREATE TRIGGER count_files_insert AFTER INSERT ON files
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_inserted();
-CREATE TRIGGER count_files_delete AFTER DELETE ON files
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_deleted();
-CREATE TRIGGER count_users_insert AFTER INSERT ON users
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_inserted();
-CREATE TRIGGER count_users_delete AFTER DELETE ON users
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_deleted();
 
 -- Any change a page can show moves the generation, and tells every
 -- listening instance at commit (NOTIFY is delivered only when, and only
@@ -249,15 +227,18 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER generation_projects AFTER INSERT OR UPDATE OR DELETE ON projects
-    FOR EACH STATEMENT EXECUTE FUNCTION catalog_changed();
-CREATE TRIGGER generation_releases AFTER INSERT OR UPDATE OR DELETE ON releases
-    FOR EACH STATEMENT EXECUTE FUNCTION catalog_changed();
-CREATE TRIGGER generation_metadata AFTER INSERT OR UPDATE OR DELETE ON release_metadata
-    FOR EACH STATEMENT EXECUTE FUNCTION catalog_changed();
-CREATE TRIGGER generation_files AFTER INSERT OR UPDATE OR DELETE ON files
-    FOR EACH STATEMENT EXECUTE FUNCTION catalog_changed();
-CREATE TRIGGER generation_users AFTER INSERT OR UPDATE OR DELETE ON users
-    FOR EACH STATEMENT EXECUTE FUNCTION catalog_changed();
-CREATE TRIGGER generation_roles AFTER INSERT OR UPDATE OR DELETE ON roles
-    FOR EACH STATEMENT EXECUTE FUNCTION catalog_changed();
+DO $$
+DECLARE
+    t TEXT;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['projects', 'releases', 'files', 'users'] LOOP
+        EXECUTE format('CREATE TRIGGER count_%1$s_insert AFTER INSERT ON %1$I REFERENCING NEW TABLE AS changed '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION catalog_count()', t);
+        EXECUTE format('CREATE TRIGGER count_%1$s_delete AFTER DELETE ON %1$I REFERENCING OLD TABLE AS changed '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION catalog_count()', t);
+    END LOOP;
+    FOREACH t IN ARRAY ARRAY['projects', 'releases', 'release_metadata', 'files', 'users', 'roles'] LOOP
+        EXECUTE format('CREATE TRIGGER generation_%1$s AFTER INSERT OR UPDATE OR DELETE ON %1$I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION catalog_changed()', t);
+    END LOOP;
+END $$;
