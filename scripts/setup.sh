@@ -20,6 +20,18 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"
 }
 
+# A venv at $1 with exactly the pinned packages $2 (reinstalled when the pins change).
+venv_install() {
+    local dir=$1 packages=$2 what=$3
+    if [ ! -f "$dir/.installed" ] || [ "$(cat "$dir/.installed")" != "$packages" ]; then
+        say "installing $what ($packages)"
+        python3 -m venv "$dir"
+        # shellcheck disable=SC2086
+        "$dir/bin/pip" install --quiet --disable-pip-version-check $packages
+        echo "$packages" > "$dir/.installed"
+    fi
+}
+
 # The WASM target for the browser bundle.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
@@ -75,13 +87,7 @@ fi
 # and uv install, build makes the packages. A venv of the project's own.
 PYTOOLS=.tools/python
 PYTOOLS_PACKAGES="twine==7.0.0 build==1.6.1 uv==0.13.9 wheel==0.48.0 setuptools==80.9.0 trove-classifiers==2026.9.21.13"
-if [ ! -f "$PYTOOLS/.installed" ] || [ "$(cat "$PYTOOLS/.installed")" != "$PYTOOLS_PACKAGES" ]; then
-    say "installing Python clients for the tests ($PYTOOLS_PACKAGES)"
-    python3 -m venv "$PYTOOLS"
-    # shellcheck disable=SC2086
-    "$PYTOOLS/bin/pip" install --quiet --disable-pip-version-check $PYTOOLS_PACKAGES
-    echo "$PYTOOLS_PACKAGES" > "$PYTOOLS/.installed"
-fi
+venv_install "$PYTOOLS" "$PYTOOLS_PACKAGES" "Python clients for the tests"
 
 # The trove classifiers uploads are checked against, from PyPA's
 # trove-classifiers package (pinned above); build.rs embeds the list in the
@@ -110,13 +116,7 @@ if [ "${1:-}" = "bench" ]; then
     fi
     BENCHTOOLS=.tools/bench
     BENCH_PACKAGES="pypiserver==2.4.2 gevent==24.11.1 gunicorn==25.3.0 passlib==1.7.4 watchdog==6.0.0 devpi-server==6.20.3 devpi-client==7.3.0 twine==7.0.0"
-    if [ ! -f "$BENCHTOOLS/.installed" ] || [ "$(cat "$BENCHTOOLS/.installed")" != "$BENCH_PACKAGES" ]; then
-        say "installing the peers for the benchmark ($BENCH_PACKAGES)"
-        python3 -m venv "$BENCHTOOLS"
-        # shellcheck disable=SC2086
-        "$BENCHTOOLS/bin/pip" install --quiet --disable-pip-version-check $BENCH_PACKAGES
-        echo "$BENCH_PACKAGES" > "$BENCHTOOLS/.installed"
-    fi
+    venv_install "$BENCHTOOLS" "$BENCH_PACKAGES" "the peers for the benchmark"
 fi
 
 say "toolchain ready"

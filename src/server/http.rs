@@ -221,8 +221,14 @@ fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::c
 /// sends the coding the client accepts. Pages rendered by this fallback
 /// (404s) keep their own headers.
 async fn static_cache_control(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let pkg = format!("/{}/", state.leptos_options.site_pkg_dir);
-    let immutable = state.leptos_options.hash_files && request.uri().path().starts_with(&pkg);
+    let options = &state.leptos_options;
+    let immutable = options.hash_files
+        && request
+            .uri()
+            .path()
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(options.site_pkg_dir.as_ref()))
+            .is_some_and(|rest| rest.starts_with('/'));
     let mut response = next.run(request).await;
     let is_file = response.status() == StatusCode::OK
         && !response

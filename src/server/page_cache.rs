@@ -44,7 +44,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -53,6 +53,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
+use tokio::sync::OnceCell;
 
 use crate::server::auth::has_session_cookie;
 use crate::server::db::catalog;
@@ -224,6 +225,18 @@ const KEPT: [HeaderName; 5] = [
     HeaderName::from_static("x-pypi-last-serial"),
 ];
 
+/// The `KEPT` headers of an answer, with its `etag`.
+fn kept_headers(headers: &HeaderMap, etag: HeaderValue) -> HeaderMap {
+    let mut kept = HeaderMap::with_capacity(KEPT.len() + 3);
+    for name in &KEPT {
+        for value in headers.get_all(name) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    kept.insert(header::ETAG, etag);
+    kept
+}
+
 /// One answer, with its validator and the codings made of it so far.
 struct Entry {
     body: Bytes,
@@ -237,21 +250,18 @@ struct Entry {
     ttl: Option<Duration>,
     /// Set by the one request that renders the entry again after its TTL.
     refreshing: AtomicBool,
-    gzip: OnceLock<Bytes>,
-    brotli: OnceLock<Bytes>,
-    zstd: OnceLock<Bytes>,
+    /// Made once each, on a blocking thread (brotli on a large page takes
+    /// milliseconds); the requests that ask meanwhile wait without holding
+    /// a runtime thread.
+    gzip: OnceCell<Bytes>,
+    brotli: OnceCell<Bytes>,
+    zstd: OnceCell<Bytes>,
 }
 
 impl Entry {
     fn new(body: Bytes, headers: &HeaderMap, ttl: Option<Duration>) -> Self {
         let etag = etag_of(&body);
-        let mut kept = HeaderMap::with_capacity(KEPT.len() + 3);
-        for name in &KEPT {
-            for value in headers.get_all(name) {
-                kept.append(name.clone(), value.clone());
-            }
-        }
-        kept.insert(header::ETAG, etag.clone());
+        let mut kept = kept_headers(headers, etag.clone());
         add_vary(&mut kept, "Accept-Encoding");
         kept.insert(HeaderName::from_static("x-cache"), HeaderValue::from_static("hit"));
         Self {
@@ -261,14 +271,14 @@ impl Entry {
             stored: Instant::now(),
             ttl,
             refreshing: AtomicBool::new(false),
-            gzip: OnceLock::new(),
-            brotli: OnceLock::new(),
-            zstd: OnceLock::new(),
+            gzip: OnceCell::new(),
+            brotli: OnceCell::new(),
+            zstd: OnceCell::new(),
         }
     }
 
     /// The body in `encoding`, made the first time it is asked for.
-    fn body_in(&self, encoding: Encoding) -> (Bytes, Encoding) {
+    async fn body_in(&self, encoding: Encoding) -> (Bytes, Encoding) {
         if self.body.len() < MIN_COMPRESS {
             return (self.body.clone(), Encoding::Identity);
         }
@@ -278,16 +288,24 @@ impl Entry {
             Encoding::Brotli => &self.brotli,
             Encoding::Zstd => &self.zstd,
         };
-        (slot.get_or_init(|| encoding.encode(&self.body)).clone(), encoding)
+        let body = self.body.clone();
+        let made = slot
+            .get_or_try_init(|| tokio::task::spawn_blocking(move || encoding.encode(&body)))
+            .await;
+        match made {
+            Ok(encoded) => (encoded.clone(), encoding),
+            // The blocking pool is shutting down: send it as it is.
+            Err(_) => (self.body.clone(), Encoding::Identity),
+        }
     }
 
     /// The answer to a request: 304 when its validator matches, else the
     /// body in the best coding the client accepts. `fresh`: just rendered.
-    fn respond(&self, conditions: &Conditions, fresh: bool) -> Response {
+    async fn respond(&self, conditions: &Conditions, fresh: bool) -> Response {
         let (status, body, encoding) = if conditions.matches(&self.etag) {
             (StatusCode::NOT_MODIFIED, Bytes::new(), Encoding::Identity)
         } else {
-            let (body, encoding) = self.body_in(conditions.encoding());
+            let (body, encoding) = self.body_in(conditions.encoding()).await;
             (StatusCode::OK, body, encoding)
         };
         let mut response = Response::new(Body::from(body));
@@ -537,7 +555,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if let (Some((key, _)), Some(generation)) = (&key, generation)
         && let Some(entry) = cache.get(key, generation)
     {
-        return entry.respond(&conditions, false);
+        return entry.respond(&conditions, false).await;
     }
 
     let response = next.run(request).await;
@@ -560,7 +578,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             let ttl = (kind == Kind::Page).then_some(TTL);
             let entry = Arc::new(Entry::new(bytes, &parts.headers, ttl));
             cache.put(key, Arc::clone(&entry), generation);
-            entry.respond(&conditions, true)
+            entry.respond(&conditions, true).await
         }
         _ => {
             // Not kept (a logged-in visitor's page, a query string): still
@@ -568,12 +586,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             let etag = etag_of(&bytes);
             if get && conditions.matches(&etag) {
                 let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
-                for name in &KEPT {
-                    for value in parts.headers.get_all(name) {
-                        not_modified.headers_mut().append(name.clone(), value.clone());
-                    }
-                }
-                not_modified.headers_mut().insert(header::ETAG, etag);
+                *not_modified.headers_mut() = kept_headers(&parts.headers, etag);
                 return not_modified;
             }
             let mut response = Response::from_parts(parts, Body::from(bytes));
@@ -726,22 +739,23 @@ mod tests {
         assert!(br.len() < body.len() / 10);
 
         let small = entry(b"tiny", None);
-        assert_eq!(small.body_in(Encoding::Brotli).1, Encoding::Identity);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        assert_eq!(runtime.block_on(small.body_in(Encoding::Brotli)).1, Encoding::Identity);
     }
 
-    #[test]
-    fn etags_follow_the_bytes_and_if_none_match_gives_304() {
+    #[tokio::test]
+    async fn etags_follow_the_bytes_and_if_none_match_gives_304() {
         let one = entry(b"one", None);
         assert_eq!(one.etag, entry(b"one", None).etag, "same bytes, same tag");
         assert_ne!(one.etag, entry(b"two", None).etag);
         let mut request = HeaderMap::new();
         request.insert(header::IF_NONE_MATCH, one.etag.clone());
-        let response = one.respond(&Conditions::of(&request), false);
+        let response = one.respond(&Conditions::of(&request), false).await;
         assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
         assert_eq!(response.headers()[header::ETAG], one.etag);
         assert_eq!(response.headers()["x-cache"], "hit");
         request.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\", W/\"x\""));
-        let response = one.respond(&Conditions::of(&request), true);
+        let response = one.respond(&Conditions::of(&request), true).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["x-cache"], "miss");
     }

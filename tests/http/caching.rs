@@ -32,7 +32,7 @@ async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, Heade
 /// The body as the server meant it, whatever coding it was sent in.
 fn decoded(headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    match headers.get("content-encoding").map(|v| v.to_str().expect("ascii")) {
+    match coding(headers) {
         None => out.extend_from_slice(body),
         Some("gzip") => {
             flate2::read::GzDecoder::new(body).read_to_end(&mut out).expect("gzip");

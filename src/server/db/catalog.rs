@@ -26,22 +26,12 @@ pub async fn stats(db: &Db) -> Result<Stats, sqlx::Error> {
 /// memory), the last value; else read again, on the probe's connection
 /// without a worker thread (or through the pool).
 pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
-    let stamp = db.wal_stamp();
-    if let Some(generation) = stamp.and_then(|s| db.unchanged_generation(s)) {
+    if let Some(generation) = db.fresh_generation() {
         return Ok(generation);
     }
-    let generation = match db.probe_generation() {
-        Some(generation) => generation,
-        None => {
-            sqlx::query_scalar("SELECT generation FROM catalog_counts WHERE id = 1")
-                .fetch_one(db.pool())
-                .await?
-        }
-    };
-    if let Some(stamp) = stamp {
-        db.remember_generation(stamp, generation);
-    }
-    Ok(generation)
+    sqlx::query_scalar("SELECT generation FROM catalog_counts WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
 }
 
 pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {

@@ -29,7 +29,7 @@ pub async fn releases(db: &Db, project_id: i64) -> Result<Vec<IndexRelease>, sql
     .await
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct IndexFile {
     pub release_id: i64,
     pub version: String,
@@ -68,45 +68,28 @@ pub struct SimpleProject {
     pub files: Vec<IndexFile>,
 }
 
-/// A file as `simple_project`'s JSON aggregate carries it, in
-/// `file_columns!` order.
-type FileTuple = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    String,
-    Option<String>,
-    bool,
-    Option<String>,
-    Option<String>,
-);
-
 /// Everything the Simple API shows of one project, in one round trip: the
 /// versions and the files come aggregated as JSON beside the project row
 /// (`None`: no such project). A page built after a write costs one query.
+/// The files are `file_columns!` as JSON objects keyed by `IndexFile`'s
+/// field names.
 pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<SimpleProject>, sqlx::Error> {
-    let row: Option<(String, String, i64, String, String)> = sqlx::query_as(
+    let row: Option<(String, String, i64, String, String)> = sqlx::query_as(concat!(
         "SELECT p.name, p.normalized_name, p.last_serial, \
              (SELECT json_group_array(v.version) FROM \
                  (SELECT version FROM releases WHERE project_id = p.id ORDER BY sort_key, id) v), \
-             (SELECT json_group_array(json_array(x.release_id, x.version, x.filename, x.packagetype, \
-                     x.python_version, x.size, x.sha256, x.md5, x.blake2b_256, x.upload_time, x.url, \
-                     x.requires_python, json(CASE WHEN x.yanked THEN 'true' ELSE 'false' END), \
-                     x.yanked_reason, x.metadata_sha256)) FROM \
-                 (SELECT f.release_id, r.version, f.filename, f.packagetype, f.python_version, f.size, \
-                         f.sha256, f.md5, f.blake2b_256, f.upload_time, f.url, f.requires_python, \
-                         (f.yanked OR r.yanked) AS yanked, r.yanked_reason, f.metadata_sha256 \
-                  FROM files f JOIN releases r ON r.id = f.release_id \
+             (SELECT json_group_array(json_object('release_id', x.release_id, 'version', x.version, \
+                     'filename', x.filename, 'packagetype', x.packagetype, 'python_version', x.python_version, \
+                     'size', x.size, 'sha256', x.sha256, 'md5', x.md5, 'blake2b_256', x.blake2b_256, \
+                     'upload_time', x.upload_time, 'url', x.url, 'requires_python', x.requires_python, \
+                     'yanked', json(CASE WHEN x.yanked THEN 'true' ELSE 'false' END), \
+                     'yanked_reason', x.yanked_reason, 'metadata_sha256', x.metadata_sha256)) FROM \
+                 (SELECT ",
+        file_columns!(),
+        " FROM files f JOIN releases r ON r.id = f.release_id \
                   WHERE r.project_id = p.id ORDER BY f.filename) x) \
-         FROM projects p WHERE p.normalized_name = $1",
-    )
+         FROM projects p WHERE p.normalized_name = $1"
+    ))
     .bind(normalized_name)
     .fetch_optional(db.pool())
     .await?;
@@ -114,34 +97,12 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
         return Ok(None);
     };
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
-    let versions: Vec<String> = serde_json::from_str(&versions).map_err(decode)?;
-    let files: Vec<FileTuple> = serde_json::from_str(&files).map_err(decode)?;
-    let files = files
-        .into_iter()
-        .map(|f| IndexFile {
-            release_id: f.0,
-            version: f.1,
-            filename: f.2,
-            packagetype: f.3,
-            python_version: f.4,
-            size: f.5,
-            sha256: f.6,
-            md5: f.7,
-            blake2b_256: f.8,
-            upload_time: f.9,
-            url: f.10,
-            requires_python: f.11,
-            yanked: f.12,
-            yanked_reason: f.13,
-            metadata_sha256: f.14,
-        })
-        .collect();
     Ok(Some(SimpleProject {
         name,
         normalized_name,
         last_serial,
-        versions,
-        files,
+        versions: serde_json::from_str(&versions).map_err(decode)?,
+        files: serde_json::from_str(&files).map_err(decode)?,
     }))
 }
 

@@ -31,16 +31,10 @@ pub struct Db {
     pool: SqlitePool,
     /// Set only by the benchmark's latency mode (see [`DbOptions::bench_latency`]).
     bench: Option<Arc<BenchLatency>>,
-    /// Reads the catalogue generation without a worker thread (a file
-    /// database, after migrations; see `probe`).
-    probe: Option<Arc<probe::GenerationProbe>>,
-    /// Tells, without a system call, whether anything was committed since
-    /// the generation was last read (see `probe::WalStamp`).
-    stamp: Option<Arc<probe::WalStamp>>,
-    /// The generation last read, and the WAL stamp it was read under.
-    known: Arc<std::sync::Mutex<Option<(probe::Stamp, i64)>>>,
-    /// The database file, for the probe.
-    path: Option<Arc<std::path::Path>>,
+    /// Reads the catalogue generation without a worker thread, and without
+    /// a system call while nothing was committed (a file database, after
+    /// migrations; see `probe`).
+    freshness: Option<Arc<probe::Freshness>>,
 }
 
 /// How to open the database.
@@ -92,7 +86,8 @@ impl Db {
     /// Opens (creating the file when missing) a SQLite database in WAL mode
     /// with a busy timeout, so readers never block the writer and a writer
     /// waits instead of failing when another holds the lock.
-    pub async fn connect(url: &str, options: &DbOptions) -> Result<Self, DbError> {
+    /// Also gives the database file's path (`None` in memory).
+    async fn connect(url: &str, options: &DbOptions) -> Result<(Self, Option<std::path::PathBuf>), DbError> {
         let max_connections = if options.max_connections == 0 {
             8
         } else {
@@ -121,7 +116,7 @@ impl Db {
         };
         // An in-memory database exists once per connection: keep exactly one.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let path = (!in_memory).then(|| Arc::from(connect_options.get_filename()));
+        let path = (!in_memory).then(|| connect_options.get_filename().to_path_buf());
         if !in_memory {
             // WAL is a property of the file. Switching to it needs an
             // exclusive lock and fails at once (no busy wait) when another
@@ -166,42 +161,20 @@ impl Db {
             .connect_with(connect_options)
             .await
             .map_err(connect_error)?;
-        Ok(Self {
-            pool,
-            bench,
-            probe: None,
-            stamp: None,
-            known: Arc::default(),
+        Ok((
+            Self {
+                pool,
+                bench,
+                freshness: None,
+            },
             path,
-        })
+        ))
     }
 
-    /// The catalogue generation from the probe, when there is one and it
-    /// answers (`catalog::generation` asks the pool otherwise).
-    pub(crate) fn probe_generation(&self) -> Option<i64> {
-        self.probe.as_ref()?.generation()
-    }
-
-    /// The WAL index header now, if there is one to read.
-    pub(crate) fn wal_stamp(&self) -> Option<probe::Stamp> {
-        self.stamp.as_ref()?.read()
-    }
-
-    /// The generation last read, if nothing was committed since (the WAL
-    /// stamp is the one it was read under).
-    pub(crate) fn unchanged_generation(&self, now: probe::Stamp) -> Option<i64> {
-        let known = self.known.lock().ok()?;
-        known
-            .filter(|(stamp, _)| *stamp == now)
-            .map(|(_, generation)| generation)
-    }
-
-    /// Remembers a generation with the stamp read *before* it was read: a
-    /// commit in between shows as a changed stamp next time.
-    pub(crate) fn remember_generation(&self, stamp: probe::Stamp, generation: i64) {
-        if let Ok(mut known) = self.known.lock() {
-            *known = Some((stamp, generation));
-        }
+    /// The catalogue generation without the pool, when the file allows
+    /// (`catalog::generation` asks the pool otherwise).
+    pub(crate) fn fresh_generation(&self) -> Option<i64> {
+        self.freshness.as_ref()?.generation()
     }
 
     /// The benchmark's injected latency, when on.
@@ -230,15 +203,14 @@ impl Db {
     /// Connect and migrate: what every entry point does first. A file
     /// database also gets its generation probe (the schema exists now).
     pub async fn open(url: &str, options: &DbOptions) -> Result<Self, DbError> {
-        let mut db = Self::connect(url, options).await?;
+        let (mut db, path) = Self::connect(url, options).await?;
         db.migrate().await?;
         // The benchmark's latency mode measures round trips: no probe there.
         if db.bench.is_none()
-            && let Some(path) = &db.path
+            && let Some(path) = path
         {
-            db.probe = probe::GenerationProbe::open(path).map(Arc::new);
-            db.stamp = probe::WalStamp::open(path).map(Arc::new);
-            if db.probe.is_none() || db.stamp.is_none() {
+            db.freshness = probe::Freshness::open(&path).map(Arc::new);
+            if db.freshness.is_none() {
                 tracing::warn!(path = %path.display(), "no generation probe: cached pages ask the database each time");
             }
         }
@@ -248,8 +220,8 @@ impl Db {
     pub async fn close(&self) {
         // The probe first: the pool's last connection folds the WAL into the
         // file only when no other connection is open.
-        if let Some(probe) = &self.probe {
-            probe.close();
+        if let Some(freshness) = &self.freshness {
+            freshness.close();
         }
         self.pool.close().await;
     }

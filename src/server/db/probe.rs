@@ -199,6 +199,60 @@ impl Drop for GenerationProbe {
     }
 }
 
+/// The catalogue generation as cheaply as the file allows: the last value
+/// while the WAL stamp says nothing was committed since it was read, else a
+/// fresh read on the probe's connection.
+pub struct Freshness {
+    probe: GenerationProbe,
+    stamp: WalStamp,
+    /// The generation last read, and the stamp read just before it.
+    known: Mutex<Option<(Stamp, i64)>>,
+}
+
+impl std::fmt::Debug for Freshness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Freshness")
+    }
+}
+
+impl Freshness {
+    /// Both halves for the database at `path` (after its migrations), or
+    /// `None` when either is missing: the caller then asks the pool.
+    pub fn open(path: &Path) -> Option<Self> {
+        Some(Self {
+            probe: GenerationProbe::open(path)?,
+            stamp: WalStamp::open(path)?,
+            known: Mutex::new(None),
+        })
+    }
+
+    /// The current generation, or `None` when SQLite would not say (the
+    /// caller asks the pool). The stamp is read *before* the generation: a
+    /// commit in between shows as a changed stamp next time.
+    pub fn generation(&self) -> Option<i64> {
+        let stamp = self.stamp.read();
+        if let Some(now) = stamp
+            && let Ok(known) = self.known.lock()
+            && let Some((seen, generation)) = *known
+            && seen == now
+        {
+            return Some(generation);
+        }
+        let generation = self.probe.generation()?;
+        if let Some(now) = stamp
+            && let Ok(mut known) = self.known.lock()
+        {
+            *known = Some((now, generation));
+        }
+        Some(generation)
+    }
+
+    /// Closes the probe's connection (see [`GenerationProbe::close`]).
+    pub fn close(&self) {
+        self.probe.close();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,9 +330,28 @@ mod tests {
         assert!(WalStamp::open(&dir.path().join("absent.db")).is_none());
     }
 
+    #[tokio::test]
+    async fn freshness_follows_commits_and_remembers_between_them() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("fresh.db");
+        let db = Db::open(&format!("sqlite://{}", path.display()), &DbOptions::pool(2))
+            .await
+            .unwrap();
+        let freshness = Freshness::open(&path).expect("both halves");
+        let before = freshness.generation().unwrap();
+        assert_eq!(freshness.generation(), Some(before), "nothing committed: the same");
+        let mut tx = db.begin_write().await.unwrap();
+        tx.ensure_project("Fresh", "fresh", 1).await.unwrap();
+        tx.commit().await.unwrap();
+        let after = freshness.generation().unwrap();
+        assert!(after > before, "the very next read sees the commit");
+        assert_eq!(after, crate::server::db::catalog::generation(&db).await.unwrap());
+    }
+
     #[test]
     fn a_missing_database_gives_no_probe() {
         let dir = tempfile::TempDir::new().unwrap();
         assert!(GenerationProbe::open(&dir.path().join("absent.db")).is_none());
+        assert!(Freshness::open(&dir.path().join("absent.db")).is_none());
     }
 }
