@@ -56,11 +56,18 @@ clippy:
 ## Unit tests (domain, importer) and HTTP integration tests against the real
 ## server. nextest runs every test in its own process: each test starts its own
 ## server and runtime, and Leptos keeps process-wide state that assumes one.
-## The PostgreSQL tests get a throwaway cluster (scripts/pg.sh), stopped after.
+## Then the whole HTTP and CLI suite again on PostgreSQL: a throwaway cluster
+## (scripts/pg.sh) with a fresh database per test, stopped after. Its own
+## schema tests (postgres::) ran in the first pass already.
 unit:
 	@url=$$(scripts/pg.sh start) || exit 1; \
 	CHEESESHOP_TEST_POSTGRES=$$url cargo nextest run --features ssr --no-fail-fast; \
-	status=$$?; scripts/pg.sh stop; exit $$status
+	status=$$?; \
+	echo "== the HTTP and CLI suite on PostgreSQL"; \
+	CHEESESHOP_TEST_POSTGRES=$$url CHEESESHOP_TEST_BACKEND=postgres \
+	    cargo nextest run --features ssr --test http --no-fail-fast -E 'not test(/^postgres::/)' \
+	    || status=1; \
+	scripts/pg.sh stop; exit $$status
 
 ## Playwright against the release build (end2end/playwright.config.ts starts the server).
 e2e: build

@@ -32,6 +32,10 @@ pub enum AppError {
     /// Something failed on our side; details are in the server log (500).
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
+    /// The server cannot answer right now (its database is down or
+    /// restarting); trying again shortly will work (503).
+    #[error("The index is briefly unavailable. Please try again in a moment.")]
+    Unavailable,
     /// The browser could not talk to the server (network down, server gone).
     #[error("Could not reach the server ({0}). Check your connection and try again.")]
     Unreachable(String),
@@ -47,6 +51,7 @@ impl AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unreachable(_) => StatusCode::BAD_GATEWAY,
         }
     }
@@ -60,6 +65,7 @@ impl AppError {
             Self::Forbidden(_) => "Forbidden",
             Self::TooManyRequests(_) => "Too many requests",
             Self::Internal => "Server error",
+            Self::Unavailable => "Briefly unavailable",
             Self::Unreachable(_) => "Connection problem",
         }
     }
@@ -130,8 +136,17 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        tracing::error!(%error, "database error");
-        Self::Internal
+        use crate::server::db::{is_bad_input, is_unavailable};
+        if is_unavailable(&error) {
+            tracing::warn!(%error, "database unavailable");
+            Self::Unavailable
+        } else if is_bad_input(&error) {
+            tracing::info!(%error, "the database refused a value");
+            Self::BadRequest("The request holds text the index cannot store (such as a NUL character).".into())
+        } else {
+            tracing::error!(%error, "database error");
+            Self::Internal
+        }
     }
 }
 
@@ -144,6 +159,7 @@ mod tests {
         assert_eq!(AppError::project_not_found("x").status(), StatusCode::NOT_FOUND);
         assert_eq!(AppError::BadRequest("no".into()).status(), StatusCode::BAD_REQUEST);
         assert_eq!(AppError::Internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(AppError::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             AppError::Invalid(FormErrors::default()).status(),
             StatusCode::UNPROCESSABLE_ENTITY

@@ -166,7 +166,9 @@ ALTER TEXT SEARCH CONFIGURATION cheeseshop_search
     ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH unaccent, simple;
 
 -- One row per project, rewritten on every write to the project, as on
--- SQLite. Weights: A the name, B summary and keywords, D the description.
+-- SQLite. Weights: A the name, B the summary, C the keywords, D the
+-- description (summary and keywords weigh the same in ranking; apart, a
+-- query can tell which of them a word is in).
 CREATE TABLE project_search (
     project_id  BIGINT PRIMARY KEY REFERENCES projects (id) ON DELETE CASCADE,
     name        TEXT   NOT NULL,
@@ -176,7 +178,7 @@ CREATE TABLE project_search (
     document    tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('cheeseshop_search', name), 'A')
         || setweight(to_tsvector('cheeseshop_search', summary), 'B')
-        || setweight(to_tsvector('cheeseshop_search', keywords), 'B')
+        || setweight(to_tsvector('cheeseshop_search', keywords), 'C')
         || setweight(to_tsvector('cheeseshop_search', description), 'D')
     ) STORED
 );
@@ -192,8 +194,8 @@ CREATE INDEX project_classifiers_classifier ON project_classifiers (classifier);
 -- ------------------------------------------ counters and the generation
 
 -- The home page's statistics and the catalogue generation, in 16 shards:
--- a writer changes the shard of its connection (backend pid mod 16), so
--- writers on different connections rarely wait for one another's row lock.
+-- each write transaction counts in a shard no other one holds (see
+-- catalog_shard), so concurrent writers never wait for one another here.
 -- Readers sum the shards. The generation is the sum of the shards'
 -- generations: transactional (a reader never sees a generation whose data
 -- it cannot see yet), and it only grows.
@@ -207,13 +209,22 @@ CREATE TABLE catalog_counts (
 );
 INSERT INTO catalog_counts (shard) SELECT generate_series(0, 15);
 
+-- The shard a transaction counts in: the one its write transaction claimed
+-- (`Db::begin_write` locks a free shard with SKIP LOCKED first and names it
+-- in `cheeseshop.shard`), else the connection's. Claiming first means a
+-- writer never waits for a shard while holding a lock another writer needs.
+CREATE FUNCTION catalog_shard() RETURNS SMALLINT LANGUAGE sql STABLE AS $$
+    SELECT COALESCE(NULLIF(current_setting('cheeseshop.shard', true), '')::SMALLINT,
+                    (pg_backend_pid() % 16)::SMALLINT)
+$$;
+
 -- Row counts, per statement: one UPDATE however many rows it wrote. The
 -- changed rows are the statement's transition table, named `changed` by
 -- every trigger below: new rows for an INSERT, old ones for a DELETE.
 CREATE FUNCTION catalog_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format('UPDATE catalog_counts SET %1$I = %1$I + $1 * (SELECT count(*) FROM changed) WHERE shard = $2', TG_TABLE_NAME)
-        USING CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END, pg_backend_pid() % 16;
+        USING CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END, catalog_shard();
     RETURN NULL;
 END $$;
 
@@ -222,7 +233,7 @@ END $$;
 -- if, the transaction commits; repeats within one are folded into one).
 CREATE FUNCTION catalog_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE catalog_counts SET generation = generation + 1 WHERE shard = pg_backend_pid() % 16;
+    UPDATE catalog_counts SET generation = generation + 1 WHERE shard = catalog_shard();
     PERFORM pg_notify('cheeseshop_catalog', '');
     RETURN NULL;
 END $$;

@@ -64,6 +64,32 @@ impl SearchQuery {
             all
         })
     }
+
+    /// The same expression as a PostgreSQL `tsquery` (for `to_tsquery`):
+    /// every term a quoted prefix, all required, or all joined. Terms are
+    /// alphanumeric, so they hold no quote or operator of the syntax.
+    pub fn tsquery(&self) -> Option<String> {
+        if self.terms.is_empty() {
+            return None;
+        }
+        let all = self
+            .terms
+            .iter()
+            .map(|t| Self::ts_prefix(t, ""))
+            .collect::<Vec<_>>()
+            .join(" & ");
+        Some(if self.terms.len() > 1 {
+            format!("({all}) | {}", Self::ts_prefix(&self.terms.concat(), ""))
+        } else {
+            all
+        })
+    }
+
+    /// `term` as a `tsquery` prefix matching only the given weight labels
+    /// (`"A"`: the name; all of them when empty).
+    pub fn ts_prefix(term: &str, weights: &str) -> String {
+        format!("'{term}':*{weights}")
+    }
 }
 
 /// How results are ordered.
@@ -115,6 +141,20 @@ mod tests {
             r#"("aws"* AND "cli"*) OR "awscli"*"#
         );
         assert_eq!(SearchQuery::parse("").fts_expression(), None);
+        assert_eq!(SearchQuery::parse("flask").tsquery().unwrap(), "'flask':*");
+        assert_eq!(
+            SearchQuery::parse("aws cli").tsquery().unwrap(),
+            "('aws':* & 'cli':*) | 'awscli':*"
+        );
+        assert_eq!(SearchQuery::parse("'&|!:*()").tsquery(), None);
+        assert_eq!(
+            SearchQuery::parse("it's <a> b|c")
+                .tsquery()
+                .unwrap()
+                .matches('\'')
+                .count(),
+            12
+        );
     }
 
     #[test]

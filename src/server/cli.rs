@@ -132,7 +132,11 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
     let result = match command {
         Command::Serve => serve(db.clone(), config).await,
         Command::Migrate => {
-            println!("Database {} is up to date.", config.database_url);
+            println!(
+                "Database {} ({}) is up to date.",
+                crate::server::db::postgres::redacted(&config.database_url),
+                db.backend().name()
+            );
             Ok(())
         }
         Command::Import { paths, if_empty } => {

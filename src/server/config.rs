@@ -20,9 +20,11 @@ pub const DEFAULT_PAGE_CONCURRENCY: usize = 0;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `DATABASE_URL`, e.g. `sqlite://cheeseshop.db` or `sqlite::memory:`.
+    /// `DATABASE_URL`, e.g. `sqlite://cheeseshop.db`, `sqlite::memory:` or
+    /// `postgres://user:password@host:5432/database?sslmode=require`.
     pub database_url: String,
-    /// `CHEESESHOP_DB_MAX_CONNECTIONS`: pool size (0: `DbOptions`' default of 8).
+    /// `CHEESESHOP_DB_MAX_CONNECTIONS`: pool size (0: `DbOptions`' default,
+    /// 8 on SQLite and 16 on PostgreSQL).
     pub max_connections: u32,
     /// `CHEESESHOP_SECURE_COOKIES=1`: the site is served over https.
     pub secure_cookies: bool,
@@ -164,11 +166,12 @@ impl Config {
         let database_url = env
             .raw("DATABASE_URL")
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !database_url.starts_with("sqlite:") {
+        if !database_url.starts_with("sqlite:") && !crate::server::db::postgres::is_postgres_url(&database_url) {
             return Err(ConfigError {
                 variable: "DATABASE_URL",
-                value: database_url,
-                expected: "a SQLite URL such as sqlite://cheeseshop.db",
+                value: crate::server::db::postgres::redacted(&database_url),
+                expected: "a SQLite URL such as sqlite://cheeseshop.db or a PostgreSQL URL such as \
+                           postgres://cheeseshop@db.example/cheeseshop?sslmode=verify-full",
             });
         }
         let base_url = match env.raw("CHEESESHOP_BASE_URL") {
@@ -297,6 +300,7 @@ mod tests {
             ("CHEESESHOP_PAGE_CONCURRENCY", "x"),
             ("CHEESESHOP_BENCH_DB_LATENCY_MS", "slow"),
             ("DATABASE_URL", "mysql://localhost/db"),
+            ("DATABASE_URL", "postgre://localhost/db"),
         ] {
             let error = Config::from_pairs(&[(variable, value)]).expect_err(value);
             assert_eq!(error.variable, variable);

@@ -73,8 +73,8 @@ fn rss(title: &str, link: String, description: &str, items: Vec<Item>) -> Respon
 }
 
 fn failed(error: sqlx::Error) -> Response {
-    tracing::error!(%error, "feed query failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "The feed is unavailable right now.").into_response()
+    let status = crate::error::AppError::from(error).status();
+    (status, "The feed is unavailable right now.").into_response()
 }
 
 /// `/rss/updates.xml`: the latest releases of every project.

@@ -294,7 +294,7 @@ async fn answers_are_current_after_writes_from_other_processes() {
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_cheeseshop"))
         .arg("import")
         .arg(dir.path())
-        .env("DATABASE_URL", crate::helpers::sqlite_url(&first.db_path))
+        .env("DATABASE_URL", &first.db_url)
         .env("RUST_LOG", "warn")
         .output()
         .expect("run the importer");
@@ -343,19 +343,19 @@ async fn a_yank_by_another_process_shows_at_once() {
     }
     // Another process (sqlite3, a script, a later `cheeseshop yank`) marks
     // the file yanked on its own connection.
-    let other = sqlx::SqlitePool::connect(&crate::helpers::sqlite_url(&app.db_path))
-        .await
-        .expect("connect");
-    sqlx::query("UPDATE files SET yanked = TRUE WHERE filename = $1")
-        .bind(&filename)
-        .execute(&other)
-        .await
-        .expect("yank");
-    sqlx::query("UPDATE releases SET yanked = TRUE, yanked_reason = 'broken' WHERE version = '1.0'")
-        .execute(&other)
-        .await
-        .expect("yank");
-    other.close().await;
+    use crate::helpers::execute_sql;
+    execute_sql(
+        &app.db_url,
+        "UPDATE files SET yanked = TRUE WHERE filename = $1",
+        &[&filename],
+    )
+    .await;
+    execute_sql(
+        &app.db_url,
+        "UPDATE releases SET yanked = TRUE, yanked_reason = 'broken' WHERE version = '1.0'",
+        &[],
+    )
+    .await;
     let (_, headers, body) = get(&app, "/simple/yanked-pkg/", &json_accept).await;
     assert_eq!(headers["x-cache"], "miss", "the cached answer was not served");
     let doc: serde_json::Value = serde_json::from_slice(&decoded(&headers, &body)).expect("json");

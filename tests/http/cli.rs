@@ -4,11 +4,11 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
-use crate::helpers::{dataset_dir, sqlite_url};
+use crate::helpers::{TestBackend, backend, dataset_dir, db_url_for_dir, execute_sql};
 
 fn cheeseshop(dir: &TempDir) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cheeseshop"));
-    cmd.env("DATABASE_URL", sqlite_url(&dir.path().join("cli.db")))
+    cmd.env("DATABASE_URL", db_url_for_dir(dir.path()))
         .env("RUST_LOG", "warn");
     cmd
 }
@@ -82,6 +82,18 @@ fn a_broken_database_url_stops_start_up_with_a_clear_message() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not open the database"));
+    // A PostgreSQL server that is not there: the message names it, without
+    // the password.
+    let out = cheeseshop(&dir)
+        .env("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/index")
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("could not open the database"), "{stderr}");
+    assert!(stderr.contains("postgres://app:***@127.0.0.1:1/index"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,13 +102,11 @@ async fn a_failed_migration_stops_start_up_with_a_clear_message() {
     assert!(cheeseshop(&dir).arg("migrate").output().expect("run").status.success());
     // Tamper with the record of an applied migration, as a hand-edited
     // migration file would: sqlx refuses to go on.
-    let url = sqlite_url(&dir.path().join("cli.db"));
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
-    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00'")
-        .execute(&pool)
-        .await
-        .expect("tamper");
-    pool.close().await;
+    let tamper = match backend() {
+        TestBackend::Sqlite => "UPDATE _sqlx_migrations SET checksum = x'00'",
+        TestBackend::Postgres => "UPDATE _sqlx_migrations SET checksum = '\\x00'::BYTEA",
+    };
+    execute_sql(&db_url_for_dir(dir.path()), tamper, &[]).await;
 
     // Serving (no verb) must stop before it listens.
     let mut child = cheeseshop(&dir)
@@ -176,7 +186,7 @@ async fn users_and_tokens_are_created_from_the_command_line() {
     assert!(!scoped.status.success(), "a project the user does not maintain");
 
     // Only the token's hash is stored, and it finds the user.
-    let db = Db::open(&sqlite_url(&dir.path().join("cli.db")), &DbOptions::pool(1))
+    let db = Db::open(&db_url_for_dir(dir.path()), &DbOptions::pool(1))
         .await
         .expect("open");
     let owner = index::token_owner(&db, &hash_token(&token))
@@ -236,7 +246,7 @@ fn on_a_terminal_the_password_is_asked_twice_and_never_shown() {
         Command::new("python3")
             .args(["-c", TTY_DRIVER, env!("CARGO_BIN_EXE_cheeseshop")])
             .args(["user", "create", "--username", "tty-user", "--email", "tty@example.org"])
-            .env("DATABASE_URL", sqlite_url(&dir.path().join("cli.db")))
+            .env("DATABASE_URL", db_url_for_dir(dir.path()))
             .env("RUST_LOG", "warn")
             .env("FIRST", first)
             .env("AGAIN", again)

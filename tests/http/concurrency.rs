@@ -151,3 +151,34 @@ async fn racing_uploads_across_two_servers_on_one_database() {
         assert!(page.contains("race_pkg-1.0-py3-none-any.whl"), "{}", app.addr);
     }
 }
+
+/// 16 new versions of one new project uploaded at once, over two servers:
+/// every one is published, the counters count each once, and the project's
+/// latest version is the newest whichever upload committed last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_new_versions_of_one_project_are_all_kept_and_counted() {
+    let first = spawn_empty().await;
+    let second = first.spawn_beside().await;
+    let (_, token) = user_with_token(&first, "releaser", None).await;
+    let forms = (1..=16)
+        .map(|minor| {
+            let package = Package::new("many-versions", &format!("1.{minor}"));
+            let (filename, wheel) = package.wheel();
+            package.form("bdist_wheel", &filename, &wheel, &[])
+        })
+        .collect();
+    let results = race(&[&first, &second], &token, forms).await;
+    assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
+
+    let stats = cheeseshop::server::db::catalog::stats(&first.db).await.expect("stats");
+    assert_eq!((stats.projects, stats.releases, stats.files), (1, 16, 16));
+    for app in [&first, &second] {
+        let doc = app.get_json("/pypi/many-versions/json").await;
+        assert_eq!(doc["info"]["version"], "1.16", "{}", app.addr);
+        assert_eq!(doc["releases"].as_object().expect("releases").len(), 16);
+        assert_eq!(simple_files(app, "many-versions").await.len(), 16);
+    }
+    // The journal gave every upload its own serial, the last the project's.
+    let doc = first.get_json("/pypi/many-versions/json").await;
+    assert!(doc["last_serial"].as_i64().expect("serial") >= 16, "{doc}");
+}

@@ -30,6 +30,261 @@ pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
+/// Which backend the suite runs on: `CHEESESHOP_TEST_BACKEND=postgres`
+/// (set by `make test` for its second pass) or SQLite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> TestBackend {
+    match std::env::var("CHEESESHOP_TEST_BACKEND").as_deref() {
+        Ok("postgres") => TestBackend::Postgres,
+        _ => TestBackend::Sqlite,
+    }
+}
+
+/// The admin URL of the throwaway PostgreSQL cluster:
+/// `CHEESESHOP_TEST_POSTGRES` (set by `make test`, which starts and stops
+/// it), or one started here (left running; `scripts/pg.sh stop` stops it).
+pub fn pg_admin_url() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("CHEESESHOP_TEST_POSTGRES") {
+            return url;
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg.sh");
+        let output = std::process::Command::new(script)
+            .arg("start")
+            .output()
+            .expect("run scripts/pg.sh");
+        assert!(
+            output.status.success(),
+            "scripts/pg.sh start failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("a URL").trim().to_owned()
+    })
+    .clone()
+}
+
+/// `admin`'s URL with another database name.
+fn pg_url_of(name: &str) -> String {
+    let admin = pg_admin_url();
+    let base = admin.rsplit_once('/').expect("a database in the URL").0;
+    format!("{base}/{name}")
+}
+
+/// Runs `work` to completion on a runtime of its own, on a thread of its
+/// own: callable from sync tests, async tests and `Drop` alike.
+fn block_on_side<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(work)
+    })
+    .join()
+    .expect("side thread")
+}
+
+/// Statements on the cluster's admin database (CREATE/DROP DATABASE).
+async fn pg_admin(statements: Vec<String>) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
+        .await
+        .expect("connect to the cluster");
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let _ = conn.close().await;
+}
+
+/// A database name unique to this process and call: digits, letters and
+/// underscores only (so it needs no quoting).
+fn unique_db_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .subsec_nanos()
+    )
+}
+
+/// A test's database: a file in its directory on SQLite; a database of its
+/// own on the cluster on PostgreSQL, dropped (with its connections) when
+/// the last handle goes.
+pub struct TestDb {
+    pub url: String,
+    /// The database's name on the cluster (PostgreSQL).
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// A new empty database (not migrated: `Db::open` migrates). `dir` holds
+    /// it on SQLite.
+    pub fn new(dir: &Path) -> Arc<Self> {
+        match backend() {
+            TestBackend::Sqlite => Arc::new(Self {
+                url: sqlite_url(&dir.join("cheeseshop.db")),
+                pg_name: None,
+            }),
+            TestBackend::Postgres => {
+                let name = unique_db_name("t");
+                block_on_side(pg_admin(vec![format!("CREATE DATABASE {name}")]));
+                Arc::new(Self {
+                    url: pg_url_of(&name),
+                    pg_name: Some(name),
+                })
+            }
+        }
+    }
+
+    /// On PostgreSQL, a copy of the migrated, imported dataset (a template
+    /// database built once per cluster and test binary); on SQLite, the
+    /// file `path` (which the caller filled).
+    async fn with_dataset(path: &Path) -> Arc<Self> {
+        match backend() {
+            TestBackend::Sqlite => Arc::new(Self {
+                url: sqlite_url(path),
+                pg_name: None,
+            }),
+            TestBackend::Postgres => {
+                let template = pg_dataset_template().await;
+                let name = unique_db_name("t");
+                pg_admin(vec![format!("CREATE DATABASE {name} TEMPLATE {template}")]).await;
+                Arc::new(Self {
+                    url: pg_url_of(&name),
+                    pg_name: Some(name),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            // A test database is thrown away with the cluster anyway; this
+            // only keeps the disk small while the suite runs.
+            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let _ = std::thread::spawn(move || {
+                block_on_side(async move {
+                    use sqlx::Connection;
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
+                    }
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// The name of the PostgreSQL template database holding the imported
+/// dataset, made the first time any test asks (under an advisory lock, so
+/// concurrent test processes make it once). Its name carries the test
+/// binary's build time, so a rebuilt suite never uses a stale template.
+async fn pg_dataset_template() -> String {
+    use sqlx::Connection;
+    let built = std::env::current_exe()
+        .and_then(|exe| exe.metadata())
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |at| at.as_secs());
+    let name = format!("template_dataset_{built}");
+    let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
+        .await
+        .expect("connect to the cluster");
+    sqlx::query("SELECT pg_advisory_lock(7263)")
+        .execute(&mut conn)
+        .await
+        .expect("lock");
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+    if !exists {
+        let building = unique_db_name("building");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building}")))
+            .execute(&mut conn)
+            .await
+            .expect("create");
+        let db = Db::open(&pg_url_of(&building), &DbOptions::pool(2))
+            .await
+            .expect("open the template");
+        let inputs = import::collect_inputs(&[dataset_dir()]).expect("dataset");
+        let report = import::import_files(&db, &inputs, false).await;
+        assert!(
+            report.skipped.is_empty(),
+            "dataset imports cleanly: {:?}",
+            report.skipped
+        );
+        db.close().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {building} RENAME TO {name}"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("rename");
+    }
+    sqlx::query("SELECT pg_advisory_unlock(7263)")
+        .execute(&mut conn)
+        .await
+        .expect("unlock");
+    let _ = conn.close().await;
+    name
+}
+
+/// The `DATABASE_URL` of a test directory's database (for the command
+/// line): `dir/cheeseshop.db` on SQLite, a database made on first use on
+/// PostgreSQL. The same directory always gets the same database.
+pub fn db_url_for_dir(dir: &Path) -> String {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static MADE: Mutex<Option<HashMap<PathBuf, Arc<TestDb>>>> = Mutex::new(None);
+    let mut made = MADE.lock().expect("lock");
+    let db = made
+        .get_or_insert_with(HashMap::new)
+        .entry(dir.to_owned())
+        .or_insert_with(|| TestDb::new(dir));
+    db.url.clone()
+}
+
+/// Runs one statement with binds (strings) on the database at `url`, as
+/// another client would: SQLite or PostgreSQL by the URL.
+pub async fn execute_sql(url: &str, sql: &'static str, binds: &[&str]) {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        let mut query = sqlx::query(sql);
+        for bind in binds {
+            query = query.bind(bind.to_string());
+        }
+        query.execute(&pool).await.expect(sql);
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+        let mut query = sqlx::query(sql);
+        for bind in binds {
+            query = query.bind(bind.to_string());
+        }
+        query.execute(&pool).await.expect(sql);
+        pool.close().await;
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
@@ -37,8 +292,11 @@ pub struct TestApp {
     pub db: Db,
     /// Where the server keeps uploaded files.
     pub storage_dir: PathBuf,
-    /// The server's SQLite database file.
+    /// The server's SQLite database file (SQLite only).
     pub db_path: PathBuf,
+    /// The server's `DATABASE_URL`.
+    pub db_url: String,
+    test_db: Arc<TestDb>,
     _dir: Arc<TempDir>,
 }
 
@@ -112,32 +370,41 @@ pub async fn spawn_empty() -> TestApp {
 pub async fn spawn_empty_with(configure: impl FnOnce(&mut Shared)) -> TestApp {
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("cheeseshop.db");
-    spawn_at(Arc::new(dir), &path, configure).await
+    let test_db = TestDb::new(dir.path());
+    spawn_at(Arc::new(dir), &path, test_db, configure).await
 }
 
 impl TestApp {
     /// A second server (another process, as far as the database and the
     /// storage can tell) on this one's database and storage directory.
     pub async fn spawn_beside(&self) -> TestApp {
-        spawn_at(self._dir.clone(), &self.db_path, |_| {}).await
+        spawn_at(self._dir.clone(), &self.db_path, self.test_db.clone(), |_| {}).await
     }
 }
 
 /// A server on a free port over a fresh copy of the imported dataset.
 pub async fn spawn_with_dataset() -> TestApp {
-    let template = dataset_template().await;
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("cheeseshop.db");
-    std::fs::copy(template, &path).expect("copy template");
-    spawn_at(Arc::new(dir), &path, |_| {}).await
+    if backend() == TestBackend::Sqlite {
+        let template = dataset_template().await;
+        std::fs::copy(template, &path).expect("copy template");
+    }
+    let test_db = TestDb::with_dataset(&path).await;
+    spawn_at(Arc::new(dir), &path, test_db, |_| {}).await
 }
 
-async fn spawn_at(dir: Arc<TempDir>, path: &Path, configure: impl FnOnce(&mut Shared)) -> TestApp {
+async fn spawn_at(
+    dir: Arc<TempDir>,
+    path: &Path,
+    test_db: Arc<TestDb>,
+    configure: impl FnOnce(&mut Shared),
+) -> TestApp {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
-    let db = Db::open(&sqlite_url(path), &DbOptions::pool(4)).await.expect("open db");
+    let db = Db::open(&test_db.url, &DbOptions::pool(4)).await.expect("open db");
     let leptos_options = LeptosOptions::builder()
         .output_name("cheeseshop")
         .site_root("target/site")
@@ -162,6 +429,8 @@ async fn spawn_at(dir: Arc<TempDir>, path: &Path, configure: impl FnOnce(&mut Sh
         db,
         storage_dir,
         db_path: path.to_owned(),
+        db_url: test_db.url.clone(),
+        test_db,
         _dir: dir,
     }
 }

@@ -4,10 +4,10 @@ use cheeseshop::server::db::{Db, DbOptions, catalog};
 use cheeseshop::server::import::{collect_inputs, import_files};
 use tempfile::TempDir;
 
-use crate::helpers::{dataset_dir, sqlite_url};
+use crate::helpers::{dataset_dir, db_url_for_dir};
 
 async fn fresh_db(dir: &TempDir) -> Db {
-    Db::open(&sqlite_url(&dir.path().join("import.db")), &DbOptions::pool(2))
+    Db::open(&db_url_for_dir(dir.path()), &DbOptions::pool(2))
         .await
         .expect("db")
 }

@@ -3,7 +3,6 @@
 //! generation that follow every writer, NOTIFY only for committed changes,
 //! and search words folded as SQLite's tokenizer folds them.
 
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -11,21 +10,8 @@ use cheeseshop::server::db::DbOptions;
 use cheeseshop::server::db::postgres;
 use sqlx::postgres::{PgListener, PgPool};
 
-/// The admin URL of the throwaway cluster: `CHEESESHOP_TEST_POSTGRES` (set
-/// by `make test`, which starts and stops it), or one started here (left
-/// running; `scripts/pg.sh stop` stops it).
 fn admin_url() -> String {
-    if let Ok(url) = std::env::var("CHEESESHOP_TEST_POSTGRES") {
-        return url;
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg.sh");
-    let output = Command::new(script).arg("start").output().expect("run scripts/pg.sh");
-    assert!(
-        output.status.success(),
-        "scripts/pg.sh start failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("a URL").trim().to_owned()
+    crate::helpers::pg_admin_url()
 }
 
 /// A new, empty database of this test's own; its URL.
@@ -53,7 +39,9 @@ async fn fresh_database() -> String {
 }
 
 async fn migrated(url: &str) -> PgPool {
-    let pool = postgres::connect(url, &DbOptions::pool(4)).await.expect("connect");
+    let pool = postgres::connect(url, &DbOptions::pool(4), None)
+        .await
+        .expect("connect");
     postgres::migrate(&pool).await.expect("migrate");
     pool
 }
@@ -79,7 +67,7 @@ async fn instances_starting_together_migrate_once() {
     let starts = (0..8).map(|_| {
         let url = url.clone();
         tokio::spawn(async move {
-            let pool = postgres::connect(&url, &DbOptions::pool(2)).await?;
+            let pool = postgres::connect(&url, &DbOptions::pool(2), None).await?;
             postgres::migrate(&pool).await?;
             pool.close().await;
             Ok::<_, cheeseshop::server::db::DbError>(())

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{Backend, Db};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {
@@ -40,7 +40,7 @@ pub enum CreateUserError {
 }
 
 pub async fn create_user(db: &Db, user: &NewUser<'_>) -> Result<i64, CreateUserError> {
-    let result = sqlx::query_scalar(
+    let result = each_backend!(db, pool => sqlx::query_scalar(
         "INSERT INTO users (username, username_normalized, name, email, email_normalized, password_hash, created) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -51,14 +51,20 @@ pub async fn create_user(db: &Db, user: &NewUser<'_>) -> Result<i64, CreateUserE
     .bind(user.email_normalized)
     .bind(user.password_hash)
     .bind(user.created)
-    .fetch_one(db.pool())
-    .await;
+    .fetch_one(pool)
+    .await);
     match result {
         Ok(id) => Ok(id),
         // The unique indexes decide, not a check-then-insert: of concurrent
         // registrations with one e-mail address exactly one succeeds.
+        // Which one: PostgreSQL names the constraint, SQLite only says
+        // `UNIQUE constraint failed: users.username_normalized`.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            if e.message().contains("username") {
+            let username = match e.constraint() {
+                Some(constraint) => constraint == "users_username_normalized_key",
+                None => e.message().contains("users.username_normalized"),
+            };
+            if username {
                 Err(CreateUserError::UsernameTaken)
             } else {
                 Err(CreateUserError::EmailTaken)
@@ -70,33 +76,33 @@ pub async fn create_user(db: &Db, user: &NewUser<'_>) -> Result<i64, CreateUserE
 
 /// Credentials by username or e-mail address (normalized).
 pub async fn credentials(db: &Db, identifier_normalized: &str) -> Result<Option<Credentials>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT id, password_hash FROM users WHERE username_normalized = $1 OR email_normalized = $1 LIMIT 1",
     )
     .bind(identifier_normalized)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 pub async fn password_hash(db: &Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+    each_backend!(db, pool => sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(user_id)
-        .fetch_optional(db.pool())
-        .await
+        .fetch_optional(pool)
+        .await)
 }
 
 pub async fn user(db: &Db, user_id: i64) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, username, name, email, created FROM users WHERE id = $1")
+    each_backend!(db, pool => sqlx::query_as("SELECT id, username, name, email, created FROM users WHERE id = $1")
         .bind(user_id)
-        .fetch_optional(db.pool())
-        .await
+        .fetch_optional(pool)
+        .await)
 }
 
 pub async fn user_by_username(db: &Db, username_normalized: &str) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, username, name, email, created FROM users WHERE username_normalized = $1")
+    each_backend!(db, pool => sqlx::query_as("SELECT id, username, name, email, created FROM users WHERE username_normalized = $1")
         .bind(username_normalized)
-        .fetch_optional(db.pool())
-        .await
+        .fetch_optional(pool)
+        .await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -107,13 +113,13 @@ pub struct UserProject {
 }
 
 pub async fn projects_of(db: &Db, user_id: i64) -> Result<Vec<UserProject>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT p.name, p.normalized_name, r.role FROM roles r JOIN projects p ON p.id = r.project_id \
          WHERE r.user_id = $1 ORDER BY p.normalized_name",
     )
     .bind(user_id)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// One page of a user's projects (by name) and how many they have in all.
@@ -123,48 +129,50 @@ pub async fn projects_page(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<UserProject>, i64), sqlx::Error> {
-    let projects = sqlx::query_as(
+    let projects = each_backend!(db, pool => sqlx::query_as(
         "SELECT p.name, p.normalized_name, r.role FROM roles r JOIN projects p ON p.id = r.project_id \
          WHERE r.user_id = $1 ORDER BY p.normalized_name LIMIT $2 OFFSET $3",
     )
     .bind(user_id)
     .bind(limit)
     .bind(offset)
-    .fetch_all(db.pool())
-    .await?;
-    let total = sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE user_id = $1")
+    .fetch_all(pool)
+    .await)?;
+    let total = each_backend!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE user_id = $1")
         .bind(user_id)
-        .fetch_one(db.pool())
-        .await?;
+        .fetch_one(pool)
+        .await)?;
     Ok((projects, total))
 }
 
 /// The id of the project named `normalized_name` if `user_id` holds a role on it.
 pub async fn own_project_id(db: &Db, user_id: i64, normalized_name: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    each_backend!(db, pool => sqlx::query_scalar(
         "SELECT p.id FROM roles r JOIN projects p ON p.id = r.project_id \
          WHERE r.user_id = $1 AND p.normalized_name = $2",
     )
     .bind(user_id)
     .bind(normalized_name)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Replaces a user's password and ends every other session of theirs.
 pub async fn set_password(db: &Db, user_id: i64, hash: &str, keep_token_hash: &str) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-        .bind(user_id)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-        .bind(user_id)
-        .bind(keep_token_hash)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
+    each_backend!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep_token_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
 }
 
 // ---- sessions ----
@@ -176,13 +184,13 @@ pub async fn create_session(
     now: i64,
     expires: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, created, last_seen, expires) VALUES ($1, $2, $3, $3, $4)")
+    each_backend!(db, pool => sqlx::query("INSERT INTO sessions (token_hash, user_id, created, last_seen, expires) VALUES ($1, $2, $3, $3, $4)")
         .bind(token_hash)
         .bind(user_id)
         .bind(now)
         .bind(expires)
-        .execute(db.pool())
-        .await?;
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -196,41 +204,42 @@ pub struct SessionUser {
 
 /// The user of a live (unexpired) session.
 pub async fn session_user(db: &Db, token_hash: &str, now: i64) -> Result<Option<SessionUser>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT s.user_id, u.username, u.name, s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.expires > $2",
     )
     .bind(token_hash)
     .bind(now)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Sliding expiry: a session in use stays alive.
 pub async fn touch_session(db: &Db, token_hash: &str, now: i64, expires: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET last_seen = $2, expires = $3 WHERE token_hash = $1")
+    each_backend!(db, pool => sqlx::query("UPDATE sessions SET last_seen = $2, expires = $3 WHERE token_hash = $1")
         .bind(token_hash)
         .bind(now)
         .bind(expires)
-        .execute(db.pool())
-        .await?;
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+    each_backend!(db, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
-        .execute(db.pool())
-        .await?;
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 pub async fn delete_expired_sessions(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires <= $1")
+    Ok(
+        each_backend!(db, pool => sqlx::query("DELETE FROM sessions WHERE expires <= $1")
         .bind(now)
-        .execute(db.pool())
-        .await?
-        .rows_affected())
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?,
+    )
 }
 
 // ---- throttling (logins, sign-ups) ----
@@ -250,7 +259,30 @@ pub async fn count_attempt(
     window: i64,
     lock_for: fn(i64, i64) -> Option<i64>,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
+    let postgres = db.backend() == Backend::Postgres;
+    each_backend!(db, pool => {
+    // SQLite: `BEGIN IMMEDIATE` takes the database's write lock at once.
+    // PostgreSQL: each key's row is made if missing and locked, in key
+    // order (so two attempts never wait for each other in a cycle).
+    let mut tx = pool.begin_with(if postgres { "BEGIN" } else { "BEGIN IMMEDIATE" }).await?;
+    if postgres {
+        let mut ordered: Vec<&str> = keys.iter().map(|(key, _)| *key).collect();
+        ordered.sort_unstable();
+        for key in ordered {
+            sqlx::query(
+                "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 0, $2, 0) \
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("SELECT key FROM login_throttle WHERE key = $1 FOR UPDATE")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     let mut rows = Vec::with_capacity(keys.len());
     let mut locked = None;
     for (key, _) in keys {
@@ -290,43 +322,43 @@ pub async fn count_attempt(
     }
     tx.commit().await?;
     Ok(None)
+    })
 }
 
 /// Takes back one counted attempt that turned out to be good (a correct
 /// password): the count goes down by one, and a lock that this attempt set
 /// (the count now under the limit) is lifted.
 pub async fn forgive_attempt(db: &Db, key: &str, limit: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    each_backend!(db, pool => sqlx::query(
         "UPDATE login_throttle SET failures = failures - 1, \
              locked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until END \
          WHERE key = $1 AND failures > 0",
     )
     .bind(key)
     .bind(limit)
-    .execute(db.pool())
-    .await?;
+    .execute(pool)
+    .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Forgets every attempt against `key` (an account after a good login).
 pub async fn clear_attempts(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+    each_backend!(db, pool => sqlx::query("DELETE FROM login_throttle WHERE key = $1")
         .bind(key)
-        .execute(db.pool())
-        .await?;
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Whether a username or an e-mail address is taken already (a cheap check
 /// before hashing a password; the unique indexes still decide).
 pub async fn taken(db: &Db, username_normalized: &str, email_normalized: &str) -> Result<(bool, bool), sqlx::Error> {
-    let (username, email): (i64, i64) = sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM users WHERE username_normalized = $1), \
                 EXISTS (SELECT 1 FROM users WHERE email_normalized = $2)",
     )
     .bind(username_normalized)
     .bind(email_normalized)
-    .fetch_one(db.pool())
-    .await?;
-    Ok((username != 0, email != 0))
+    .fetch_one(pool)
+    .await)
 }

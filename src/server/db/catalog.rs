@@ -2,15 +2,27 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{Db, Pool};
 use crate::model::Stats;
 
 pub async fn stats(db: &Db) -> Result<Stats, sqlx::Error> {
-    // Kept current by triggers (migration 0005), not counted per view.
-    let (projects, releases, files, users): (i64, i64, i64, i64) =
-        sqlx::query_as("SELECT projects, releases, files, users FROM catalog_counts WHERE id = 1")
-            .fetch_one(db.pool())
-            .await?;
+    // Kept current by triggers, not counted per view: one row on SQLite
+    // (migration 0005), 16 shards summed on PostgreSQL.
+    let (projects, releases, files, users): (i64, i64, i64, i64) = match db.pool() {
+        Pool::Sqlite(pool) => {
+            sqlx::query_as("SELECT projects, releases, files, users FROM catalog_counts WHERE id = 1")
+                .fetch_one(pool)
+                .await?
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_as(
+                "SELECT sum(projects)::BIGINT, sum(releases)::BIGINT, sum(files)::BIGINT, sum(users)::BIGINT \
+                 FROM catalog_counts",
+            )
+            .fetch_one(pool)
+            .await?
+        }
+    };
     Ok(Stats {
         projects,
         releases,
@@ -19,26 +31,37 @@ pub async fn stats(db: &Db) -> Result<Stats, sqlx::Error> {
     })
 }
 
-/// Changes with every write a page can show (triggers, migration 0007).
+/// Changes with every write a page can show (triggers: SQLite migration
+/// 0007, PostgreSQL's `catalog_changed`).
 ///
-/// Asked before every cached answer, so it is cheap: when no transaction
-/// was committed since it was last read (the WAL index says so from shared
-/// memory), the last value; else read again, on the probe's connection
-/// without a worker thread (or through the pool).
+/// Asked before every cached answer, so it is cheap: on a SQLite file, when
+/// no transaction was committed since it was last read (the WAL index says
+/// so from shared memory), the last value; else read again, on the probe's
+/// connection without a worker thread (or through the pool). On PostgreSQL,
+/// one indexed read of 16 rows.
 pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
     if let Some(generation) = db.fresh_generation() {
         return Ok(generation);
     }
-    sqlx::query_scalar("SELECT generation FROM catalog_counts WHERE id = 1")
-        .fetch_one(db.pool())
-        .await
+    match db.pool() {
+        Pool::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT generation FROM catalog_counts WHERE id = 1")
+                .fetch_one(pool)
+                .await
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_scalar("SELECT sum(generation)::BIGINT FROM catalog_counts")
+                .fetch_one(pool)
+                .await
+        }
+    }
 }
 
 pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
-    let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM projects LIMIT 1")
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(any.is_none())
+    let any: bool = each_backend!(db, pool => sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects)")
+        .fetch_one(pool)
+        .await)?;
+    Ok(!any)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -52,7 +75,7 @@ pub struct RecentProject {
 
 /// Projects by most recent upload, newest first, with their latest version.
 pub async fn recently_updated(db: &Db, limit: i64) -> Result<Vec<RecentProject>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT p.name, p.normalized_name, r.version, COALESCE(m.summary, '') AS summary, p.last_upload \
          FROM projects p \
          JOIN releases r ON r.id = p.latest_release_id \
@@ -60,8 +83,8 @@ pub async fn recently_updated(db: &Db, limit: i64) -> Result<Vec<RecentProject>,
          ORDER BY p.last_upload DESC NULLS LAST, p.id DESC LIMIT $1",
     )
     .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -84,17 +107,17 @@ macro_rules! project_columns {
 
 /// One project by its PEP 503 normalized name.
 pub async fn project(db: &Db, normalized_name: &str) -> Result<Option<ProjectRow>, sqlx::Error> {
-    sqlx::query_as(concat!(project_columns!(), " WHERE normalized_name = $1"))
+    each_backend!(db, pool => sqlx::query_as(concat!(project_columns!(), " WHERE normalized_name = $1"))
         .bind(normalized_name)
-        .fetch_optional(db.pool())
-        .await
+        .fetch_optional(pool)
+        .await)
 }
 
 /// Every project, by normalized name (the `/simple/` listing).
 pub async fn all_projects(db: &Db) -> Result<Vec<ProjectRow>, sqlx::Error> {
-    sqlx::query_as(concat!(project_columns!(), " ORDER BY normalized_name"))
-        .fetch_all(db.pool())
-        .await
+    each_backend!(db, pool => sqlx::query_as(concat!(project_columns!(), " ORDER BY normalized_name"))
+        .fetch_all(pool)
+        .await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -112,14 +135,14 @@ pub struct ReleaseRow {
 
 /// Every release of a project, newest first (PEP 440 order, legacy last).
 pub async fn releases(db: &Db, project_id: i64) -> Result<Vec<ReleaseRow>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT r.id, r.version, r.sort_key, r.created, r.is_prerelease, r.is_legacy, r.yanked, r.yanked_reason, \
                 EXISTS (SELECT 1 FROM release_metadata m WHERE m.release_id = r.id) AS has_metadata \
          FROM releases r WHERE r.project_id = $1 ORDER BY r.sort_key DESC, r.id DESC",
     )
     .bind(project_id)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 #[derive(Debug, Clone, Default, FromRow)]
@@ -145,25 +168,25 @@ pub struct MetadataRow {
 }
 
 pub async fn metadata(db: &Db, release_id: i64) -> Result<Option<MetadataRow>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT release_id, summary, description, description_content_type, description_html, author, author_email, \
                 maintainer, maintainer_email, license, keywords, home_page, download_url, docs_url, requires_python, \
                 project_urls, classifiers, requires_dist \
          FROM release_metadata WHERE release_id = $1",
     )
     .bind(release_id)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Caches a description rendered on first view (rows written before
 /// descriptions were rendered at write time).
 pub async fn store_description_html(db: &Db, release_id: i64, html: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE release_metadata SET description_html = $2 WHERE release_id = $1")
+    each_backend!(db, pool => sqlx::query("UPDATE release_metadata SET description_html = $2 WHERE release_id = $1")
         .bind(release_id)
         .bind(html)
-        .execute(db.pool())
-        .await?;
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -182,13 +205,13 @@ pub struct FileRow {
 
 /// The files of a release: the source distribution first, then wheels by name.
 pub async fn files(db: &Db, release_id: i64) -> Result<Vec<FileRow>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT filename, packagetype, python_version, size, sha256, md5, blake2b_256, upload_time, url \
          FROM files WHERE release_id = $1 ORDER BY packagetype <> 'sdist', filename",
     )
     .bind(release_id)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -215,18 +238,18 @@ macro_rules! feed_releases {
 
 /// The most recent releases of the whole index (PyPI's "updates" feed).
 pub async fn recent_releases(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
-    sqlx::query_as(concat!(
+    each_backend!(db, pool => sqlx::query_as(concat!(
         feed_releases!(),
         "WHERE r.created IS NOT NULL ORDER BY r.created DESC, r.id DESC LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// The newest projects (by their first release).
 pub async fn newest_projects(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, COALESCE(d.summary, '') AS summary, \
                 COALESCE(d.author_email, '') AS author_email, p.created AS at \
          FROM projects p LEFT JOIN releases r ON r.id = p.latest_release_id \
@@ -234,18 +257,18 @@ pub async fn newest_projects(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx:
          ORDER BY p.created DESC, p.id DESC LIMIT $1",
     )
     .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// The latest releases of one project, by upload time.
 pub async fn project_releases_feed(db: &Db, project_id: i64, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
-    sqlx::query_as(concat!(
+    each_backend!(db, pool => sqlx::query_as(concat!(
         feed_releases!(),
         "WHERE r.project_id = $1 ORDER BY r.created DESC NULLS LAST, r.sort_key DESC LIMIT $2"
     ))
     .bind(project_id)
     .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }

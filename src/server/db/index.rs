@@ -2,13 +2,13 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{Db, Pool};
 
 /// The newest journal id: the index's serial.
 pub async fn last_serial(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM journal")
-        .fetch_one(db.pool())
-        .await
+    each_backend!(db, pool => sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM journal")
+        .fetch_one(pool)
+        .await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -21,12 +21,12 @@ pub struct IndexRelease {
 
 /// A project's releases, oldest first (PEP 440 order, legacy versions first).
 pub async fn releases(db: &Db, project_id: i64) -> Result<Vec<IndexRelease>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT id, version, yanked, yanked_reason FROM releases WHERE project_id = $1 ORDER BY sort_key, id",
     )
     .bind(project_id)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 #[derive(Debug, Clone, FromRow, serde::Deserialize)]
@@ -74,25 +74,47 @@ pub struct SimpleProject {
 /// The files are `file_columns!` as JSON objects keyed by `IndexFile`'s
 /// field names.
 pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<SimpleProject>, sqlx::Error> {
-    let row: Option<(String, String, i64, String, String)> = sqlx::query_as(concat!(
-        "SELECT p.name, p.normalized_name, p.last_serial, \
-             (SELECT json_group_array(v.version) FROM \
-                 (SELECT version FROM releases WHERE project_id = p.id ORDER BY sort_key, id) v), \
-             (SELECT json_group_array(json_object('release_id', x.release_id, 'version', x.version, \
-                     'filename', x.filename, 'packagetype', x.packagetype, 'python_version', x.python_version, \
-                     'size', x.size, 'sha256', x.sha256, 'md5', x.md5, 'blake2b_256', x.blake2b_256, \
-                     'upload_time', x.upload_time, 'url', x.url, 'requires_python', x.requires_python, \
-                     'yanked', json(CASE WHEN x.yanked THEN 'true' ELSE 'false' END), \
-                     'yanked_reason', x.yanked_reason, 'metadata_sha256', x.metadata_sha256)) FROM \
-                 (SELECT ",
-        file_columns!(),
-        " FROM files f JOIN releases r ON r.id = f.release_id \
-                  WHERE r.project_id = p.id ORDER BY f.filename) x) \
-         FROM projects p WHERE p.normalized_name = $1"
-    ))
-    .bind(normalized_name)
-    .fetch_optional(db.pool())
-    .await?;
+    let row: Option<(String, String, i64, String, String)> = match db.pool() {
+        Pool::Sqlite(pool) => {
+            sqlx::query_as(concat!(
+                "SELECT p.name, p.normalized_name, p.last_serial, \
+                     (SELECT json_group_array(v.version) FROM \
+                         (SELECT version FROM releases WHERE project_id = p.id ORDER BY sort_key, id) v), \
+                     (SELECT json_group_array(json_object('release_id', x.release_id, 'version', x.version, \
+                             'filename', x.filename, 'packagetype', x.packagetype, 'python_version', x.python_version, \
+                             'size', x.size, 'sha256', x.sha256, 'md5', x.md5, 'blake2b_256', x.blake2b_256, \
+                             'upload_time', x.upload_time, 'url', x.url, 'requires_python', x.requires_python, \
+                             'yanked', json(CASE WHEN x.yanked THEN 'true' ELSE 'false' END), \
+                             'yanked_reason', x.yanked_reason, 'metadata_sha256', x.metadata_sha256)) FROM \
+                         (SELECT ",
+                file_columns!(),
+                " FROM files f JOIN releases r ON r.id = f.release_id \
+                          WHERE r.project_id = p.id ORDER BY f.filename) x) \
+                 FROM projects p WHERE p.normalized_name = $1"
+            ))
+            .bind(normalized_name)
+            .fetch_optional(pool)
+            .await?
+        }
+        // json_agg keeps each subquery's order; `row_to_json` names the
+        // fields after the columns, which are `IndexFile`'s field names.
+        Pool::Postgres(pool) => {
+            sqlx::query_as(concat!(
+                "SELECT p.name, p.normalized_name, p.last_serial, \
+                     (SELECT COALESCE(json_agg(v.version), '[]')::TEXT FROM \
+                         (SELECT version FROM releases WHERE project_id = p.id ORDER BY sort_key, id) v), \
+                     (SELECT COALESCE(json_agg(x), '[]')::TEXT FROM \
+                         (SELECT ",
+                file_columns!(),
+                " FROM files f JOIN releases r ON r.id = f.release_id \
+                          WHERE r.project_id = p.id ORDER BY f.filename) x) \
+                 FROM projects p WHERE p.normalized_name = $1"
+            ))
+            .bind(normalized_name)
+            .fetch_optional(pool)
+            .await?
+        }
+    };
     let Some((name, normalized_name, last_serial, versions, files)) = row else {
         return Ok(None);
     };
@@ -108,60 +130,53 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
 
 /// Every file of a project, by filename (the Simple API's order).
 pub async fn project_files(db: &Db, project_id: i64) -> Result<Vec<IndexFile>, sqlx::Error> {
-    sqlx::query_as(concat!(
+    each_backend!(db, pool => sqlx::query_as(concat!(
         "SELECT ",
         file_columns!(),
         " FROM files f JOIN releases r ON r.id = f.release_id WHERE r.project_id = $1 ORDER BY f.filename"
     ))
     .bind(project_id)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// A file by filename (filenames are unique across the index).
 pub async fn file_by_name(db: &Db, filename: &str) -> Result<Option<IndexFile>, sqlx::Error> {
-    sqlx::query_as(concat!(
+    each_backend!(db, pool => sqlx::query_as(concat!(
         "SELECT ",
         file_columns!(),
         " FROM files f JOIN releases r ON r.id = f.release_id WHERE f.filename = $1"
     ))
     .bind(filename)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Whether the project's release equal (PEP 440) to `version` has a source
 /// distribution already.
 pub async fn release_has_sdist(db: &Db, project_id: i64, version: &pep440_rs::Version) -> Result<bool, sqlx::Error> {
     let sort_key = crate::domain::ReleaseVersion::Pep440(version.clone()).sort_key(0);
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM files f JOIN releases r ON r.id = f.release_id \
-         WHERE r.project_id = $1 AND r.sort_key = $2 AND f.packagetype = 'sdist' LIMIT 1",
+    each_backend!(db, pool => sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM files f JOIN releases r ON r.id = f.release_id \
+         WHERE r.project_id = $1 AND r.sort_key = $2 AND f.packagetype = 'sdist')",
     )
     .bind(project_id)
     .bind(sort_key)
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(found.is_some())
+    .fetch_one(pool)
+    .await)
 }
 
 /// Whether `user_id` holds any role on the project.
 pub async fn has_role(db: &Db, user_id: i64, project_id: i64) -> Result<bool, sqlx::Error> {
-    role_exists(db.pool(), user_id, project_id).await
-}
-
-/// The one query behind `has_role` and `WriteTx::has_role` (pool or transaction).
-pub(super) async fn role_exists<'e, E>(executor: E, user_id: i64, project_id: i64) -> Result<bool, sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM roles WHERE user_id = $1 AND project_id = $2")
+    each_backend!(db, pool => sqlx::query_scalar(ROLE_EXISTS)
         .bind(user_id)
         .bind(project_id)
-        .fetch_optional(executor)
-        .await?;
-    Ok(found.is_some())
+        .fetch_one(pool)
+        .await)
 }
+
+/// The one query behind `has_role` and `WriteTx::has_role`.
+pub(super) const ROLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM roles WHERE user_id = $1 AND project_id = $2)";
 
 /// An API token found by its hash: whose it is and what it may touch.
 #[derive(Debug, Clone, FromRow)]
@@ -174,21 +189,21 @@ pub struct TokenOwner {
 }
 
 pub async fn token_owner(db: &Db, token_hash: &str) -> Result<Option<TokenOwner>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT t.id AS token_id, t.user_id, u.username, t.project_id, t.name AS token_name \
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
     )
     .bind(token_hash)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 pub async fn touch_token(db: &Db, token_id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE api_tokens SET last_used = $2 WHERE id = $1")
+    each_backend!(db, pool => sqlx::query("UPDATE api_tokens SET last_used = $2 WHERE id = $1")
         .bind(token_id)
         .bind(now)
-        .execute(db.pool())
-        .await?;
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -200,7 +215,7 @@ pub async fn create_token(
     project_id: Option<i64>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    each_backend!(db, pool => sqlx::query_scalar(
         "INSERT INTO api_tokens (user_id, name, token_hash, project_id, created) VALUES ($1, $2, $3, $4, $5) \
          RETURNING id",
     )
@@ -209,8 +224,8 @@ pub async fn create_token(
     .bind(token_hash)
     .bind(project_id)
     .bind(now)
-    .fetch_one(db.pool())
-    .await
+    .fetch_one(pool)
+    .await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -223,22 +238,22 @@ pub struct TokenRow {
 }
 
 pub async fn tokens(db: &Db, user_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
-    sqlx::query_as(
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT t.id, t.name, p.name AS project, t.created, t.last_used \
          FROM api_tokens t LEFT JOIN projects p ON p.id = t.project_id \
          WHERE t.user_id = $1 ORDER BY t.created DESC, t.id DESC",
     )
     .bind(user_id)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// Revokes (deletes) one of the user's tokens. Returns whether it existed.
 pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+    let result = each_backend!(db, pool => sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
         .bind(token_id)
         .bind(user_id)
-        .execute(db.pool())
-        .await?;
-    Ok(result.rows_affected() == 1)
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
+    Ok(result == 1)
 }

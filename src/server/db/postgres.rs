@@ -1,16 +1,17 @@
 //! The PostgreSQL backend: its connection pool and its migrations
 //! (`migrations/postgres/`).
 //!
-//! Issue 13 is moving the whole data layer here beside SQLite. The schema and
-//! its migrations come first, so that they are proven on a real cluster
-//! (tests/http/postgres.rs) before any query depends on them.
+//! The queries themselves are beside SQLite's in the other modules of
+//! `db` (see its documentation).
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use super::{DbError, DbOptions};
+use std::sync::Arc;
+
+use super::{BenchLatency, DbError, DbOptions};
 
 /// Embedded PostgreSQL migrations, applied on start. sqlx takes a
 /// PostgreSQL advisory lock around them: instances that start together
@@ -27,7 +28,7 @@ pub fn is_postgres_url(url: &str) -> bool {
 /// handed out, so a restarted server costs failed requests while it is
 /// down, not a pool of dead connections afterwards; waiting for one gives
 /// up after a few seconds instead of hanging the request.
-pub async fn connect(url: &str, options: &DbOptions) -> Result<PgPool, DbError> {
+pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLatency>>) -> Result<PgPool, DbError> {
     let connect_options = PgConnectOptions::from_str(url)
         .map_err(|source| DbError::BadUrl {
             url: redacted(url),
@@ -39,11 +40,16 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<PgPool, DbError> 
     } else {
         options.max_connections
     };
-    PgPoolOptions::new()
+    let mut pool_options = PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
-        .test_before_acquire(true)
+        .test_before_acquire(true);
+    if let Some(bench) = bench {
+        let bench = Arc::clone(bench);
+        pool_options = pool_options.before_acquire(move |_conn, _meta| Box::pin(bench.pay()));
+    }
+    pool_options
         .connect_with(connect_options)
         .await
         .map_err(|source| DbError::Connect {

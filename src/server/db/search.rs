@@ -1,8 +1,12 @@
-//! Full-text search over projects (SQLite FTS5), classifier filters and facets.
+//! Full-text search over projects, classifier filters and facets: SQLite's
+//! FTS5, or PostgreSQL's weighted `tsvector` with a GIN index. Both rank by
+//! the same rules: the exact name, then a name prefix, then field boosts per
+//! term (name ×10, summary and keywords ×5), then the engine's relevance
+//! (bm25 or `ts_rank` with the same field weights), then the name.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::{FromRow, Postgres, QueryBuilder, Sqlite};
 
-use super::Db;
+use super::{Db, Pool};
 use crate::domain::search::{SearchOrder, SearchQuery};
 
 pub const PAGE_SIZE: i64 = 20;
@@ -23,7 +27,10 @@ pub struct Found {
 }
 
 /// Appends "the project `id` has every one of these classifiers (or a child)".
-fn push_filters(b: &mut QueryBuilder<Sqlite>, id: &str, classifiers: &[String]) {
+fn push_filters<DB: sqlx::Database>(b: &mut QueryBuilder<DB>, id: &str, classifiers: &[String])
+where
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
     for c in classifiers {
         b.push(format!(
             " AND {id} IN (SELECT project_id FROM project_classifiers \
@@ -42,6 +49,20 @@ fn push_filters(b: &mut QueryBuilder<Sqlite>, id: &str, classifiers: &[String]) 
 /// classifiers, ranked or ordered, one page of them, and facet counts.
 pub async fn search(
     db: &Db,
+    query: &SearchQuery,
+    order: SearchOrder,
+    classifiers: &[String],
+    page: i64,
+    facet_limit: i64,
+) -> Result<Found, sqlx::Error> {
+    match db.pool() {
+        Pool::Sqlite(pool) => search_sqlite(pool, query, order, classifiers, page, facet_limit).await,
+        Pool::Postgres(pool) => search_postgres(pool, query, order, classifiers, page, facet_limit).await,
+    }
+}
+
+async fn search_sqlite(
+    pool: &sqlx::SqlitePool,
     query: &SearchQuery,
     order: SearchOrder,
     classifiers: &[String],
@@ -164,12 +185,133 @@ pub async fn search(
         if facet_limit == 0 {
             Ok(Vec::new())
         } else {
-            facet_q.build_query_as::<(String, i64)>().fetch_all(db.pool()).await
+            facet_q.build_query_as::<(String, i64)>().fetch_all(pool).await
         }
     };
     let (total, hits, facets) = tokio::try_join!(
-        count.build_query_scalar::<i64>().fetch_one(db.pool()),
-        page_q.build_query_as::<Hit>().fetch_all(db.pool()),
+        count.build_query_scalar::<i64>().fetch_one(pool),
+        page_q.build_query_as::<Hit>().fetch_all(pool),
+        facets
+    )?;
+    Ok(Found { total, hits, facets })
+}
+
+/// PostgreSQL's search: the same three reads as SQLite's, on the
+/// `project_search.document` tsvector (weights: A the name, B the summary,
+/// C the keywords, D the description).
+async fn search_postgres(
+    pool: &sqlx::PgPool,
+    query: &SearchQuery,
+    order: SearchOrder,
+    classifiers: &[String],
+    page: i64,
+    facet_limit: i64,
+) -> Result<Found, sqlx::Error> {
+    let tsquery = query.tsquery();
+    let matching = |b: &mut QueryBuilder<Postgres>, with_projects: bool| match &tsquery {
+        Some(expr) => {
+            b.push(" FROM project_search s");
+            if with_projects {
+                b.push(" JOIN projects p ON p.id = s.project_id");
+            }
+            b.push(" WHERE s.document @@ to_tsquery('cheeseshop_search', ");
+            b.push_bind(expr.clone());
+            b.push(")");
+            push_filters(b, "s.project_id", classifiers);
+        }
+        None => {
+            b.push(" FROM projects p WHERE p.latest_release_id IS NOT NULL");
+            push_filters(b, "p.id", classifiers);
+        }
+    };
+    let id = if tsquery.is_some() { "s.project_id" } else { "p.id" };
+
+    let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*)");
+    matching(&mut count, false);
+
+    let mut page_q = QueryBuilder::<Postgres>::new(
+        "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, COALESCE(m.summary, '') AS summary, \
+         p.last_upload FROM (SELECT p.id AS id",
+    );
+    if let Some(expr) = &tsquery {
+        page_q.push(", p.normalized_name = ");
+        page_q.push_bind(query.normalized_name());
+        page_q.push(" AS exact, left(p.normalized_name, length(");
+        page_q.push_bind(query.normalized_name());
+        page_q.push(")) = ");
+        page_q.push_bind(query.normalized_name());
+        page_q.push(" AS prefix, (0");
+        // The boosts read the row's tsvector, which the match has read
+        // already: a weight-restricted prefix per term and field.
+        for term in &query.terms {
+            for (weights, boost) in [("A", "10"), ("B", "5"), ("C", "5")] {
+                page_q.push(format!(" + {boost} * (s.document @@ to_tsquery('cheeseshop_search', "));
+                page_q.push_bind(SearchQuery::ts_prefix(term, weights));
+                page_q.push("))::INT");
+            }
+        }
+        // ts_rank's weights are {D, C, B, A}: the field weights, scaled.
+        page_q.push(") AS boost, ts_rank('{0.1, 0.5, 0.5, 1.0}', s.document, to_tsquery('cheeseshop_search', ");
+        page_q.push_bind(expr.clone());
+        page_q.push(")) AS score");
+    }
+    page_q.push(", p.last_upload AS last_upload, p.normalized_name AS sort_name");
+    matching(&mut page_q, true);
+    page_q.push(match (order, tsquery.is_some()) {
+        (SearchOrder::Relevance, true) => " ORDER BY exact DESC, prefix DESC, boost DESC, score DESC, sort_name ASC",
+        (SearchOrder::Newest, _) => " ORDER BY last_upload DESC NULLS LAST, sort_name ASC",
+        _ => " ORDER BY sort_name ASC",
+    });
+    page_q.push(" LIMIT ");
+    page_q.push_bind(PAGE_SIZE);
+    page_q.push(" OFFSET ");
+    page_q.push_bind((page - 1).max(0) * PAGE_SIZE);
+    page_q.push(
+        ") ranked JOIN projects p ON p.id = ranked.id \
+         LEFT JOIN releases r ON r.id = p.latest_release_id \
+         LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id",
+    );
+    page_q.push(match (order, tsquery.is_some()) {
+        (SearchOrder::Relevance, true) => {
+            " ORDER BY ranked.exact DESC, ranked.prefix DESC, ranked.boost DESC, ranked.score DESC, ranked.sort_name ASC"
+        }
+        (SearchOrder::Newest, _) => " ORDER BY ranked.last_upload DESC NULLS LAST, ranked.sort_name ASC",
+        _ => " ORDER BY ranked.sort_name ASC",
+    });
+    let mut facet_q = match &tsquery {
+        Some(expr) => {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "SELECT pc.classifier, COUNT(*) AS n FROM project_search s \
+                 JOIN project_classifiers pc ON pc.project_id = s.project_id \
+                 WHERE s.document @@ to_tsquery('cheeseshop_search', ",
+            );
+            q.push_bind(expr.clone());
+            q.push(")");
+            push_filters(&mut q, "s.project_id", classifiers);
+            q
+        }
+        None => {
+            let mut q = QueryBuilder::<Postgres>::new(format!(
+                "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT {id}"
+            ));
+            matching(&mut q, false);
+            q.push(")");
+            q
+        }
+    };
+    facet_q.push(" GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
+    facet_q.push_bind(facet_limit);
+
+    let facets = async {
+        if facet_limit == 0 {
+            Ok(Vec::new())
+        } else {
+            facet_q.build_query_as::<(String, i64)>().fetch_all(pool).await
+        }
+    };
+    let (total, hits, facets) = tokio::try_join!(
+        count.build_query_scalar::<i64>().fetch_one(pool),
+        page_q.build_query_as::<Hit>().fetch_all(pool),
         facets
     )?;
     Ok(Found { total, hits, facets })
@@ -177,7 +319,9 @@ pub async fn search(
 
 /// Every classifier in use, with how many projects have it.
 pub async fn classifiers(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT classifier, COUNT(*) FROM project_classifiers GROUP BY classifier ORDER BY classifier")
-        .fetch_all(db.pool())
-        .await
+    each_backend!(db, pool => sqlx::query_as(
+        "SELECT classifier, COUNT(*) FROM project_classifiers GROUP BY classifier ORDER BY classifier"
+    )
+    .fetch_all(pool)
+    .await)
 }

@@ -21,12 +21,8 @@ fn not_found() -> Response {
 }
 
 fn server_error(error: sqlx::Error) -> Response {
-    tracing::error!(%error, "database error in the JSON API");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(json!({"message": "Internal server error"})),
-    )
-        .into_response()
+    let error = crate::error::AppError::from(error);
+    (error.status(), Json(json!({"message": error.to_string()}))).into_response()
 }
 
 enum Canonical {

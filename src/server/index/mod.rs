@@ -79,12 +79,22 @@ impl IndexError {
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
     }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The index is briefly unavailable; try again in a moment",
+        )
+    }
 }
 
 impl From<sqlx::Error> for IndexError {
     fn from(error: sqlx::Error) -> Self {
-        tracing::error!(%error, "database error in the index API");
-        Self::internal()
+        match crate::error::AppError::from(error) {
+            crate::error::AppError::Unavailable => Self::unavailable(),
+            crate::error::AppError::BadRequest(message) => Self::bad_request(message),
+            _ => Self::internal(),
+        }
     }
 }
 
