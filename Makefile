@@ -57,15 +57,15 @@ clippy:
 ## server. nextest runs every test in its own process: each test starts its own
 ## server and runtime, and Leptos keeps process-wide state that assumes one.
 ## Then the whole HTTP and CLI suite again on PostgreSQL: a throwaway cluster
-## (scripts/pg.sh) with a fresh database per test, stopped after. Its own
-## schema tests (postgres::) ran in the first pass already.
+## (scripts/pg.sh) with a fresh database per test, stopped after. The tests
+## that name their backends (postgres::, copy::) ran in the first pass.
 unit:
 	@url=$$(scripts/pg.sh start) || exit 1; \
 	CHEESESHOP_TEST_POSTGRES=$$url cargo nextest run --features ssr --no-fail-fast; \
 	status=$$?; \
 	echo "== the HTTP and CLI suite on PostgreSQL"; \
 	CHEESESHOP_TEST_POSTGRES=$$url CHEESESHOP_TEST_BACKEND=postgres \
-	    cargo nextest run --features ssr --test http --no-fail-fast -E 'not test(/^postgres::/)' \
+	    cargo nextest run --features ssr --test http --no-fail-fast -E 'not test(/^(postgres|copy)::/)' \
 	    || status=1; \
 	scripts/pg.sh stop; exit $$status
 

@@ -7,6 +7,8 @@
 #   scripts/pg.sh start   start it (idempotent) and print its admin URL
 #   scripts/pg.sh url     print the admin URL of the running cluster
 #   scripts/pg.sh stop    stop it and delete its data (idempotent)
+#   scripts/pg.sh down    stop the server, keeping its data (restart tests)
+#   scripts/pg.sh up      start it again on the same port after `down`
 #
 # The admin URL names the `postgres` database as the superuser `cheeseshop`;
 # tests create a database of their own through it. PostgreSQL itself comes
@@ -59,10 +61,9 @@ start() {
     local port tries=0
     until
         port=$(free_port)
-        as_owner "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 start -o \
-            "-p $port -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB" \
-            >>"$DIR/pg_ctl.log" 2>&1 9>&-
+        echo "-p $port -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB" >"$DIR/options"
+        up
     do
         # Another process may have taken the port in between: try another.
         tries=$((tries + 1))
@@ -83,8 +84,26 @@ stop() {
     rm -rf "$DIR"
 }
 
+# `down` drops every connection at once (a fast shutdown, as a restart or a
+# failover does); `up` starts the server with the options and port of the
+# first start (kept in $DIR/options by `start`).
+down() {
+    as_owner "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
+}
+
+up() {
+    as_owner "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 start -o "$(cat "$DIR/options")" \
+        >>"$DIR/pg_ctl.log" 2>&1 9>&-
+}
+
 BIN=$(bin_dir)
 case "${1:-}" in
+down)
+    down
+    ;;
+up)
+    up
+    ;;
 start)
     # Tests may start it from several processes at once: one at a time.
     mkdir -p "$(dirname "$DIR")"
@@ -101,7 +120,7 @@ stop)
     stop
     ;;
 *)
-    echo "usage: scripts/pg.sh start|url|stop" >&2
+    echo "usage: scripts/pg.sh start|url|stop|down|up" >&2
     exit 2
     ;;
 esac

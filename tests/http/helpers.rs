@@ -131,6 +131,17 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A new, empty PostgreSQL database on the throwaway cluster, whatever
+    /// the suite's backend; its URL.
+    pub fn postgres() -> Arc<Self> {
+        let name = unique_db_name("t");
+        block_on_side(pg_admin(vec![format!("CREATE DATABASE {name}")]));
+        Arc::new(Self {
+            url: pg_url_of(&name),
+            pg_name: Some(name),
+        })
+    }
+
     /// A new empty database (not migrated: `Db::open` migrates). `dir` holds
     /// it on SQLite.
     pub fn new(dir: &Path) -> Arc<Self> {
@@ -338,7 +349,7 @@ impl TestApp {
 
 /// A database with the whole dataset imported, made once per test binary;
 /// every test copies it, so tests never share a database.
-async fn dataset_template() -> &'static Path {
+pub async fn dataset_template() -> &'static Path {
     static TEMPLATE: OnceCell<(TempDir, PathBuf)> = OnceCell::const_new();
     let (_, path) = TEMPLATE
         .get_or_init(|| async {
@@ -374,7 +385,29 @@ pub async fn spawn_empty_with(configure: impl FnOnce(&mut Shared)) -> TestApp {
     spawn_at(Arc::new(dir), &path, test_db, configure).await
 }
 
+/// An empty server on the database at `url` (which the caller made and
+/// will throw away).
+pub async fn spawn_on(url: &str) -> TestApp {
+    let dir = TempDir::new().expect("tempdir");
+    let path = dir.path().join("unused.db");
+    let test_db = Arc::new(TestDb {
+        url: url.to_owned(),
+        pg_name: None,
+    });
+    spawn_at(Arc::new(dir), &path, test_db, |_| {}).await
+}
+
 impl TestApp {
+    /// Another server on the database at `url`, with this one's storage
+    /// directory (the same package files).
+    pub async fn spawn_beside_on(&self, url: &str) -> TestApp {
+        let test_db = Arc::new(TestDb {
+            url: url.to_owned(),
+            pg_name: None,
+        });
+        spawn_at(self._dir.clone(), &self.db_path, test_db, |_| {}).await
+    }
+
     /// A second server (another process, as far as the database and the
     /// storage can tell) on this one's database and storage directory.
     pub async fn spawn_beside(&self) -> TestApp {

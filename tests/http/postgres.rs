@@ -242,3 +242,188 @@ async fn uniqueness_is_decided_by_named_constraints() {
         .map(str::to_owned);
     assert_eq!(constraint.as_deref(), Some("projects_normalized_name_key"));
 }
+
+/// A cluster of this test's own (so that restarting it disturbs no other
+/// test), stopped and deleted when dropped.
+struct OwnCluster {
+    dir: String,
+    admin_url: String,
+}
+
+impl OwnCluster {
+    fn start() -> Self {
+        let dir = format!("/tmp/cheeseshop-pg-restart-{}", std::process::id());
+        let output = Self::script(&dir, "start");
+        let admin_url = String::from_utf8(output).expect("a URL").trim().to_owned();
+        Self { dir, admin_url }
+    }
+
+    fn script(dir: &str, verb: &str) -> Vec<u8> {
+        let output = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg.sh"))
+            .arg(verb)
+            .env("CHEESESHOP_PG_DIR", dir)
+            .output()
+            .expect("run scripts/pg.sh");
+        assert!(
+            output.status.success(),
+            "scripts/pg.sh {verb}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg.sh"))
+            .arg("stop")
+            .env("CHEESESHOP_PG_DIR", &self.dir)
+            .output();
+    }
+}
+
+/// What one request of the load saw.
+struct Seen {
+    started: std::time::Instant,
+    what: String,
+    status: u16,
+}
+
+/// PostgreSQL goes down for 3 s under a load of page views, searches, API
+/// reads and uploads, then comes back: the server keeps running; requests
+/// fail only while the database is away, and then with 503 (none hangs);
+/// within 5 s of its return every request succeeds again; and every upload
+/// that was answered 200 is there whole, counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
+    use crate::helpers::{Package, spawn_on, user_with_token};
+    use std::time::Instant;
+
+    let cluster = OwnCluster::start();
+    let url = format!("{}/cheeseshop", cluster.admin_url.rsplit_once('/').expect("url").0);
+    let admin = PgPool::connect(&cluster.admin_url).await.expect("connect");
+    sqlx::query("CREATE DATABASE cheeseshop")
+        .execute(&admin)
+        .await
+        .expect("create");
+    admin.close().await;
+    let app = std::sync::Arc::new(spawn_on(&url).await);
+    let (_, token) = user_with_token(&app, "loader", None).await;
+    let (name, wheel) = Package::new("load-pkg", "0.1").wheel();
+    let (status, body) = app
+        .upload(
+            Some(&token),
+            Package::new("load-pkg", "0.1").form("bdist_wheel", &name, &wheel, &[]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut load = tokio::task::JoinSet::new();
+    for worker in 0..6u32 {
+        let (app, stop, client, token) = (app.clone(), stop.clone(), client.clone(), token.clone());
+        load.spawn(async move {
+            let mut seen = Vec::new();
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let started = Instant::now();
+                let (what, request) = if worker < 3 {
+                    let path = ["/", "/project/load-pkg/", "/simple/load-pkg/", "/search/?q=load"][(n % 4) as usize];
+                    (path.to_owned(), client.get(app.url(path)))
+                } else {
+                    let version = format!("1.{worker}.{n}");
+                    let package = Package::new("load-pkg", &version);
+                    let (filename, wheel) = package.wheel();
+                    let form = package.form("bdist_wheel", &filename, &wheel, &[]);
+                    (
+                        format!("upload {version}"),
+                        client
+                            .post(app.url("/legacy/"))
+                            .basic_auth("__token__", Some(&token))
+                            .multipart(form),
+                    )
+                };
+                let status = match request.send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let _ = response.bytes().await;
+                        status
+                    }
+                    Err(_) => 0,
+                };
+                seen.push(Seen { started, what, status });
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let down_at = Instant::now();
+    tokio::task::spawn_blocking({
+        let dir = cluster.dir.clone();
+        move || OwnCluster::script(&dir, "down")
+    })
+    .await
+    .expect("down");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::task::spawn_blocking({
+        let dir = cluster.dir.clone();
+        move || OwnCluster::script(&dir, "up")
+    })
+    .await
+    .expect("up");
+    let up_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    stop.store(true, Ordering::Relaxed);
+    let seen: Vec<Seen> = load.join_all().await.into_iter().flatten().collect();
+
+    let mut failed_while_down = 0;
+    let mut after_recovery = 0;
+    for s in &seen {
+        let ok = (200..300).contains(&s.status);
+        if s.started >= up_at + Duration::from_secs(5) {
+            assert!(ok, "{} started 5 s after the database came back: {}", s.what, s.status);
+            after_recovery += 1;
+        } else if !ok {
+            assert_eq!(s.status, 503, "{}: a failure is a clean 503", s.what);
+            assert!(
+                s.started + Duration::from_secs(6) >= down_at,
+                "{} failed long before the database went down",
+                s.what
+            );
+            failed_while_down += 1;
+        }
+    }
+    assert!(failed_while_down > 0, "the load ran while the database was down");
+    assert!(after_recovery > 20, "the load went on after recovery: {after_recovery}");
+
+    // Every upload answered 200 is there, whole; the counters agree.
+    let doc = app.get_json("/pypi/load-pkg/json").await;
+    let releases = doc["releases"].as_object().expect("releases");
+    for s in seen.iter().filter(|s| s.status == 200) {
+        if let Some(version) = s.what.strip_prefix("upload ") {
+            assert_eq!(releases[version].as_array().map(Vec::len), Some(1), "{version}");
+        }
+    }
+    for (version, files) in releases {
+        let files = files.as_array().expect("files");
+        assert_eq!(files.len(), 1, "{version}: a release with its file");
+        let response = client
+            .get(files[0]["url"].as_str().expect("url"))
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(response.status().as_u16(), 200, "{version}: its file downloads");
+    }
+    let stats = cheeseshop::server::db::catalog::stats(&app.db).await.expect("stats");
+    assert_eq!(stats.releases as usize, releases.len());
+    assert_eq!(stats.files as usize, releases.len());
+    app.db.close().await;
+    drop(cluster);
+}

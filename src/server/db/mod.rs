@@ -30,6 +30,7 @@ macro_rules! each_backend {
 
 pub mod accounts;
 pub mod catalog;
+pub mod copy;
 pub mod index;
 pub mod postgres;
 pub mod probe;

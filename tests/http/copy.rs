@@ -1,0 +1,120 @@
+//! `cheeseshop copy`: the shared dataset plus uploaded packages, users and
+//! tokens moved from SQLite to PostgreSQL and back, proven equal through
+//! the JSON and Simple APIs of every project.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::helpers::{Package, TestApp, TestDb, dataset_template, spawn_on, sqlite_url, user_with_token};
+
+fn copy(from: &str, to: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_cheeseshop"))
+        .args(["copy", "--from", from, "--to", to])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run cheeseshop copy");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("Verified: every table holds the same number of rows"),
+        "{stdout}"
+    );
+    stdout
+}
+
+/// `path` on `app` as JSON, with the app's own origin taken out of it.
+async fn api(app: &TestApp, path: &str, accept: &str) -> Value {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("accept", accept)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status().as_u16(), 200, "{path} on {}", app.addr);
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text.replace(&app.url(""), "ORIGIN")).expect("json")
+}
+
+/// Every project's JSON API document and Simple API page, equal on both.
+async fn assert_same_index(a: &TestApp, b: &TestApp) -> usize {
+    const SIMPLE: &str = "application/vnd.pypi.simple.v1+json";
+    let list = api(a, "/simple/", SIMPLE).await;
+    assert_eq!(list, api(b, "/simple/", SIMPLE).await, "/simple/");
+    let projects = list["projects"].as_array().expect("projects");
+    for project in projects {
+        let name = project["name"].as_str().expect("name");
+        let normalized = cheeseshop::domain::normalize_project_name(name);
+        for path in [format!("/pypi/{normalized}/json"), format!("/simple/{normalized}/")] {
+            let accept = if path.starts_with("/simple") {
+                SIMPLE
+            } else {
+                "application/json"
+            };
+            assert_eq!(api(a, &path, accept).await, api(b, &path, accept).await, "{path}");
+        }
+    }
+    let (sa, sb) = (
+        cheeseshop::server::db::catalog::stats(&a.db).await.expect("stats"),
+        cheeseshop::server::db::catalog::stats(&b.db).await.expect("stats"),
+    );
+    assert_eq!(
+        (sa.projects, sa.releases, sa.files, sa.users),
+        (sb.projects, sb.releases, sb.files, sb.users)
+    );
+    projects.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_index_moves_to_postgres_and_back_unchanged() {
+    // The source: the dataset on SQLite, plus a user, a token and uploads.
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let source_path = dir.path().join("source.db");
+    std::fs::copy(dataset_template().await, &source_path).expect("copy the dataset");
+    let source_url = sqlite_url(&source_path);
+    let source = spawn_on(&source_url).await;
+    let (_, token) = user_with_token(&source, "mover", None).await;
+    for version in ["1.0", "1.1"] {
+        let package = Package::new("moved-pkg", version);
+        let (filename, wheel) = package.wheel();
+        let (status, body) = source
+            .upload(Some(&token), package.form("bdist_wheel", &filename, &wheel, &[]))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let target: Arc<TestDb> = TestDb::postgres();
+    let first = copy(&source_url, &target.url);
+    assert!(first.contains("SQLite") && first.contains("PostgreSQL"), "{first}");
+    // Again: nothing is added twice.
+    let again = copy(&source_url, &target.url);
+    for line in again.lines().filter(|l| l.contains(" rows, ")) {
+        assert!(line.trim_end().ends_with(" 0 added"), "{line}");
+    }
+
+    // The same package files, served from PostgreSQL.
+    let moved = source.spawn_beside_on(&target.url).await;
+    assert_eq!(assert_same_index(&source, &moved).await, 97);
+    let doc = moved.get_json("/pypi/moved-pkg/json").await;
+    let url = doc["urls"][0]["url"].as_str().expect("url");
+    let response = moved.client.get(url).send().await.expect("download");
+    assert_eq!(response.status().as_u16(), 200);
+    // The copied token uploads on the new backend, and ids go on after the
+    // copied ones.
+    let package = Package::new("moved-pkg", "2.0");
+    let (filename, wheel) = package.wheel();
+    let (status, body) = moved
+        .upload(Some(&token), package.form("bdist_wheel", &filename, &wheel, &[]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = moved.get_text("/search/?q=moved").await;
+    assert!(page.contains("moved-pkg"), "search works on the copy");
+
+    // And back to a new SQLite file.
+    let back_url = sqlite_url(&dir.path().join("back.db"));
+    copy(&target.url, &back_url);
+    let back = source.spawn_beside_on(&back_url).await;
+    assert_eq!(assert_same_index(&moved, &back).await, 97);
+}
