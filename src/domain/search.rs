@@ -25,7 +25,13 @@ impl SearchQuery {
     pub fn parse(raw: &str) -> Self {
         let trimmed = raw.trim();
         let truncated = trimmed.chars().count() > MAX_QUERY_CHARS;
-        let text: String = trimmed.chars().take(MAX_QUERY_CHARS).collect();
+        // Control characters (NUL among them, which PostgreSQL text cannot
+        // hold) mean nothing in a query: they go, as spaces.
+        let text: String = trimmed
+            .chars()
+            .take(MAX_QUERY_CHARS)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         let mut terms: Vec<String> = Vec::new();
         for term in text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()) {
             let term: String = term.to_lowercase().chars().take(MAX_TERM_CHARS).collect();
@@ -131,6 +137,9 @@ mod tests {
         assert_eq!(q.terms, ["flask", "login"]);
         assert_eq!(q.text, "Flask flask-Login");
         assert_eq!(SearchQuery::parse("FLASK ").normalized_name(), "flask");
+        let nul = SearchQuery::parse("a\u{0}b\u{7}c");
+        assert_eq!((nul.text.as_str(), nul.terms.len()), ("a b c", 3));
+        assert!(!nul.normalized_name().contains('\0'));
     }
 
     #[test]

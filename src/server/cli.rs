@@ -63,6 +63,10 @@ enum Command {
         /// Do nothing when the index already has projects.
         #[arg(long)]
         if_empty: bool,
+        /// Give every project exactly this many releases (default: a
+        /// realistic random history of 1 to 40).
+        #[arg(long)]
+        releases_per_project: Option<usize>,
     },
     /// Copy a whole index to another database (SQLite to PostgreSQL, or
     /// back): every table, keeping ids; the target is migrated first, and
@@ -178,6 +182,7 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
             projects,
             seed,
             if_empty,
+            releases_per_project,
         } => {
             if if_empty && !catalog::is_empty(&db).await.map_err(|e| e.to_string())? {
                 println!("The index already has projects; no demo data generated.");
@@ -188,7 +193,7 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
             } else {
                 indicatif::ProgressBar::hidden()
             };
-            let report = demo::generate(&db, projects, seed, &bar)
+            let report = demo::generate(&db, projects, seed, releases_per_project, &bar)
                 .await
                 .map_err(|e| format!("database error: {e}"))?;
             bar.finish_and_clear();

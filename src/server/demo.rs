@@ -15,7 +15,7 @@ use sha2::Sha256;
 
 use crate::domain::{ProjectName, ReleaseVersion};
 use crate::server::db::Db;
-use crate::server::db::write::{NewFile, NewRelease, ReleaseMetadata};
+use crate::server::db::write::{BulkFile, BulkProject, BulkRelease, ReleaseMetadata};
 
 const ADJECTIVES: &[&str] = &[
     "async", "fast", "tiny", "smart", "lazy", "pure", "simple", "robust", "secure", "fuzzy", "rapid", "micro", "open",
@@ -137,14 +137,16 @@ struct DemoRelease {
     files: Vec<DemoFile>,
 }
 
-fn releases_for(rng: &mut ChaCha8Rng, name: &str) -> Vec<DemoRelease> {
-    let count = 1
+/// A project's release history: `exactly` releases, or a random number.
+fn releases_for(rng: &mut ChaCha8Rng, name: &str, exactly: Option<usize>) -> Vec<DemoRelease> {
+    let random = 1
         + rng.random_range(0..12usize)
         + if rng.random_bool(0.1) {
             rng.random_range(0..30)
         } else {
             0
         };
+    let count = exactly.unwrap_or(random);
     let mut t = START + rng.random_range(0..SPAN / 2);
     let step = ((START + SPAN - t) / (count as i64 + 1)).max(1);
     let (mut major, mut minor, mut patch) = (0u32, 1u32, 0u32);
@@ -165,6 +167,10 @@ fn releases_for(rng: &mut ChaCha8Rng, name: &str) -> Vec<DemoRelease> {
         }
         out.push(release(rng, &dist, final_version, t));
         t += rng.random_range(step / 2..=step + 1);
+    }
+    if exactly.is_some() {
+        // Pre-releases come in addition: keep the newest `count`.
+        out.drain(..out.len().saturating_sub(count));
     }
     out
 }
@@ -248,11 +254,15 @@ pub struct DemoReport {
     pub files: usize,
 }
 
-/// Generates `projects` projects (existing names are left as they are).
+/// Generates `projects` projects (existing names are left as they are),
+/// each with its own release history or, with `releases_per_project`,
+/// exactly that many releases (for catalogues of a given shape, as the
+/// bench's million projects with five million releases).
 pub async fn generate(
     db: &Db,
     projects: usize,
     seed: u64,
+    releases_per_project: Option<usize>,
     bar: &indicatif::ProgressBar,
 ) -> Result<DemoReport, sqlx::Error> {
     let mut report = DemoReport::default();
@@ -260,80 +270,68 @@ pub async fn generate(
     let mut start = 0;
     while start < projects {
         let end = (start + PROJECTS_PER_TRANSACTION).min(projects);
+        let batch: Vec<BulkProject> = (start..end)
+            .filter_map(|i| demo_project(i, seed, releases_per_project))
+            .collect();
         let mut tx = db.begin_write().await?;
-        for i in start..end {
-            // One RNG stream per project: project i is the same whatever N is.
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let raw_name = project_name(i);
-            let Ok(name) = ProjectName::parse(&raw_name) else {
-                continue;
-            };
-            let (project_id, created) = tx.ensure_project(name.as_str(), &name.normalized(), now).await?;
-            if !created {
-                continue;
-            }
-            let releases = releases_for(&mut rng, name.as_str());
-            let meta = metadata(&mut rng, name.as_str());
-            let last = releases.len().saturating_sub(1);
-            for (n, r) in releases.iter().enumerate() {
-                let v = ReleaseVersion::parse(&r.version);
-                let (release_id, _) = tx
-                    .ensure_release(
-                        project_id,
-                        &NewRelease {
-                            version: &r.version,
-                            sort_key: &v.sort_key(r.created),
-                            is_prerelease: v.is_prerelease(),
-                            is_legacy: v.is_legacy(),
-                            created: Some(r.created),
-                            yanked: false,
-                            yanked_reason: None,
-                        },
-                    )
-                    .await?;
-                if n == last {
-                    tx.upsert_metadata(release_id, &meta).await?;
-                }
-                for f in &r.files {
-                    let url = format!(
-                        "https://files.example.org/packages/{}/{}/{}",
-                        &f.blake2b_256[..2],
-                        &f.blake2b_256[2..4],
-                        f.filename
-                    );
-                    tx.insert_file(
-                        release_id,
-                        &NewFile {
-                            filename: &f.filename,
-                            packagetype: f.packagetype,
-                            python_version: f.python_version,
-                            size: f.size,
-                            sha256: &f.sha256,
-                            md5: Some(&f.md5),
-                            blake2b_256: Some(&f.blake2b_256),
-                            upload_time: f.upload_time,
-                            url: &url,
-                            requires_python: Some(">=3.9"),
-                            yanked: false,
-                            storage_key: None,
-                            metadata_sha256: None,
-                            uploaded_by: None,
-                        },
-                    )
-                    .await?;
-                    report.files += 1;
-                }
-                report.releases += 1;
-            }
-            tx.refresh_project(project_id).await?;
-            tx.journal(project_id, "create", None, None, now).await?;
-            report.projects += 1;
-        }
+        let added = tx.add_projects(&batch, now).await?;
         tx.commit().await?;
+        report.projects += added.projects;
+        report.releases += added.releases;
+        report.files += added.files;
         bar.inc((end - start) as u64);
         start = end;
     }
     Ok(report)
+}
+
+/// Project `i` of the catalogue: one RNG stream per project, so project `i`
+/// is the same whatever N is.
+fn demo_project(i: usize, seed: u64, releases_per_project: Option<usize>) -> Option<BulkProject> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let name = ProjectName::parse(&project_name(i)).ok()?;
+    let releases = releases_for(&mut rng, name.as_str(), releases_per_project);
+    let metadata = metadata(&mut rng, name.as_str());
+    let releases = releases
+        .into_iter()
+        .map(|r| {
+            let v = ReleaseVersion::parse(&r.version);
+            BulkRelease {
+                sort_key: v.sort_key(r.created),
+                is_prerelease: v.is_prerelease(),
+                is_legacy: v.is_legacy(),
+                created: r.created,
+                files: r
+                    .files
+                    .into_iter()
+                    .map(|f| BulkFile {
+                        url: format!(
+                            "https://files.example.org/packages/{}/{}/{}",
+                            &f.blake2b_256[..2],
+                            &f.blake2b_256[2..4],
+                            f.filename
+                        ),
+                        filename: f.filename,
+                        packagetype: f.packagetype.to_owned(),
+                        python_version: f.python_version.to_owned(),
+                        size: f.size,
+                        sha256: f.sha256,
+                        md5: f.md5,
+                        blake2b_256: f.blake2b_256,
+                        upload_time: f.upload_time,
+                        requires_python: Some(">=3.9".to_owned()),
+                    })
+                    .collect(),
+                version: r.version,
+            }
+        })
+        .collect();
+    Some(BulkProject {
+        name: name.as_str().to_owned(),
+        normalized_name: name.normalized(),
+        releases,
+        metadata,
+    })
 }
 
 #[cfg(test)]
@@ -351,12 +349,16 @@ mod tests {
     fn generation_is_deterministic() {
         let run = || {
             let mut rng = ChaCha8Rng::seed_from_u64(42);
-            releases_for(&mut rng, "fast-parser")
+            releases_for(&mut rng, "fast-parser", None)
                 .into_iter()
                 .map(|r| (r.version, r.files[0].sha256.clone()))
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(), run());
         assert!(!run().is_empty());
+        for n in [1, 5, 40] {
+            let mut rng = ChaCha8Rng::seed_from_u64(7);
+            assert_eq!(releases_for(&mut rng, "fast-parser", Some(n)).len(), n);
+        }
     }
 }

@@ -7,6 +7,7 @@ mod caching;
 mod cli;
 mod clients;
 mod concurrency;
+mod conformance;
 mod copy;
 mod helpers;
 mod hostile;

@@ -29,7 +29,7 @@ pub async fn releases(db: &Db, project_id: i64) -> Result<Vec<IndexRelease>, sql
     .await)
 }
 
-#[derive(Debug, Clone, FromRow, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Deserialize)]
 pub struct IndexFile {
     pub release_id: i64,
     pub version: String,

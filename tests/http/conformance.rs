@@ -1,0 +1,473 @@
+//! The data layer's conformance suite: every backend must pass it (the
+//! shape of mCaptcha's `db-core` tests). `make test` runs it on SQLite and
+//! again on PostgreSQL (`CHEESESHOP_TEST_BACKEND=postgres`), each test on a
+//! fresh database. It calls `server::db` directly, so a difference between
+//! the engines shows here by name, before any page shows it.
+
+use std::sync::Arc;
+
+use cheeseshop::domain::ReleaseVersion;
+use cheeseshop::domain::search::{SearchOrder, SearchQuery};
+use cheeseshop::server::db::accounts::{self, CreateUserError, NewUser};
+use cheeseshop::server::db::write::{InsertedFile, NewFile, NewRelease, ReleaseMetadata};
+use cheeseshop::server::db::{Db, DbOptions, catalog, index, search};
+use tempfile::TempDir;
+
+use crate::helpers::TestDb;
+
+/// A migrated database of the suite's backend, and what keeps it alive.
+async fn fresh() -> (Db, Arc<TestDb>, TempDir) {
+    let dir = TempDir::new().expect("tempdir");
+    let test_db = TestDb::new(dir.path());
+    let db = Db::open(&test_db.url, &DbOptions::pool(4)).await.expect("open");
+    (db, test_db, dir)
+}
+
+fn user<'a>(name: &'a str, email: &'a str) -> NewUser<'a> {
+    NewUser {
+        username: name,
+        username_normalized: name,
+        name,
+        email,
+        email_normalized: email,
+        password_hash: "$argon2id$not-a-real-hash",
+        created: 1,
+    }
+}
+
+fn release(version: &str, created: i64) -> (String, NewRelease<'_>) {
+    let v = ReleaseVersion::parse(version);
+    let sort_key = v.sort_key(created);
+    (
+        sort_key,
+        NewRelease {
+            version,
+            sort_key: "",
+            is_prerelease: v.is_prerelease(),
+            is_legacy: v.is_legacy(),
+            created: Some(created),
+            yanked: false,
+            yanked_reason: None,
+        },
+    )
+}
+
+fn file<'a>(filename: &'a str, packagetype: &'a str, sha256: &'a str, at: i64) -> NewFile<'a> {
+    NewFile {
+        filename,
+        packagetype,
+        python_version: "py3",
+        size: 10,
+        sha256,
+        md5: None,
+        blake2b_256: Some("b2"),
+        upload_time: at,
+        url: "https://files.example/x",
+        requires_python: None,
+        yanked: false,
+        storage_key: None,
+        metadata_sha256: None,
+        uploaded_by: None,
+    }
+}
+
+/// Adds a project with its releases (each with a wheel) and metadata on
+/// the last; returns its id.
+async fn add_project(db: &Db, name: &str, summary: &str, keywords: &str, versions: &[&str]) -> i64 {
+    let mut tx = db.begin_write().await.expect("begin");
+    let (id, created) = tx.ensure_project(name, name, 1).await.expect("project");
+    assert!(created);
+    for (n, version) in versions.iter().enumerate() {
+        let (sort_key, mut new) = release(version, 1_000 + n as i64);
+        new.sort_key = &sort_key;
+        let (release_id, _) = tx.ensure_release(id, &new).await.expect("release");
+        let filename = format!("{}-{version}-py3-none-any.whl", name.replace('-', "_"));
+        let sha = format!("{:064}", n);
+        tx.insert_file(release_id, &file(&filename, "bdist_wheel", &sha, 2_000 + n as i64))
+            .await
+            .expect("file");
+        if n + 1 == versions.len() {
+            let metadata = ReleaseMetadata {
+                summary: summary.into(),
+                keywords: keywords.into(),
+                description: format!("All about {name}."),
+                classifiers_json: r#"["Framework :: Flask", "Topic :: Utilities"]"#.into(),
+                ..ReleaseMetadata::default()
+            };
+            tx.upsert_metadata(release_id, &metadata).await.expect("metadata");
+        }
+    }
+    tx.refresh_project(id).await.expect("refresh");
+    tx.journal(id, "create", None, None, 3).await.expect("journal");
+    tx.commit().await.expect("commit");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_unique_by_name_and_email_and_sessions_expire() {
+    let (db, _keep, _dir) = fresh().await;
+    let id = accounts::create_user(&db, &user("ada", "ada@example.org"))
+        .await
+        .expect("create");
+    assert!(matches!(
+        accounts::create_user(&db, &user("ada", "other@example.org")).await,
+        Err(CreateUserError::UsernameTaken)
+    ));
+    assert!(matches!(
+        accounts::create_user(&db, &user("grace", "ada@example.org")).await,
+        Err(CreateUserError::EmailTaken)
+    ));
+    assert_eq!(
+        accounts::taken(&db, "ada", "nobody@x").await.expect("taken"),
+        (true, false)
+    );
+    assert_eq!(
+        accounts::taken(&db, "x", "ada@example.org").await.expect("taken"),
+        (false, true)
+    );
+    for identifier in ["ada", "ada@example.org"] {
+        let found = accounts::credentials(&db, identifier)
+            .await
+            .expect("query")
+            .expect("found");
+        assert_eq!(found.id, id);
+    }
+    assert_eq!(
+        accounts::user_by_username(&db, "ada")
+            .await
+            .expect("q")
+            .expect("u")
+            .email,
+        "ada@example.org"
+    );
+    assert_eq!(catalog::stats(&db).await.expect("stats").users, 1);
+
+    for (token, expires) in [("s1", 100), ("s2", 100), ("s3", 10)] {
+        accounts::create_session(&db, token, id, 5, expires)
+            .await
+            .expect("session");
+    }
+    assert_eq!(
+        accounts::session_user(&db, "s1", 50)
+            .await
+            .expect("q")
+            .expect("live")
+            .username,
+        "ada"
+    );
+    assert!(
+        accounts::session_user(&db, "s3", 50).await.expect("q").is_none(),
+        "expired"
+    );
+    accounts::touch_session(&db, "s1", 60, 500).await.expect("touch");
+    assert_eq!(accounts::delete_expired_sessions(&db, 200).await.expect("sweep"), 2);
+    assert!(
+        accounts::session_user(&db, "s1", 200).await.expect("q").is_some(),
+        "kept alive"
+    );
+    accounts::create_session(&db, "s4", id, 5, 900).await.expect("session");
+    accounts::set_password(&db, id, "new-hash", "s4")
+        .await
+        .expect("password");
+    assert!(
+        accounts::session_user(&db, "s1", 200).await.expect("q").is_none(),
+        "others ended"
+    );
+    assert!(
+        accounts::session_user(&db, "s4", 200).await.expect("q").is_some(),
+        "this one kept"
+    );
+    assert_eq!(
+        accounts::password_hash(&db, id).await.expect("q").as_deref(),
+        Some("new-hash")
+    );
+    accounts::delete_session(&db, "s4").await.expect("logout");
+    assert!(accounts::session_user(&db, "s4", 200).await.expect("q").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_counts_locks_and_forgives() {
+    let (db, _keep, _dir) = fresh().await;
+    let lock = |count: i64, limit: i64| (count >= limit).then_some(100);
+    let keys = [("ip:1", 3), ("user:ada", 5)];
+    for now in [10, 11] {
+        assert_eq!(
+            accounts::count_attempt(&db, &keys, now, 1_000, lock)
+                .await
+                .expect("count"),
+            None
+        );
+    }
+    // The third reaches the ip's limit and locks it at once...
+    assert_eq!(
+        accounts::count_attempt(&db, &keys, 12, 1_000, lock)
+            .await
+            .expect("count"),
+        None
+    );
+    // ...so the fourth is refused unchecked, and nothing is counted.
+    assert_eq!(
+        accounts::count_attempt(&db, &keys, 13, 1_000, lock)
+            .await
+            .expect("count"),
+        Some(112)
+    );
+    // A good password takes its attempt back and lifts the lock it set.
+    accounts::forgive_attempt(&db, "ip:1", 3).await.expect("forgive");
+    assert_eq!(
+        accounts::count_attempt(&db, &keys, 14, 1_000, lock)
+            .await
+            .expect("count"),
+        None
+    );
+    accounts::clear_attempts(&db, "ip:1").await.expect("clear");
+    accounts::clear_attempts(&db, "user:ada").await.expect("clear");
+    // Concurrent attempts are counted one after another: exactly `limit`
+    // of 20 pass before the lock.
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let db = db.clone();
+        attempts.spawn(async move {
+            accounts::count_attempt(&db, &[("ip:2", 5)], 20, 1_000, lock)
+                .await
+                .expect("count")
+        });
+    }
+    let passed = attempts.join_all().await.into_iter().filter(Option::is_none).count();
+    assert_eq!(passed, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_idempotent_and_a_rollback_leaves_nothing() {
+    let (db, _keep, _dir) = fresh().await;
+    let generation = catalog::generation(&db).await.expect("generation");
+    let owner = accounts::create_user(&db, &user("owner", "o@example.org"))
+        .await
+        .expect("user");
+    assert!(catalog::is_empty(&db).await.expect("empty"));
+
+    let mut tx = db.begin_write().await.expect("begin");
+    let (id, created) = tx.ensure_project("Demo.Pkg", "demo-pkg", 1).await.expect("project");
+    assert!(created);
+    assert_eq!(
+        tx.ensure_project("demo_pkg", "demo-pkg", 1).await.expect("again"),
+        (id, false)
+    );
+    let (sort_key, mut new) = release("1.0", 5);
+    new.sort_key = &sort_key;
+    let (release_id, created) = tx.ensure_release(id, &new).await.expect("release");
+    assert!(created);
+    assert_eq!(tx.ensure_release(id, &new).await.expect("again"), (release_id, false));
+    let sha = "a".repeat(64);
+    let sdist = file("demo_pkg-1.0.tar.gz", "sdist", &sha, 7);
+    assert_eq!(
+        tx.insert_file(release_id, &sdist).await.expect("file"),
+        InsertedFile::Added
+    );
+    let other = "b".repeat(64);
+    assert_eq!(
+        tx.insert_file(release_id, &file("demo_pkg-1.0.tar.gz", "sdist", &other, 8))
+            .await
+            .expect("file"),
+        InsertedFile::Exists { sha256: sha.clone() }
+    );
+    assert!(tx.release_has_sdist(release_id).await.expect("sdist"));
+    assert!(!tx.release_has_metadata(release_id).await.expect("metadata"));
+    assert_eq!(
+        tx.release_by_sort_key(id, &sort_key).await.expect("by key"),
+        Some(release_id)
+    );
+    tx.add_role(owner, id, "Owner").await.expect("role");
+    tx.add_role(owner, id, "Owner").await.expect("role again");
+    assert!(tx.has_role(owner, id).await.expect("role"));
+    let first = tx.journal(id, "create", None, Some(owner), 9).await.expect("journal");
+    let second = tx
+        .journal(id, "add file", Some("1.0"), Some(owner), 9)
+        .await
+        .expect("journal");
+    assert!(second > first);
+    tx.refresh_project(id).await.expect("refresh");
+    tx.commit().await.expect("commit");
+
+    let stats = catalog::stats(&db).await.expect("stats");
+    assert_eq!((stats.projects, stats.releases, stats.files, stats.users), (1, 1, 1, 1));
+    let after_commit = catalog::generation(&db).await.expect("generation");
+    assert!(after_commit > generation, "a commit moves the generation");
+    let project = catalog::project(&db, "demo-pkg").await.expect("q").expect("project");
+    assert_eq!(project.last_serial, second);
+    assert_eq!(index::last_serial(&db).await.expect("serial"), second);
+    assert!(index::has_role(&db, owner, id).await.expect("role"));
+    assert_eq!(
+        accounts::own_project_id(&db, owner, "demo-pkg").await.expect("own"),
+        Some(id)
+    );
+    let version: pep440_rs::Version = "1.0.0".parse().expect("version");
+    assert!(index::release_has_sdist(&db, id, &version).await.expect("sdist"));
+
+    // A transaction dropped without commit leaves no row, no count, no
+    // generation change.
+    let mut tx = db.begin_write().await.expect("begin");
+    let (other_id, _) = tx.ensure_project("gone", "gone", 1).await.expect("project");
+    let (sort_key, mut new) = release("2.0", 5);
+    new.sort_key = &sort_key;
+    tx.ensure_release(other_id, &new).await.expect("release");
+    drop(tx);
+    assert!(catalog::project(&db, "gone").await.expect("q").is_none());
+    assert_eq!(catalog::stats(&db).await.expect("stats").projects, 1);
+    assert_eq!(catalog::generation(&db).await.expect("generation"), after_commit);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_latest_version_and_the_index_views_follow_the_rules() {
+    let (db, _keep, _dir) = fresh().await;
+    let id = add_project(
+        &db,
+        "rules",
+        "Rules",
+        "",
+        &["1.0", "1.10", "1.9", "2.0rc1", "not-a-version"],
+    )
+    .await;
+    let project = catalog::project(&db, "rules").await.expect("q").expect("project");
+    let releases = catalog::releases(&db, id).await.expect("releases");
+    let order: Vec<&str> = releases.iter().map(|r| r.version.as_str()).collect();
+    assert_eq!(
+        order,
+        ["2.0rc1", "1.10", "1.9", "1.0", "not-a-version"],
+        "PEP 440 order, legacy last"
+    );
+    let latest = releases
+        .iter()
+        .find(|r| Some(r.id) == project.latest_release_id)
+        .expect("latest");
+    assert_eq!(latest.version, "1.10", "a final release before a pre-release");
+    assert!(
+        releases
+            .iter()
+            .find(|r| r.version == "not-a-version")
+            .expect("legacy")
+            .has_metadata
+    );
+
+    let simple = index::simple_project(&db, "rules").await.expect("q").expect("simple");
+    assert_eq!(simple.versions, ["not-a-version", "1.0", "1.9", "1.10", "2.0rc1"]);
+    assert_eq!(simple.files.len(), 5);
+    assert!(
+        simple
+            .files
+            .iter()
+            .all(|f| f.md5.is_none() && f.requires_python.is_none() && !f.yanked)
+    );
+    assert_eq!(
+        simple.files,
+        index::project_files(&db, id).await.expect("files").as_slice().to_vec()
+    );
+    let one = index::file_by_name(&db, "rules-1.9-py3-none-any.whl")
+        .await
+        .expect("q")
+        .expect("file");
+    assert_eq!((one.version.as_str(), one.size), ("1.9", 10));
+    assert!(index::simple_project(&db, "nothing").await.expect("q").is_none());
+    assert_eq!(catalog::all_projects(&db).await.expect("all").len(), 1);
+    let recent = catalog::recently_updated(&db, 5).await.expect("recent");
+    assert_eq!(
+        (recent[0].version.as_str(), recent[0].summary.as_str()),
+        ("1.10", "Rules")
+    );
+    assert_eq!(catalog::recent_releases(&db, 2).await.expect("feed").len(), 2);
+    assert_eq!(
+        catalog::project_releases_feed(&db, id, 10).await.expect("feed").len(),
+        5
+    );
+    assert_eq!(catalog::newest_projects(&db, 10).await.expect("feed")[0].name, "rules");
+    let metadata = catalog::metadata(&db, latest.id).await.expect("q");
+    assert!(metadata.is_none(), "metadata is on the last release written");
+    catalog::store_description_html(&db, releases[4].id, "<p>x</p>")
+        .await
+        .expect("store");
+    let stored = catalog::metadata(&db, releases[4].id)
+        .await
+        .expect("q")
+        .expect("metadata");
+    assert_eq!(stored.description_html.as_deref(), Some("<p>x</p>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_found_by_hash_used_and_revoked() {
+    let (db, _keep, _dir) = fresh().await;
+    let owner = accounts::create_user(&db, &user("tok", "t@example.org"))
+        .await
+        .expect("user");
+    let project = add_project(&db, "scoped", "S", "", &["1.0"]).await;
+    let id = index::create_token(&db, owner, "ci", "hash-1", Some(project), 10)
+        .await
+        .expect("token");
+    let found = index::token_owner(&db, "hash-1").await.expect("q").expect("owner");
+    assert_eq!(
+        (found.token_id, found.user_id, found.project_id),
+        (id, owner, Some(project))
+    );
+    index::touch_token(&db, id, 20).await.expect("touch");
+    let listed = index::tokens(&db, owner).await.expect("tokens");
+    assert_eq!(
+        (listed[0].project.as_deref(), listed[0].last_used),
+        (Some("scoped"), Some(20))
+    );
+    assert!(
+        !index::revoke_token(&db, owner + 1, id).await.expect("revoke"),
+        "not theirs"
+    );
+    assert!(index::revoke_token(&db, owner, id).await.expect("revoke"));
+    assert!(index::token_owner(&db, "hash-1").await.expect("q").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_ranks_by_the_same_rules_and_filters_by_classifier() {
+    let (db, _keep, _dir) = fresh().await;
+    add_project(&db, "flask", "A web framework", "wsgi", &["3.0"]).await;
+    add_project(&db, "flask-login", "User sessions for Flask", "", &["0.6"]).await;
+    add_project(&db, "quart", "Flask-like async framework", "flask", &["0.19"]).await;
+    add_project(&db, "werkzeug", "The toolkit flask is built on", "", &["3.0"]).await;
+    add_project(&db, "unrelated", "Nothing here", "", &["1.0"]).await;
+
+    let find = |q: &str, classifiers: Vec<String>| {
+        let db = db.clone();
+        let q = SearchQuery::parse(q);
+        async move {
+            search::search(&db, &q, SearchOrder::Relevance, &classifiers, 1, 10)
+                .await
+                .expect("search")
+        }
+    };
+    let found = find("flask", vec![]).await;
+    let names: Vec<&str> = found.hits.iter().map(|h| h.name.as_str()).collect();
+    // Exact name, then the name prefix, then a word of the summary and the
+    // keywords (5 + 5) before one of the summary only (5).
+    assert_eq!(names, ["flask", "flask-login", "quart", "werkzeug"]);
+    assert_eq!(found.total, 4);
+    assert!(found.facets.contains(&("Framework :: Flask".to_owned(), 4)));
+    // Prefixes and several words.
+    assert_eq!(find("wer", vec![]).await.hits[0].name, "werkzeug");
+    assert_eq!(find("web framework", vec![]).await.total, 1);
+    // A classifier filter matches it and its children.
+    assert_eq!(find("", vec!["Framework".into()]).await.total, 5);
+    assert_eq!(find("flask", vec!["Framework :: Flask".into()]).await.total, 4);
+    assert_eq!(find("", vec!["Framework :: Django".into()]).await.total, 0);
+    // Hostile input is only words.
+    for hostile in [
+        "' OR 1=1 --",
+        "a:* & !b",
+        "\"unbalanced",
+        "((((",
+        "a\u{0}b",
+        "😀 'quote'",
+    ] {
+        find(hostile, vec![]).await;
+    }
+    assert_eq!(search::classifiers(&db).await.expect("classifiers").len(), 2);
+    // Newest first by date.
+    let newest = search::search(&db, &SearchQuery::parse(""), SearchOrder::Newest, &[], 1, 0)
+        .await
+        .expect("search");
+    assert_eq!(newest.total, 5);
+}
