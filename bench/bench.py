@@ -17,7 +17,13 @@ Environment knobs (defaults in brackets):
   BENCH_LATENCY_MS [10]     injected database latency in the async mode
   BENCH_POOL [32]           pool size in the async mode
   DATASET [../shared/data/pypi-top-100]
-  BENCH_SUITES [dataset,demo,index,latency]  which parts to run
+  BENCH_PG_LATENCY_MS [5]   injected database latency in PostgreSQL's async mode
+  BENCH_SCALE_PROJECTS [1000000]            the scale suite's catalogue...
+  BENCH_SCALE_RELEASES_PER_PROJECT [5]      ...and its releases per project
+  BENCH_SUITES [dataset,demo,index,latency,postgres,scale]  which parts to run
+
+PostgreSQL runs on a cluster of the bench's own (scripts/pg.sh, with
+CHEESESHOP_PG_DIR set), started for the run and deleted after it.
 """
 
 from __future__ import annotations
@@ -62,6 +68,10 @@ BASE = f"http://127.0.0.1:{PORT}"
 CEILING_PORT = PORT + 1
 PEER_PORT = PORT + 2
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+PG_SCRIPT = ROOT / "scripts/pg.sh"
+PG_LATENCY_MS = float(os.environ.get("BENCH_PG_LATENCY_MS", "5"))
+SCALE_PROJECTS = int(os.environ.get("BENCH_SCALE_PROJECTS", "1000000"))
+SCALE_RELEASES = int(os.environ.get("BENCH_SCALE_RELEASES_PER_PROJECT", "5"))
 
 
 def log(message: str) -> None:
@@ -108,15 +118,89 @@ def a_search_term(db: Path) -> str:
     return max(words, key=lambda w: (words[w], w)) if words else "python"
 
 
+class PgCluster:
+    """A PostgreSQL cluster of the bench's own (scripts/pg.sh): its
+    databases, and the CPU time of all its processes."""
+
+    def __init__(self) -> None:
+        self.dir = f"/tmp/cheeseshop-pg-bench-{os.getpid()}"
+        # shared_buffers as a tuned server has it (a quarter of RAM is the
+        # usual advice; 2 GB here), not the 128 MB PostgreSQL ships with.
+        self.env = dict(os.environ, CHEESESHOP_PG_DIR=self.dir, CHEESESHOP_PG_SHARED_BUFFERS="2GB")
+        log("starting a PostgreSQL cluster for the bench")
+        self.admin = subprocess.run(
+            [str(PG_SCRIPT), "start"], env=self.env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def url(self, name: str) -> str:
+        return self.admin.rsplit("/", 1)[0] + "/" + name
+
+    def psql(self, sql: str, database: str = "postgres") -> list[list[str]]:
+        out = subprocess.run(
+            ["psql", self.url(database), "-AtX", "-F", "\t", "-c", sql], check=True, capture_output=True, text=True
+        ).stdout
+        return [line.split("\t") for line in out.splitlines() if line]
+
+    def create(self, name: str) -> str:
+        self.psql(f"DROP DATABASE IF EXISTS {name}")
+        self.psql(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def cpu_seconds(self) -> float:
+        """The postmaster's time, its reaped children's, and its live
+        children's (backends, the checkpointer, the WAL writer...)."""
+        try:
+            pm = int(Path(self.dir, "data/postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        ticks = 0
+        for stat_path in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                stat = stat_path.read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            pid = int(stat_path.parent.name)
+            if pid == pm:
+                ticks += sum(int(f) for f in fields[11:15])
+            elif int(fields[1]) == pm:
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / CLK_TCK
+
+    def stop(self) -> None:
+        subprocess.run([str(PG_SCRIPT), "stop"], env=self.env, capture_output=True)
+
+
+def prepare_pg(cluster: PgCluster, name: str, args: list[str]) -> tuple[str, float]:
+    """A PostgreSQL database made by the binary; its URL and how long that took."""
+    url = cluster.create(name)
+    log(f"preparing the PostgreSQL {name} database: cheeseshop {' '.join(args)}")
+    t0 = time.time()
+    env = dict(os.environ, DATABASE_URL=url, RUST_LOG="warn")
+    subprocess.run([str(BIN), *args], env=env, check=True, stdout=subprocess.DEVNULL)
+    return url, time.time() - t0
+
+
+def db_url(db: "Path | str") -> str:
+    return db if isinstance(db, str) else f"sqlite://{db}"
+
+
 # ------------------------------------------------------------------- server
 
 
 class ServerProcess:
-    def __init__(self, db: Path, label: str, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        db: "Path | str",
+        label: str,
+        extra_env: dict[str, str] | None = None,
+        cluster: PgCluster | None = None,
+    ):
         self.label = label
+        self.cluster = cluster
         env = dict(
             os.environ,
-            DATABASE_URL=f"sqlite://{db}",
+            DATABASE_URL=db_url(db),
             LEPTOS_SITE_ROOT=str(SITE),
             LEPTOS_SITE_ADDR=f"127.0.0.1:{PORT}",
             LEPTOS_ENV="PROD",
@@ -278,6 +362,7 @@ class Cell:
     ratio: float | None = None
     not_modified: int = 0
     requests: int = 0
+    db_cpu_percent: float | None = None
 
 
 def wrk(route: Route, connections: int, seconds: int) -> dict:
@@ -311,7 +396,7 @@ def measure(server: ServerProcess, route: Route, connections: int) -> Cell:
     return measure_busy(server, route, connections)
 
 
-def cell(route: Route, connections: int, r: dict, cpu_percent: float) -> Cell:
+def cell(route: Route, connections: int, r: dict, cpu_percent: float, db_cpu: float | None = None) -> Cell:
     """A table cell from wrk's result."""
     requests = max(r["requests"], 1)
     timeouts = r["timeout"]
@@ -330,15 +415,19 @@ def cell(route: Route, connections: int, r: dict, cpu_percent: float) -> Cell:
         cpu_percent=cpu_percent,
         not_modified=r.get("not_modified", 0),
         requests=r["requests"],
+        db_cpu_percent=db_cpu,
     )
 
 
 def measure_busy(server: ServerProcess, route: Route, connections: int) -> Cell:
     """One measured cell, whatever the server is doing already."""
+    cluster = getattr(server, "cluster", None)
+    db0 = cluster.cpu_seconds() if cluster else 0.0
     cpu0, t0 = server.cpu_seconds(), time.time()
     r = wrk(route, connections, SECONDS)
     cpu1, t1 = server.cpu_seconds(), time.time()
-    return cell(route, connections, r, 100 * (cpu1 - cpu0) / (t1 - t0))
+    db_cpu = 100 * (cluster.cpu_seconds() - db0) / (t1 - t0) if cluster else None
+    return cell(route, connections, r, 100 * (cpu1 - cpu0) / (t1 - t0), db_cpu)
 
 
 def measure_during(server: ServerProcess, route: Route, connections: int, load: Route, load_connections: int):
@@ -382,6 +471,7 @@ class Suite:
     home_during_search: Cell | None = None
     search_during: Cell | None = None
     wire: list[Wire] = field(default_factory=list)
+    ceiling_shown: bool = True
 
 
 CODINGS = {"none": None, "gzip": "gzip", "br": "br", "zstd": "zstd"}
@@ -416,9 +506,20 @@ def check_route(route: Route) -> None:
         raise SystemExit(f"{route.name}: {route.path} answered {status}")
 
 
-def run_suite(label: str, description: str, db: Path, project: str, term: str, wire: bool = False) -> Suite:
+def run_suite(
+    label: str,
+    description: str,
+    db: "Path | str",
+    project: str,
+    term: str,
+    wire: bool = False,
+    cluster: PgCluster | None = None,
+    ceiling: dict | None = None,
+) -> Suite:
+    """Every route at every connection count. `ceiling`: the ceiling
+    measured already for the same bytes (another backend's run)."""
     suite = Suite(label, description)
-    server = ServerProcess(db, label)
+    server = ServerProcess(db, label, cluster=cluster)
     try:
         suite.idle_rss_kib = server.status_kib("VmRSS")
         cached = [
@@ -462,9 +563,14 @@ def run_suite(label: str, description: str, db: Path, project: str, term: str, w
         suite.peak_rss_kib = server.status_kib("VmHWM")
         # The ceiling of each cached route, with the server stopped: one
         # server at a time on the machine.
-        fetched = fetch_bodies(cached)
-        server.stop()
-        suite.ceiling = measure_ceiling(fetched)
+        if ceiling is None:
+            fetched = fetch_bodies(cached)
+            server.stop()
+            suite.ceiling = measure_ceiling(fetched)
+        else:
+            server.stop()
+            suite.ceiling = ceiling
+            suite.ceiling_shown = False
         for cell in suite.cells:
             top = suite.ceiling.get((cell.route, cell.connections))
             cell.ratio = cell.rps / top.rps if top and top.rps else None
@@ -589,25 +695,30 @@ class LatencyResult:
     rows: list[LatencyRow]
     fast_alone: Cell | None = None
     fast_loaded: Cell | None = None
+    backend: str = "SQLite"
+    latency_ms: float = LATENCY_MS
 
 
 def round_trips() -> int:
     return int(fetch("/__bench/db-round-trips")[2])
 
 
-def run_latency(db: Path) -> LatencyResult:
-    latency_s = LATENCY_MS / 1000
+def run_latency(
+    db: "Path | str", latency_ms: float = LATENCY_MS, backend: str = "SQLite", cluster: PgCluster | None = None
+) -> LatencyResult:
+    latency_s = latency_ms / 1000
     server = ServerProcess(
         db,
-        "latency",
+        f"latency-{backend}",
         {
-            "CHEESESHOP_BENCH_DB_LATENCY_MS": str(LATENCY_MS),
+            "CHEESESHOP_BENCH_DB_LATENCY_MS": str(latency_ms),
             "CHEESESHOP_DB_MAX_CONNECTIONS": str(LATENCY_POOL),
             # The claim is about handlers that await the database: render
             # every request (a cached page still makes one round trip, for
             # the catalogue generation).
             "CHEESESHOP_PAGE_CACHE_MB": "0",
         },
+        cluster=cluster,
     )
     try:
         slow = Route("/", "/")
@@ -626,7 +737,7 @@ def run_latency(db: Path) -> LatencyResult:
         depth = max(1, round(sorted(times)[n // 2] / latency_s))
         rows = []
         for c in CONNECTIONS:
-            log(f"latency mode: / with {c} connections")
+            log(f"latency mode ({backend}): / with {c} connections")
             cell = measure(server, slow, c)
             bound = min(c / (depth * latency_s), LATENCY_POOL / (q * latency_s))
             rows.append(LatencyRow(c, cell.rps, bound, cell.p50_ms, cell.p99_ms, cell.non2xx + cell.socket_errors))
@@ -644,7 +755,74 @@ def run_latency(db: Path) -> LatencyResult:
         loader.join()
     finally:
         server.stop()
-    return LatencyResult("/", q, depth, rows, fast_alone, fast_loaded)
+    return LatencyResult("/", q, depth, rows, fast_alone, fast_loaded, backend, latency_ms)
+
+
+@dataclass
+class ScaleResult:
+    backend: str
+    projects: int
+    releases: int
+    files: int
+    generate_seconds: float | None
+    cells: list[Cell] = field(default_factory=list)
+    peak_rss_kib: int = 0
+
+
+def catalogue_counts(db: "Path | str", cluster: PgCluster | None) -> tuple[int, int, int]:
+    sql = "SELECT (SELECT COUNT(*) FROM projects), (SELECT COUNT(*) FROM releases), (SELECT COUNT(*) FROM files)"
+    if isinstance(db, str) and cluster:
+        row = cluster.psql(sql, db.rsplit("/", 1)[1])[0]
+        return int(row[0]), int(row[1]), int(row[2])
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return tuple(conn.execute(sql).fetchone())  # type: ignore[return-value]
+
+
+def middle_project(db: "Path | str", cluster: PgCluster | None) -> str:
+    sql = "SELECT normalized_name FROM projects WHERE id >= (SELECT MAX(id) / 2 FROM projects) ORDER BY id LIMIT 1"
+    if isinstance(db, str) and cluster:
+        return cluster.psql(sql, db.rsplit("/", 1)[1])[0][0]
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def run_scale(
+    backend: str,
+    db: "Path | str",
+    term: str,
+    cluster: PgCluster | None = None,
+    generate_seconds: float | None = None,
+) -> ScaleResult:
+    """The big catalogue with the response cache off: every request reads
+    the database."""
+    projects, releases, files = catalogue_counts(db, cluster)
+    result = ScaleResult(backend, projects, releases, files, generate_seconds)
+    project = middle_project(db, cluster)
+    server = ServerProcess(db, f"scale-{backend}", {"CHEESESHOP_PAGE_CACHE_MB": "0"}, cluster=cluster)
+    try:
+        plan = [
+            (Route("project page (uncached)", f"/project/{project}/"), 64),
+            (Route(f"search `{term}`", f"/search?q={term}"), 16),
+            (
+                Route(
+                    f"suggestions `{term[:3]}`",
+                    "/api/suggest",
+                    method="POST",
+                    body=f"q={term[:3]}",
+                    content_type="application/x-www-form-urlencoded",
+                ),
+                16,
+            ),
+            (Route("/ (uncached)", "/"), 64),
+        ]
+        for route, c in plan:
+            check_route(route)
+            log(f"scale ({backend}): {route.name} with {c} connections")
+            result.cells.append(measure(server, route, c))
+        result.peak_rss_kib = server.status_kib("VmHWM")
+    finally:
+        server.stop()
+    return result
 
 
 # ------------------------------------------------------------------- report
@@ -666,15 +844,17 @@ def machine() -> str:
 
 
 def cell_row(label: str, c: Cell, ratio: str = "—") -> str:
+    db_cpu = f"{c.db_cpu_percent:.0f}%" if c.db_cpu_percent is not None else "—"
     return (
         f"| {label} | {c.connections} | {c.rps:,.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.non2xx} | "
-        f"{c.socket_errors} | {c.bytes_per_response:,.0f} | {ratio} | {c.cpu_percent:.0f}% |"
+        f"{c.socket_errors} | {c.bytes_per_response:,.0f} | {ratio} | {c.cpu_percent:.0f}% | {db_cpu} |"
     )
 
 
 TABLE_HEAD = [
-    "| route | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | bytes/resp | vs ceiling | server CPU |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "| route | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | bytes/resp | vs ceiling | server CPU "
+    "| PostgreSQL CPU |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
 ]
 
 
@@ -682,8 +862,9 @@ def suite_table(suite: Suite) -> list[str]:
     lines = [f"### {suite.description}", "", *TABLE_HEAD]
     for c in suite.cells:
         lines.append(cell_row(c.route, c, f"{c.ratio:.0%}" if c.ratio is not None else "—"))
-    for (route, _), c in suite.ceiling.items():
-        lines.append(cell_row(f"ceiling: {route}", c))
+    if suite.ceiling_shown:
+        for (route, _), c in suite.ceiling.items():
+            lines.append(cell_row(f"ceiling: {route}", c))
     if suite.home_alone and suite.home_during_search and suite.search_during:
         a, b, load = suite.home_alone, suite.home_during_search, suite.search_during
         lines += [
@@ -713,8 +894,9 @@ def index_section(suite: IndexSuite) -> list[str]:
         "processes (gunicorn's worker too). Project page: "
         f"`{peers.PROJECT}`; JSON: `Accept: {peers.JSON_V1}`.",
         "",
-        "| server | route | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | bytes/resp | vs ceiling | server CPU |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| server | route | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | bytes/resp | vs ceiling "
+        "| server CPU | PostgreSQL CPU |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for server in suite.servers:
         for c in suite.cells.get(server, []):
@@ -823,7 +1005,7 @@ def targets(
 
 def latency_section(result: LatencyResult) -> list[str]:
     lines = [
-        f"### The async claim: {LATENCY_MS:g} ms added to every database round trip",
+        f"### The async claim on {result.backend}: {result.latency_ms:g} ms added to every database round trip",
         "",
         f"Route `{result.route}` makes {result.round_trips:g} database round trips per request (counted by the "
         f"server), {result.depth} after another (the rest run concurrently). Page cache off: every request is "
@@ -850,7 +1032,106 @@ def latency_section(result: LatencyResult) -> list[str]:
     return lines + [""]
 
 
-SUITES = [s.strip() for s in os.environ.get("BENCH_SUITES", "dataset,demo,index,latency").split(",")]
+def backends_section(sqlite: Suite, postgres: Suite) -> list[str]:
+    lines = [
+        "### PostgreSQL beside SQLite (the shared dataset, the same routes)",
+        "",
+        "Each backend's server alone on the machine with its database; PostgreSQL on loopback, with its "
+        "processes' CPU counted apart. Response cache on, as shipped.",
+        "",
+        "| route | conns | SQLite req/s | PostgreSQL req/s | SQLite p50 / p99 ms | PostgreSQL p50 / p99 ms "
+        "| PostgreSQL errors | server CPU (SQLite / PostgreSQL) | PostgreSQL CPU |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for a in sqlite.cells:
+        b = next((c for c in postgres.cells if c.route == a.route and c.connections == a.connections), None)
+        if not b:
+            continue
+        db_cpu = f"{b.db_cpu_percent:.0f}%" if b.db_cpu_percent is not None else "—"
+        lines.append(
+            f"| {a.route} | {a.connections} | {a.rps:,.0f} | {b.rps:,.0f} | {a.p50_ms:.2f} / {a.p99_ms:.2f} | "
+            f"{b.p50_ms:.2f} / {b.p99_ms:.2f} | {b.non2xx + b.socket_errors} | "
+            f"{a.cpu_percent:.0f}% / {b.cpu_percent:.0f}% | {db_cpu} |"
+        )
+    lines += [
+        "",
+        f"Peak server RSS: SQLite {sqlite.peak_rss_kib / 1024:.1f} MiB (the database is in the process), "
+        f"PostgreSQL {postgres.peak_rss_kib / 1024:.1f} MiB (the server process only).",
+        "",
+    ]
+    return lines
+
+
+def scale_section(results: list[ScaleResult]) -> list[str]:
+    lines = [
+        "### Scale: a synthetic catalogue of a million projects",
+        "",
+        "Generated by `cheeseshop demo-data --projects N --releases-per-project R` (the same catalogue on "
+        "both backends), served with the response cache off (`CHEESESHOP_PAGE_CACHE_MB=0`): every request "
+        "reads the database. The project page is one project from the middle of the catalogue; "
+        "suggestions are the server function the search box calls while typing.",
+        "",
+    ]
+    for r in results:
+        made = f", generated in {r.generate_seconds / 60:.1f} min" if r.generate_seconds else ""
+        lines.append(f"- {r.backend}: {r.projects:,} projects, {r.releases:,} releases, {r.files:,} files{made}; "
+                     f"peak server RSS {r.peak_rss_kib / 1024:.1f} MiB.")
+    lines += ["", "| backend | route | conns | req/s | p50 ms | p99 ms | errors | server CPU | PostgreSQL CPU |",
+              "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in results:
+        for c in r.cells:
+            db_cpu = f"{c.db_cpu_percent:.0f}%" if c.db_cpu_percent is not None else "—"
+            lines.append(
+                f"| {r.backend} | {c.route} | {c.connections} | {c.rps:,.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | "
+                f"{c.non2xx + c.socket_errors} | {c.cpu_percent:.0f}% | {db_cpu} |"
+            )
+    return lines + [""]
+
+
+def scale_targets(results: list[ScaleResult], latencies: list[LatencyResult]) -> list[str]:
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    lines = []
+    for lat in latencies:
+        if lat.backend != "PostgreSQL":
+            continue
+        worst = min(r.rps / r.bound for r in lat.rows)
+        lines.append(
+            f"| PostgreSQL, {lat.latency_ms:g} ms per round trip, cache off: `/` ≥ 80 % of the bound | "
+            f"worst {worst:.0%} | {verdict(worst >= 0.8)} |"
+        )
+        if lat.fast_alone and lat.fast_loaded:
+            lines.append(
+                f"| PostgreSQL latency mode: `/about` p99 ≤ 10 ms beside the load | "
+                f"{lat.fast_loaded.p99_ms:.1f} ms (alone {lat.fast_alone.p99_ms:.1f} ms) | "
+                f"{verdict(lat.fast_loaded.p99_ms <= 10)} |"
+            )
+    for r in results:
+        if r.generate_seconds is not None and r.backend == "PostgreSQL":
+            lines.append(
+                f"| PostgreSQL: {r.projects:,} projects / {r.releases:,} releases generated in < 15 min | "
+                f"{r.generate_seconds / 60:.1f} min | {verdict(r.generate_seconds < 15 * 60)} |"
+            )
+        for c in r.cells:
+            if c.route.startswith("project page"):
+                lines.append(f"| {r.backend} 1M: project page p99 ≤ 10 ms at 64, uncached | {c.p99_ms:.1f} ms | "
+                             f"{verdict(c.p99_ms <= 10)} |")
+            elif c.route.startswith("search"):
+                lines.append(f"| {r.backend} 1M: search p50 ≤ 30 ms at 16 | {c.p50_ms:.1f} ms | "
+                             f"{verdict(c.p50_ms <= 30)} |")
+                lines.append(f"| {r.backend} 1M: search p99 ≤ 100 ms at 16 | {c.p99_ms:.1f} ms | "
+                             f"{verdict(c.p99_ms <= 100)} |")
+            elif c.route.startswith("suggestions"):
+                lines.append(f"| {r.backend} 1M: suggestions p99 ≤ 20 ms at 16 | {c.p99_ms:.1f} ms | "
+                             f"{verdict(c.p99_ms <= 20)} |")
+    return lines
+
+
+SUITES = [
+    s.strip()
+    for s in os.environ.get("BENCH_SUITES", "dataset,demo,index,latency,postgres,scale").split(",")
+]
 
 
 def main() -> None:
@@ -864,28 +1145,62 @@ def main() -> None:
 
     suites: list[Suite] = []
     latency_db = None
-    if "dataset" in SUITES:
-        if DATASET.is_dir():
-            db = prepare_db("dataset", ["import", str(DATASET)])
-            project = "botocore" if (DATASET / "botocore.json").exists() else biggest_project(db)
-            suites.append(run_suite("dataset", f"Shared dataset ({DATASET.name})", db, project, "http", wire=True))
-            latency_db = db
-        else:
-            log(f"{DATASET} not found: the dataset suite is skipped")
-    if "demo" in SUITES:
-        demo = prepare_db(f"demo-{PROJECTS}", ["demo-data", "--projects", str(PROJECTS)])
-        suites.append(
-            run_suite(
-                f"demo {PROJECTS:,}",
-                f"Synthetic catalogue, {PROJECTS:,} projects",
-                demo,
-                biggest_project(demo),
-                a_search_term(demo),
+    sqlite_dataset: Suite | None = None
+    postgres_dataset: Suite | None = None
+    latencies: list[LatencyResult] = []
+    scale: list[ScaleResult] = []
+    cluster = PgCluster() if "postgres" in SUITES or "scale" in SUITES else None
+    try:
+        if "dataset" in SUITES or "postgres" in SUITES:
+            if DATASET.is_dir():
+                db = prepare_db("dataset", ["import", str(DATASET)])
+                project = "botocore" if (DATASET / "botocore.json").exists() else biggest_project(db)
+                if "dataset" in SUITES:
+                    sqlite_dataset = run_suite(
+                        "dataset", f"Shared dataset ({DATASET.name})", db, project, "http", wire=True
+                    )
+                    suites.append(sqlite_dataset)
+                    latency_db = db
+                if "postgres" in SUITES and cluster:
+                    url, _ = prepare_pg(cluster, "dataset", ["import", str(DATASET)])
+                    postgres_dataset = run_suite(
+                        "dataset (PostgreSQL)",
+                        f"Shared dataset ({DATASET.name}) on PostgreSQL",
+                        url,
+                        project,
+                        "http",
+                        cluster=cluster,
+                        ceiling=sqlite_dataset.ceiling if sqlite_dataset else None,
+                    )
+                    suites.append(postgres_dataset)
+                    latencies.append(run_latency(url, PG_LATENCY_MS, "PostgreSQL", cluster))
+            else:
+                log(f"{DATASET} not found: the dataset suites are skipped")
+        if "demo" in SUITES:
+            demo = prepare_db(f"demo-{PROJECTS}", ["demo-data", "--projects", str(PROJECTS)])
+            suites.append(
+                run_suite(
+                    f"demo {PROJECTS:,}",
+                    f"Synthetic catalogue, {PROJECTS:,} projects",
+                    demo,
+                    biggest_project(demo),
+                    a_search_term(demo),
+                )
             )
-        )
-        latency_db = latency_db or demo
-    index = run_index_suite() if "index" in SUITES else None
-    latency = run_latency(latency_db) if "latency" in SUITES and latency_db else None
+            latency_db = latency_db or demo
+        index = run_index_suite() if "index" in SUITES else None
+        if "latency" in SUITES and latency_db:
+            latencies.insert(0, run_latency(latency_db))
+        if "scale" in SUITES and cluster:
+            args = ["demo-data", "--projects", str(SCALE_PROJECTS), "--releases-per-project", str(SCALE_RELEASES)]
+            big = prepare_db(f"scale-{SCALE_PROJECTS}", args)
+            term = a_search_term(big)
+            scale.append(run_scale("SQLite", big, term))
+            url, seconds = prepare_pg(cluster, "scale", args)
+            scale.append(run_scale("PostgreSQL", url, term, cluster, seconds))
+    finally:
+        if cluster:
+            cluster.stop()
 
     wasm = bundle_file(".wasm")
     wasm_gzip_kb = len(gzip.compress(wasm.read_bytes(), 9)) / 1000
@@ -910,16 +1225,24 @@ def main() -> None:
         f"- Server binary: {BIN.stat().st_size / 1024 / 1024:.1f} MiB",
         "",
     ]
-    lines += targets(suites, index, latency, wasm_gzip_kb)
+    lines += targets(suites, index, latencies[0] if latencies and latencies[0].backend == "SQLite" else None,
+                     wasm_gzip_kb)
+    extra = scale_targets(scale, latencies)
+    if extra:
+        lines = lines[:-1] + extra + [""]
     lines += ["## Results", ""]
     for suite in suites:
         lines += suite_table(suite)
         if suite.wire:
             lines += wire_section(suite)
+    if sqlite_dataset and postgres_dataset:
+        lines += backends_section(sqlite_dataset, postgres_dataset)
     if index:
         lines += index_section(index)
-    if latency:
+    for latency in latencies:
         lines += latency_section(latency)
+    if scale:
+        lines += scale_section(scale)
     lines.append(f"Total bench time: {(time.time() - started) / 60:.1f} min.")
     report = "\n".join(lines) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)

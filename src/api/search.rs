@@ -99,11 +99,9 @@ mod ssr {
             return Ok(Vec::new());
         }
         let state = AppState::from_context()?;
-        let found = db_search::search(&state.db, &query, SearchOrder::Relevance, &[], 1, 0).await?;
-        Ok(found
-            .hits
+        let hits = db_search::suggest(&state.db, &query, SUGGESTIONS as i64).await?;
+        Ok(hits
             .into_iter()
-            .take(SUGGESTIONS)
             .map(|h| Suggestion {
                 name: h.name,
                 normalized_name: h.normalized_name,

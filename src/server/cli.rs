@@ -166,6 +166,7 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
             }
             let inputs = import::collect_inputs(&paths).map_err(|e| format!("cannot list inputs: {e}"))?;
             let report = import::import_files(&db, &inputs, std::io::stderr().is_terminal()).await;
+            db.after_bulk_load().await;
             println!("{}", report.summary());
             for (path, reason) in &report.skipped {
                 println!("skipped {}: {reason}", path.display());
@@ -196,6 +197,7 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
             let report = demo::generate(&db, projects, seed, releases_per_project, &bar)
                 .await
                 .map_err(|e| format!("database error: {e}"))?;
+            db.after_bulk_load().await;
             bar.finish_and_clear();
             println!(
                 "Generated {} projects, {} releases and {} files.",
@@ -250,6 +252,7 @@ async fn copy(from_url: &str, to_url: &str, config: &Config) -> Result<(), Strin
     let report = copy::copy(&from, &to, &progress)
         .await
         .map_err(|e| format!("database error: {e}"))?;
+    to.after_bulk_load().await;
     bar.finish_and_clear();
     for (table, rows, added) in &report.tables {
         println!("  {table:<18} {rows:>10} rows, {added:>10} added");

@@ -465,6 +465,24 @@ async fn search_ranks_by_the_same_rules_and_filters_by_classifier() {
         find(hostile, vec![]).await;
     }
     assert_eq!(search::classifiers(&db).await.expect("classifiers").len(), 2);
+    // Suggestions: names that start with the text, in name order; then
+    // full-text hits.
+    let suggest = |q: &str| {
+        let db = db.clone();
+        let q = SearchQuery::parse(q);
+        async move {
+            search::suggest(&db, &q, 3)
+                .await
+                .expect("suggest")
+                .into_iter()
+                .map(|h| h.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(suggest("flas").await, ["flask", "flask-login", "quart"]);
+    assert_eq!(suggest("Flask Login").await, ["flask-login"]);
+    assert_eq!(suggest("toolkit").await, ["werkzeug"]);
+    assert!(suggest("zzz").await.is_empty());
     // Newest first by date.
     let newest = search::search(&db, &SearchQuery::parse(""), SearchOrder::Newest, &[], 1, 0)
         .await

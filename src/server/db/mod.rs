@@ -327,6 +327,14 @@ impl Db {
         Ok(db)
     }
 
+    /// Tidies up after a bulk load (see `postgres::compact`); nothing to do
+    /// on SQLite.
+    pub async fn after_bulk_load(&self) {
+        if let Pool::Postgres(pool) = &self.pool {
+            postgres::compact(pool).await;
+        }
+    }
+
     pub async fn close(&self) {
         // The probe first: the pool's last connection folds the WAL into the
         // file only when no other connection is open.

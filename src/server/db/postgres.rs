@@ -64,6 +64,29 @@ pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Rewrites the counter shards' table after a bulk load (`import`,
+/// `demo-data`, `copy`): each statement of a load updates its shard, and
+/// the row versions one transaction leaves cannot be pruned in place, so
+/// the 16 rows end up scattered over megabytes. VACUUM FULL gives them one
+/// page again. It locks the table for the moment it takes (16 rows); should
+/// a writer hold the table, it gives up after a second and leaves it to
+/// autovacuum (readers go through the primary key either way).
+pub async fn compact(pool: &PgPool) {
+    let result = async {
+        let mut conn = pool.acquire().await?;
+        sqlx::query("SET lock_timeout = '1s'").execute(&mut *conn).await?;
+        sqlx::query("VACUUM (FULL, ANALYZE) catalog_counts")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("RESET lock_timeout").execute(&mut *conn).await?;
+        Ok::<_, sqlx::Error>(())
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(%error, "could not compact the counters (autovacuum will)");
+    }
+}
+
 /// `url` without its password, for messages and logs.
 pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

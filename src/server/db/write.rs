@@ -431,74 +431,16 @@ impl WriteTx {
     /// metadata of its last release and its files, and refreshes them as
     /// `refresh_project` does; a name that exists is left as it is.
     ///
-    /// SQLite runs the per-row statements (in-process, each costs
-    /// microseconds). PostgreSQL sends each table's rows of the whole batch
-    /// as arrays in one statement (`UNNEST`) and refreshes the batch in
-    /// set-based statements: a round trip and a trigger run per table, not
-    /// per row, which is what makes a catalogue of a million projects a
-    /// matter of minutes over a network.
+    /// Each table's rows of the whole batch go in one statement, as arrays
+    /// (PostgreSQL's `UNNEST`) or a JSON array (SQLite's `json_each`), and
+    /// the batch is refreshed by set-based statements with the same rules as
+    /// `refresh_project`: a round trip (PostgreSQL) or a hand-off to the
+    /// connection's worker thread (SQLite) per table, not per row, which is
+    /// what makes a catalogue of a million projects a matter of minutes.
     pub async fn add_projects(&mut self, projects: &[BulkProject], now: i64) -> Result<Added, sqlx::Error> {
         match &mut self.tx {
             Tx::Postgres(tx) => add_projects_postgres(tx, projects, now).await,
-            Tx::Sqlite(_) => {
-                let mut added = Added::default();
-                for project in projects {
-                    let (project_id, created) = self
-                        .ensure_project(&project.name, &project.normalized_name, now)
-                        .await?;
-                    if !created {
-                        continue;
-                    }
-                    let last = project.releases.len().saturating_sub(1);
-                    for (n, r) in project.releases.iter().enumerate() {
-                        let (release_id, _) = self
-                            .ensure_release(
-                                project_id,
-                                &NewRelease {
-                                    version: &r.version,
-                                    sort_key: &r.sort_key,
-                                    is_prerelease: r.is_prerelease,
-                                    is_legacy: r.is_legacy,
-                                    created: Some(r.created),
-                                    yanked: false,
-                                    yanked_reason: None,
-                                },
-                            )
-                            .await?;
-                        if n == last {
-                            self.upsert_metadata(release_id, &project.metadata).await?;
-                        }
-                        for f in &r.files {
-                            self.insert_file(
-                                release_id,
-                                &NewFile {
-                                    filename: &f.filename,
-                                    packagetype: &f.packagetype,
-                                    python_version: &f.python_version,
-                                    size: f.size,
-                                    sha256: &f.sha256,
-                                    md5: Some(&f.md5),
-                                    blake2b_256: Some(&f.blake2b_256),
-                                    upload_time: f.upload_time,
-                                    url: &f.url,
-                                    requires_python: f.requires_python.as_deref(),
-                                    yanked: false,
-                                    storage_key: None,
-                                    metadata_sha256: None,
-                                    uploaded_by: None,
-                                },
-                            )
-                            .await?;
-                            added.files += 1;
-                        }
-                        added.releases += 1;
-                    }
-                    self.refresh_project(project_id).await?;
-                    self.journal(project_id, "create", None, None, now).await?;
-                    added.projects += 1;
-                }
-                Ok(added)
-            }
+            Tx::Sqlite(tx) => add_projects_sqlite(tx, projects, now).await,
         }
     }
 
@@ -819,6 +761,213 @@ async fn add_projects_postgres(
     )
     .bind(&project_ids)
     .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Added {
+        projects: added_projects.len(),
+        releases: releases.len(),
+        files: files as usize,
+    })
+}
+
+/// [`WriteTx::add_projects`] on SQLite: the batch as JSON arrays, one
+/// statement per table.
+async fn add_projects_sqlite(
+    tx: &mut Transaction<'static, Sqlite>,
+    projects: &[BulkProject],
+    now: i64,
+) -> Result<Added, sqlx::Error> {
+    use serde_json::{Value, json};
+    use std::collections::HashMap;
+
+    let rows: Value = projects.iter().map(|p| json!([p.name, p.normalized_name])).collect();
+    let new: Vec<(i64, String)> = sqlx::query_as(
+        "INSERT INTO projects (name, normalized_name, created) \
+         SELECT value ->> 0, value ->> 1, $2 FROM json_each($1) WHERE true \
+         ON CONFLICT (normalized_name) DO NOTHING RETURNING id, normalized_name",
+    )
+    .bind(rows.to_string())
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    if new.is_empty() {
+        return Ok(Added::default());
+    }
+    let ids: HashMap<&str, i64> = new.iter().map(|(id, name)| (name.as_str(), *id)).collect();
+    let added_projects: Vec<(i64, &BulkProject)> = projects
+        .iter()
+        .filter_map(|p| ids.get(p.normalized_name.as_str()).map(|id| (*id, p)))
+        .collect();
+    let project_ids = Value::from(added_projects.iter().map(|(id, _)| *id).collect::<Vec<_>>()).to_string();
+
+    let rows: Value = added_projects
+        .iter()
+        .flat_map(|(id, p)| {
+            p.releases
+                .iter()
+                .map(move |r| json!([id, r.version, r.sort_key, r.is_prerelease, r.is_legacy, r.created]))
+        })
+        .collect();
+    let releases: Vec<(i64, i64, String)> = sqlx::query_as(
+        "INSERT INTO releases (project_id, version, sort_key, is_prerelease, is_legacy, created) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+         FROM json_each($1) WHERE true \
+         ON CONFLICT (project_id, version) DO NOTHING RETURNING id, project_id, version",
+    )
+    .bind(rows.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    let release_ids: HashMap<(i64, &str), i64> = releases
+        .iter()
+        .map(|(id, project, version)| ((*project, version.as_str()), *id))
+        .collect();
+
+    let rows: Value = added_projects
+        .iter()
+        .filter_map(|(id, p)| {
+            let last = p.releases.last()?;
+            let release_id = release_ids.get(&(*id, last.version.as_str()))?;
+            let m = &p.metadata;
+            Some(json!([
+                release_id,
+                m.summary,
+                m.description,
+                m.description_content_type,
+                m.author,
+                m.author_email,
+                m.maintainer,
+                m.maintainer_email,
+                m.license,
+                m.keywords,
+                m.home_page,
+                m.download_url,
+                m.docs_url,
+                m.platform,
+                m.requires_python,
+                m.project_urls_json,
+                m.classifiers_json,
+                m.requires_dist_json,
+                m.description_html,
+            ]))
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO release_metadata (release_id, summary, description, description_content_type, author, \
+             author_email, maintainer, maintainer_email, license, keywords, home_page, download_url, docs_url, \
+             platform, requires_python, project_urls, classifiers, requires_dist, description_html) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
+             value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, \
+             value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18 \
+         FROM json_each($1) WHERE true ON CONFLICT (release_id) DO NOTHING",
+    )
+    .bind(rows.to_string())
+    .execute(&mut **tx)
+    .await?;
+
+    let rows: Value = added_projects
+        .iter()
+        .flat_map(|(id, p)| p.releases.iter().map(move |r| (id, r)))
+        .filter_map(|(id, r)| Some((*release_ids.get(&(*id, r.version.as_str()))?, r)))
+        .flat_map(|(release_id, r)| {
+            r.files.iter().map(move |f| {
+                json!([
+                    release_id,
+                    f.filename,
+                    f.packagetype,
+                    f.python_version,
+                    f.size,
+                    f.sha256,
+                    f.md5,
+                    f.blake2b_256,
+                    f.upload_time,
+                    f.url,
+                    f.requires_python
+                ])
+            })
+        })
+        .collect();
+    let files = sqlx::query(
+        "INSERT INTO files (release_id, filename, packagetype, python_version, size, sha256, md5, blake2b_256, \
+             upload_time, url, requires_python) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
+             value ->> 7, value ->> 8, value ->> 9, value ->> 10 \
+         FROM json_each($1) WHERE true ON CONFLICT (filename) DO NOTHING",
+    )
+    .bind(rows.to_string())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+
+    // refresh_project for the whole batch: the same rules, set-based.
+    sqlx::query(
+        "WITH batch (id) AS (SELECT value FROM json_each($1)), \
+         ranked AS ( \
+             SELECT project_id, id, row_number() OVER (PARTITION BY project_id \
+                 ORDER BY yanked ASC, is_prerelease ASC, sort_key DESC, id DESC) AS n \
+             FROM releases WHERE project_id IN batch), \
+         latest AS (SELECT project_id, id FROM ranked WHERE n = 1), \
+         described AS ( \
+             SELECT project_id, id FROM ( \
+                 SELECT r.project_id, r.id, row_number() OVER (PARTITION BY r.project_id \
+                     ORDER BY r.id = l.id DESC, r.sort_key DESC) AS n \
+                 FROM releases r JOIN release_metadata m ON m.release_id = r.id \
+                 JOIN latest l ON l.project_id = r.project_id) WHERE n = 1), \
+         uploaded AS ( \
+             SELECT r.project_id, MAX(f.upload_time) AS at FROM files f JOIN releases r ON r.id = f.release_id \
+             WHERE r.project_id IN batch GROUP BY r.project_id), \
+         released AS ( \
+             SELECT project_id, MAX(created) AS last, MIN(created) AS first FROM releases \
+             WHERE project_id IN batch GROUP BY project_id), \
+         refreshed AS ( \
+             SELECT latest.project_id, latest.id AS latest_id, described.id AS described_id, \
+                 COALESCE(uploaded.at, released.last) AS last_upload, released.first AS first \
+             FROM latest LEFT JOIN described USING (project_id) LEFT JOIN uploaded USING (project_id) \
+                 LEFT JOIN released USING (project_id)) \
+         UPDATE projects SET latest_release_id = refreshed.latest_id, metadata_release_id = refreshed.described_id, \
+             last_upload = refreshed.last_upload, created = COALESCE(refreshed.first, projects.created) \
+         FROM refreshed WHERE projects.id = refreshed.project_id",
+    )
+    .bind(&project_ids)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM project_search WHERE rowid IN (SELECT value FROM json_each($1))")
+        .bind(&project_ids)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO project_search (rowid, name, summary, keywords, description) \
+         SELECT p.id, p.name || ' ' || replace(replace(replace(p.normalized_name, '-', ' '), '_', ' '), '.', ' '), \
+                COALESCE(m.summary, ''), COALESCE(m.keywords, ''), substr(COALESCE(m.description, ''), 1, 20000) \
+         FROM projects p LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
+         WHERE p.id IN (SELECT value FROM json_each($1))",
+    )
+    .bind(&project_ids)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO project_classifiers (project_id, classifier) \
+         SELECT p.id, j.value FROM projects p \
+         JOIN release_metadata m ON m.release_id = p.metadata_release_id, json_each(m.classifiers) j \
+         WHERE p.id IN (SELECT value FROM json_each($1))",
+    )
+    .bind(&project_ids)
+    .execute(&mut **tx)
+    .await?;
+    // One journal entry per project, in the batch's order; its id is the
+    // project's serial.
+    sqlx::query(
+        "INSERT INTO journal (project_id, action, submitted) \
+         SELECT value, 'create', $2 FROM json_each($1) ORDER BY key",
+    )
+    .bind(&project_ids)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE projects SET last_serial = (SELECT MAX(j.id) FROM journal j WHERE j.project_id = projects.id) \
+         WHERE id IN (SELECT value FROM json_each($1))",
+    )
+    .bind(&project_ids)
     .execute(&mut **tx)
     .await?;
     Ok(Added {
