@@ -712,7 +712,7 @@ async fn add_projects_postgres(
          described AS ( \
              SELECT DISTINCT ON (r.project_id) r.project_id, r.id FROM releases r \
              JOIN release_metadata m ON m.release_id = r.id JOIN latest l ON l.project_id = r.project_id \
-             ORDER BY r.project_id, r.id = l.id DESC, r.sort_key DESC), \
+             WHERE r.project_id = ANY($1) ORDER BY r.project_id, r.id = l.id DESC, r.sort_key DESC), \
          uploaded AS ( \
              SELECT r.project_id, MAX(f.upload_time) AS at FROM files f JOIN releases r ON r.id = f.release_id \
              WHERE r.project_id = ANY($1) GROUP BY r.project_id), \
@@ -911,7 +911,7 @@ async fn add_projects_sqlite(
                  SELECT r.project_id, r.id, row_number() OVER (PARTITION BY r.project_id \
                      ORDER BY r.id = l.id DESC, r.sort_key DESC) AS n \
                  FROM releases r JOIN release_metadata m ON m.release_id = r.id \
-                 JOIN latest l ON l.project_id = r.project_id) WHERE n = 1), \
+                 JOIN latest l ON l.project_id = r.project_id WHERE r.project_id IN batch) WHERE n = 1), \
          uploaded AS ( \
              SELECT r.project_id, MAX(f.upload_time) AS at FROM files f JOIN releases r ON r.id = f.release_id \
              WHERE r.project_id IN batch GROUP BY r.project_id), \
