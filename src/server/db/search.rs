@@ -345,9 +345,11 @@ async fn search_postgres_text(
 }
 
 /// Suggestions while typing: the projects whose name starts with what was
-/// typed, in name order (the exact name first), through the unique index on
-/// normalized names (a range of it, on either backend: PostgreSQL's "C"
-/// collation and SQLite's binary order are byte order); when fewer than
+/// typed, the closest completions first (the shortest names of the first
+/// 64 in name order: the exact name, then `flask` before `flake8` and
+/// `flask-login` for "fla"), through the unique index on normalized names (a
+/// range of it, on either backend: PostgreSQL's "C" collation and SQLite's
+/// binary order are byte order); when fewer than
 /// `limit` names start so, the rest from a full-text search. A prefix that
 /// many names share ("qui" in a million projects) costs a short index range,
 /// not the ranking of every match.
@@ -360,10 +362,11 @@ pub async fn suggest(db: &Db, query: &SearchQuery, limit: i64) -> Result<Vec<Hit
         hits = each_backend!(db, pool => sqlx::query_as(
             "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
                     COALESCE(m.summary, '') AS summary, p.last_upload \
-             FROM projects p JOIN releases r ON r.id = p.latest_release_id \
+             FROM (SELECT id FROM projects WHERE normalized_name >= $1 AND normalized_name < $2 \
+                   AND latest_release_id IS NOT NULL ORDER BY normalized_name LIMIT 64) c \
+             JOIN projects p ON p.id = c.id JOIN releases r ON r.id = p.latest_release_id \
              LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-             WHERE p.normalized_name >= $1 AND p.normalized_name < $2 \
-             ORDER BY p.normalized_name LIMIT $3",
+             ORDER BY length(p.normalized_name), p.normalized_name LIMIT $3",
         )
         .bind(&prefix)
         .bind(&upper)
