@@ -363,3 +363,47 @@ async fn a_yank_by_another_process_shows_at_once() {
     let (_, headers, body) = get(&app, "/simple/yanked-pkg/", &[]).await;
     assert!(String::from_utf8_lossy(&decoded(&headers, &body)).contains("data-yanked"));
 }
+
+/// Another process opening the SQLite database while the server runs (the
+/// `sqlite3` shell, a backup script, `cheeseshop import`) must find it in
+/// use: SQLite tells by a shared lock on byte 128 of the `-shm` file (its
+/// "DMS" lock), and a process that can take it exclusively believes it is
+/// alone and rebuilds the WAL index under everyone. The server's generation
+/// probe once dropped that lock by closing a descriptor of the file (POSIX
+/// locks belong to the process, not the descriptor); a writer then died of
+/// SIGBUS when a Python reader opened its database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_stays_locked_as_in_use_for_other_processes() {
+    if crate::helpers::backend() != crate::helpers::TestBackend::Sqlite {
+        return;
+    }
+    let app = spawn_empty().await;
+    let (_, token) = crate::helpers::user_with_token(&app, "locker", None).await;
+    let package = crate::helpers::Package::new("locked-pkg", "1.0");
+    let (filename, wheel) = package.wheel();
+    let (status, body) = app
+        .upload(Some(&token), package.form("bdist_wheel", &filename, &wheel, &[]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(get(&app, "/simple/locked-pkg/", &[]).await.0, 200);
+    let shm = format!("{}-shm", app.db_path.display());
+    let probe = r#"
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)
+    print("free")
+except OSError:
+    print("in use")
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", probe, &shm])
+        .output()
+        .expect("run python3");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "in use",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -40,6 +40,17 @@ use libsqlite3_sys as ffi;
 /// own lock-free read, `walIndexTryHdr`).
 pub struct WalStamp {
     map: memmap2::Mmap,
+    /// The `-shm` file, never closed. POSIX advisory locks belong to the
+    /// process and the file, not to the descriptor: closing *any*
+    /// descriptor of a file drops every lock the process holds on it,
+    /// SQLite's own included (its "DMS" lock, which tells other processes
+    /// that the WAL index is in use, and its readers' marks). Closing this
+    /// one after mapping made the next process to open the database think it
+    /// was alone and truncate the WAL index under us: the writer died of
+    /// SIGBUS (seen twice, a `demo-data` run and a Python `sqlite3` reader).
+    /// So the descriptor lives as long as the process: one per database
+    /// opened, which a server does once.
+    _file: std::mem::ManuallyDrop<std::fs::File>,
 }
 
 impl std::fmt::Debug for WalStamp {
@@ -60,14 +71,16 @@ impl WalStamp {
     pub fn open(path: &Path) -> Option<Self> {
         let mut shm = path.as_os_str().to_owned();
         shm.push("-shm");
-        let file = std::fs::File::open(shm).ok()?;
+        // From here on the descriptor is never closed (see `_file`), on
+        // every path: returning early must not close it either.
+        let file = std::mem::ManuallyDrop::new(std::fs::File::open(shm).ok()?);
         if file.metadata().ok()?.len() < (2 * HEADER_WORDS * 4) as u64 {
             return None;
         }
         // SAFETY: the mapping is read-only and only ever read through
         // atomic loads (`read`), because other processes write it.
-        let map = unsafe { memmap2::MmapOptions::new().len(2 * HEADER_WORDS * 4).map(&file) }.ok()?;
-        let stamp = Self { map };
+        let map = unsafe { memmap2::MmapOptions::new().len(2 * HEADER_WORDS * 4).map(&*file) }.ok()?;
+        let stamp = Self { map, _file: file };
         stamp.read().is_some().then_some(stamp)
     }
 
