@@ -150,14 +150,7 @@ impl TestDb {
                 url: sqlite_url(&dir.join("cheeseshop.db")),
                 pg_name: None,
             }),
-            TestBackend::Postgres => {
-                let name = unique_db_name("t");
-                block_on_side(pg_admin(vec![format!("CREATE DATABASE {name}")]));
-                Arc::new(Self {
-                    url: pg_url_of(&name),
-                    pg_name: Some(name),
-                })
-            }
+            TestBackend::Postgres => Self::postgres(),
         }
     }
 

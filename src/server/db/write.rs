@@ -113,15 +113,18 @@ pub enum InsertedFile {
     },
 }
 
-/// The texts search indexes for project `$1`: its name also with the
-/// normalized name's separators as spaces (so `zope` finds
-/// `zope.interface`), the describing release's summary, keywords and the
-/// start of its description.
+/// The texts search indexes for the projects `$1` selects (`$filter`):
+/// the name also with the normalized name's separators as spaces (so `zope`
+/// finds `zope.interface`), the describing release's summary, keywords and
+/// the start of its description.
 macro_rules! search_document {
-    () => {
-        "SELECT p.id, p.name || ' ' || replace(replace(replace(p.normalized_name, '-', ' '), '_', ' '), '.', ' '), \
-                COALESCE(m.summary, ''), COALESCE(m.keywords, ''), substr(COALESCE(m.description, ''), 1, 20000) \
-         FROM projects p LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id WHERE p.id = $1"
+    ($filter:literal) => {
+        concat!(
+            "SELECT p.id, p.name || ' ' || replace(replace(replace(p.normalized_name, '-', ' '), '_', ' '), '.', ' '), \
+                    COALESCE(m.summary, ''), COALESCE(m.keywords, ''), substr(COALESCE(m.description, ''), 1, 20000) \
+             FROM projects p LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id WHERE ",
+            $filter
+        )
     };
 }
 
@@ -171,25 +174,24 @@ impl Db {
             Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let free: Option<i16> = sqlx::query_scalar(
-                    "SELECT shard FROM catalog_counts ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED",
+                // Claim and name the shard in one round trip; wait for the
+                // connection's own shard only when all 16 are taken.
+                let claimed: Option<String> = sqlx::query_scalar(
+                    "WITH free AS (SELECT shard FROM catalog_counts ORDER BY random() LIMIT 1 \
+                         FOR UPDATE SKIP LOCKED) \
+                     SELECT set_config('cheeseshop.shard', shard::TEXT, true) FROM free",
                 )
                 .fetch_optional(&mut *tx)
                 .await?;
-                let shard = match free {
-                    Some(shard) => shard,
-                    None => {
-                        sqlx::query_scalar(
-                            "SELECT shard FROM catalog_counts WHERE shard = (pg_backend_pid() % 16) FOR UPDATE",
-                        )
-                        .fetch_one(&mut *tx)
-                        .await?
-                    }
-                };
-                sqlx::query("SELECT set_config('cheeseshop.shard', $1, true)")
-                    .bind(shard.to_string())
+                if claimed.is_none() {
+                    sqlx::query(
+                        "WITH own AS (SELECT shard FROM catalog_counts WHERE shard = pg_backend_pid() % 16 \
+                             FOR UPDATE) \
+                         SELECT set_config('cheeseshop.shard', shard::TEXT, true) FROM own",
+                    )
                     .execute(&mut *tx)
                     .await?;
+                }
                 Tx::Postgres(tx)
             }
         };
@@ -484,62 +486,70 @@ impl WriteTx {
     /// describing metadata (part of every project refresh).
     async fn refresh_search(&mut self, project_id: i64) -> Result<(), sqlx::Error> {
         match &mut self.tx {
-            Tx::Sqlite(tx) => {
-                sqlx::query("DELETE FROM project_search WHERE rowid = $1")
-                    .bind(project_id)
-                    .execute(&mut **tx)
-                    .await?;
-                sqlx::query(concat!(
-                    "INSERT INTO project_search (rowid, name, summary, keywords, description) ",
-                    search_document!(),
-                ))
-                .bind(project_id)
-                .execute(&mut **tx)
-                .await?;
-                sqlx::query("DELETE FROM project_classifiers WHERE project_id = $1")
-                    .bind(project_id)
-                    .execute(&mut **tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT OR IGNORE INTO project_classifiers (project_id, classifier) \
-                     SELECT p.id, j.value FROM projects p \
-                     JOIN release_metadata m ON m.release_id = p.metadata_release_id, json_each(m.classifiers) j \
-                     WHERE p.id = $1",
-                )
-                .bind(project_id)
-                .execute(&mut **tx)
-                .await?;
-            }
-            // The weighted tsvector is a generated column: writing the
-            // texts rewrites it and its GIN entries.
-            Tx::Postgres(tx) => {
-                sqlx::query(concat!(
-                    "INSERT INTO project_search (project_id, name, summary, keywords, description) ",
-                    search_document!(),
-                    " ON CONFLICT (project_id) DO UPDATE SET name = excluded.name, summary = excluded.summary, \
-                      keywords = excluded.keywords, description = excluded.description",
-                ))
-                .bind(project_id)
-                .execute(&mut **tx)
-                .await?;
-                sqlx::query("DELETE FROM project_classifiers WHERE project_id = $1")
-                    .bind(project_id)
-                    .execute(&mut **tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO project_classifiers (project_id, classifier) \
-                     SELECT p.id, j.value FROM projects p \
-                     JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-                     CROSS JOIN LATERAL json_array_elements_text(m.classifiers::json) AS j(value) \
-                     WHERE p.id = $1 ON CONFLICT DO NOTHING",
-                )
-                .bind(project_id)
-                .execute(&mut **tx)
-                .await?;
-            }
+            Tx::Sqlite(tx) => rewrite_search_sqlite(tx, &format!("[{project_id}]")).await,
+            Tx::Postgres(tx) => rewrite_search_postgres(tx, &[project_id]).await,
         }
-        Ok(())
     }
+}
+
+/// Rewrites the full-text rows and classifier lists of the projects `ids`
+/// (a JSON array) from their describing metadata, on SQLite: for one
+/// project's refresh and for a bulk load's batch alike.
+async fn rewrite_search_sqlite(tx: &mut Transaction<'static, Sqlite>, ids: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM project_search WHERE rowid IN (SELECT value FROM json_each($1))")
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(concat!(
+        "INSERT INTO project_search (rowid, name, summary, keywords, description) ",
+        search_document!("p.id IN (SELECT value FROM json_each($1))"),
+    ))
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM project_classifiers WHERE project_id IN (SELECT value FROM json_each($1))")
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO project_classifiers (project_id, classifier) \
+         SELECT p.id, j.value FROM projects p \
+         JOIN release_metadata m ON m.release_id = p.metadata_release_id, json_each(m.classifiers) j \
+         WHERE p.id IN (SELECT value FROM json_each($1))",
+    )
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The same on PostgreSQL. The weighted tsvector is a generated column:
+/// writing the texts rewrites it and its GIN entries.
+async fn rewrite_search_postgres(tx: &mut Transaction<'static, Postgres>, ids: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query(concat!(
+        "INSERT INTO project_search (project_id, name, summary, keywords, description) ",
+        search_document!("p.id = ANY($1)"),
+        " ON CONFLICT (project_id) DO UPDATE SET name = excluded.name, summary = excluded.summary, \
+          keywords = excluded.keywords, description = excluded.description",
+    ))
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM project_classifiers WHERE project_id = ANY($1)")
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO project_classifiers (project_id, classifier) \
+         SELECT p.id, j.value FROM projects p \
+         JOIN release_metadata m ON m.release_id = p.metadata_release_id \
+         CROSS JOIN LATERAL json_array_elements_text(m.classifiers::json) AS j(value) \
+         WHERE p.id = ANY($1) ON CONFLICT DO NOTHING",
+    )
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// [`WriteTx::add_projects`] on PostgreSQL: one statement per table for the
@@ -728,28 +738,7 @@ async fn add_projects_postgres(
     .bind(&project_ids)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO project_search (project_id, name, summary, keywords, description) \
-         SELECT p.id, p.name || ' ' || replace(replace(replace(p.normalized_name, '-', ' '), '_', ' '), '.', ' '), \
-                COALESCE(m.summary, ''), COALESCE(m.keywords, ''), substr(COALESCE(m.description, ''), 1, 20000) \
-         FROM projects p LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-         WHERE p.id = ANY($1) \
-         ON CONFLICT (project_id) DO UPDATE SET name = excluded.name, summary = excluded.summary, \
-             keywords = excluded.keywords, description = excluded.description",
-    )
-    .bind(&project_ids)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO project_classifiers (project_id, classifier) \
-         SELECT p.id, j.value FROM projects p \
-         JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-         CROSS JOIN LATERAL json_array_elements_text(m.classifiers::json) AS j(value) \
-         WHERE p.id = ANY($1) ON CONFLICT DO NOTHING",
-    )
-    .bind(&project_ids)
-    .execute(&mut **tx)
-    .await?;
+    rewrite_search_postgres(tx, &project_ids).await?;
     // One journal entry per project, in the batch's order; its id is the
     // project's serial.
     sqlx::query(
@@ -930,29 +919,7 @@ async fn add_projects_sqlite(
     .bind(&project_ids)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("DELETE FROM project_search WHERE rowid IN (SELECT value FROM json_each($1))")
-        .bind(&project_ids)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO project_search (rowid, name, summary, keywords, description) \
-         SELECT p.id, p.name || ' ' || replace(replace(replace(p.normalized_name, '-', ' '), '_', ' '), '.', ' '), \
-                COALESCE(m.summary, ''), COALESCE(m.keywords, ''), substr(COALESCE(m.description, ''), 1, 20000) \
-         FROM projects p LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-         WHERE p.id IN (SELECT value FROM json_each($1))",
-    )
-    .bind(&project_ids)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT OR IGNORE INTO project_classifiers (project_id, classifier) \
-         SELECT p.id, j.value FROM projects p \
-         JOIN release_metadata m ON m.release_id = p.metadata_release_id, json_each(m.classifiers) j \
-         WHERE p.id IN (SELECT value FROM json_each($1))",
-    )
-    .bind(&project_ids)
-    .execute(&mut **tx)
-    .await?;
+    rewrite_search_sqlite(tx, &project_ids).await?;
     // One journal entry per project, in the batch's order; its id is the
     // project's serial.
     sqlx::query(
