@@ -1,7 +1,7 @@
 //! The application shell, layout and routes.
 
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -29,7 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 // The bundle's names carry their content hash in release builds.
-                <HashedStylesheet options=options.clone() id="leptos"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -39,6 +39,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The stylesheet's URL, with its content hash in release builds. The hash
+/// file is read once: leptos_meta's `HashedStylesheet` reads it on every
+/// render (a `readlink`, a `stat` and a read per page view).
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        HREF.get_or_init(|| crate::server::http::stylesheet_href(options))
+            .clone()
+    }
+    #[cfg(not(feature = "ssr"))]
+    format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
 }
 
 #[component]

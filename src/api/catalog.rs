@@ -85,10 +85,9 @@ pub(crate) mod ssr {
         }
         let state = AppState::from_context()?;
         let db = &state.db;
-        let Some(p) = catalog::project(db, &normalize_project_name(name)).await? else {
+        let Some((p, releases)) = catalog::project_with_releases(db, &normalize_project_name(name)).await? else {
             return Err(AppError::project_not_found(name));
         };
-        let releases = catalog::releases(db, p.id).await?;
         let latest = releases.iter().find(|r| Some(r.id) == p.latest_release_id);
         let shown = match version.map(str::trim).filter(|v| !v.is_empty()) {
             None => latest,
@@ -112,11 +111,7 @@ pub(crate) mod ssr {
         } else {
             p.metadata_release_id
         };
-        let metadata = match metadata_id {
-            Some(id) => catalog::metadata(db, id).await?,
-            None => None,
-        };
-        let files = catalog::files(db, shown.id).await?;
+        let (metadata, files) = catalog::release_view(db, shown.id, metadata_id).await?;
 
         let mut links = Vec::new();
         let mut description_html = String::new();

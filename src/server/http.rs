@@ -52,6 +52,27 @@ pub fn leptos_options() -> Result<LeptosOptions, String> {
     Ok(options)
 }
 
+/// `/{pkg}/{output}.css`, or `/{pkg}/{output}.{hash}.css` with hashed file
+/// names (the `css:` line of the hash file cargo-leptos writes beside the
+/// binary). Without a readable hash file, the unhashed name.
+pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    let hash = options
+        .hash_files
+        .then(|| std::env::current_exe().ok())
+        .flatten()
+        .and_then(|exe| std::fs::read_to_string(exe.with_file_name(options.hash_file.as_ref())).ok())
+        .and_then(|hashes| {
+            hashes.lines().find_map(|line| {
+                let (file, hash) = line.split_once(':')?;
+                (file.trim() == "css").then(|| hash.trim().to_owned())
+            })
+        });
+    match hash {
+        Some(hash) => format!("/{}/{}.{hash}.css", options.site_pkg_dir, options.output_name),
+        None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
+    }
+}
+
 /// Axum matches paths exactly while the Leptos router ignores a trailing
 /// slash. Our canonical project URLs end in `/` (as on pypi.org), so every
 /// page route is registered in both spellings.

@@ -124,7 +124,7 @@ pub async fn all_projects(db: &Db) -> Result<Vec<ProjectRow>, sqlx::Error> {
         .await)
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct ReleaseRow {
     pub id: i64,
     pub version: String,
@@ -147,6 +147,121 @@ pub async fn releases(db: &Db, project_id: i64) -> Result<Vec<ReleaseRow>, sqlx:
     .bind(project_id)
     .fetch_all(pool)
     .await)
+}
+
+/// A project and every one of its releases (`releases`' order), in one
+/// statement: a page view is mostly round trips to the database, and on
+/// SQLite each statement and each row is a hand-off to the connection's
+/// thread and back (make bench, the uncached project page).
+pub async fn project_with_releases(
+    db: &Db,
+    normalized_name: &str,
+) -> Result<Option<(ProjectRow, Vec<ReleaseRow>)>, sqlx::Error> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        project: ProjectRow,
+        releases: String,
+    }
+    let row: Option<Row> = match db.pool() {
+        Pool::Sqlite(pool) => {
+            sqlx::query_as(
+                "SELECT p.id, p.name, p.normalized_name, p.latest_release_id, p.metadata_release_id, p.last_serial, \
+                     (SELECT json_group_array(json_object('id', r.id, 'version', r.version, 'sort_key', r.sort_key, \
+                             'created', r.created, 'is_prerelease', json(CASE WHEN r.is_prerelease THEN 'true' ELSE 'false' END), \
+                             'is_legacy', json(CASE WHEN r.is_legacy THEN 'true' ELSE 'false' END), \
+                             'yanked', json(CASE WHEN r.yanked THEN 'true' ELSE 'false' END), \
+                             'yanked_reason', r.yanked_reason, \
+                             'has_metadata', json(CASE WHEN EXISTS (SELECT 1 FROM release_metadata m WHERE m.release_id = r.id) \
+                                 THEN 'true' ELSE 'false' END))) \
+                      FROM (SELECT * FROM releases WHERE project_id = p.id ORDER BY sort_key DESC, id DESC) r) AS releases \
+                 FROM projects p WHERE p.normalized_name = $1",
+            )
+            .bind(normalized_name)
+            .fetch_optional(pool)
+            .await?
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_as(
+                "SELECT p.id, p.name, p.normalized_name, p.latest_release_id, p.metadata_release_id, p.last_serial, \
+                     (SELECT COALESCE(json_agg(r), '[]')::TEXT FROM \
+                         (SELECT r.id, r.version, r.sort_key, r.created, r.is_prerelease, r.is_legacy, r.yanked, \
+                                 r.yanked_reason, EXISTS (SELECT 1 FROM release_metadata m WHERE m.release_id = r.id) AS has_metadata \
+                          FROM releases r WHERE r.project_id = p.id ORDER BY r.sort_key DESC, r.id DESC) r) AS releases \
+                 FROM projects p WHERE p.normalized_name = $1",
+            )
+            .bind(normalized_name)
+            .fetch_optional(pool)
+            .await?
+        }
+    };
+    let Some(row) = row else { return Ok(None) };
+    let releases = serde_json::from_str(&row.releases).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Some((row.project, releases)))
+}
+
+/// The columns of `MetadataRow`.
+macro_rules! metadata_columns {
+    () => {
+        "SELECT release_id, summary, description, description_content_type, description_html, author, author_email, \
+                maintainer, maintainer_email, license, keywords, home_page, download_url, docs_url, requires_python, \
+                project_urls, classifiers, requires_dist"
+    };
+}
+
+/// What a release's page shows: the metadata of `metadata_id` (the release's
+/// own, or its project's) and the files of `release_id` (`files`' order),
+/// in one statement when there is metadata.
+pub async fn release_view(
+    db: &Db,
+    release_id: i64,
+    metadata_id: Option<i64>,
+) -> Result<(Option<MetadataRow>, Vec<FileRow>), sqlx::Error> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        metadata: MetadataRow,
+        files: String,
+    }
+    let Some(metadata_id) = metadata_id else {
+        return Ok((None, files(db, release_id).await?));
+    };
+    let row: Option<Row> = match db.pool() {
+        Pool::Sqlite(pool) => {
+            sqlx::query_as(concat!(
+                metadata_columns!(),
+                ", (SELECT json_group_array(json_object('filename', f.filename, 'packagetype', f.packagetype, \
+                        'python_version', f.python_version, 'size', f.size, 'sha256', f.sha256, 'md5', f.md5, \
+                        'blake2b_256', f.blake2b_256, 'upload_time', f.upload_time, 'url', f.url)) \
+                    FROM (SELECT * FROM files WHERE release_id = $2 ORDER BY packagetype <> 'sdist', filename) f) AS files \
+                 FROM release_metadata WHERE release_id = $1"
+            ))
+            .bind(metadata_id)
+            .bind(release_id)
+            .fetch_optional(pool)
+            .await?
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_as(concat!(
+                metadata_columns!(),
+                ", (SELECT COALESCE(json_agg(f), '[]')::TEXT FROM \
+                     (SELECT filename, packagetype, python_version, size, sha256, md5, blake2b_256, upload_time, url \
+                      FROM files WHERE release_id = $2 ORDER BY packagetype <> 'sdist', filename) f) AS files \
+                 FROM release_metadata WHERE release_id = $1"
+            ))
+            .bind(metadata_id)
+            .bind(release_id)
+            .fetch_optional(pool)
+            .await?
+        }
+    };
+    match row {
+        Some(row) => {
+            let files = serde_json::from_str(&row.files).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            Ok((Some(row.metadata), files))
+        }
+        None => Ok((None, files(db, release_id).await?)),
+    }
 }
 
 #[derive(Debug, Clone, Default, FromRow)]
@@ -172,12 +287,7 @@ pub struct MetadataRow {
 }
 
 pub async fn metadata(db: &Db, release_id: i64) -> Result<Option<MetadataRow>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as(
-        "SELECT release_id, summary, description, description_content_type, description_html, author, author_email, \
-                maintainer, maintainer_email, license, keywords, home_page, download_url, docs_url, requires_python, \
-                project_urls, classifiers, requires_dist \
-         FROM release_metadata WHERE release_id = $1",
-    )
+    each_backend!(db, pool => sqlx::query_as(concat!(metadata_columns!(), " FROM release_metadata WHERE release_id = $1"))
     .bind(release_id)
     .fetch_optional(pool)
     .await)
@@ -194,7 +304,7 @@ pub async fn store_description_html(db: &Db, release_id: i64, html: &str) -> Res
     Ok(())
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct FileRow {
     pub filename: String,
     pub packagetype: String,
