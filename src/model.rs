@@ -192,7 +192,13 @@ pub struct SearchResults {
     pub classifiers: Vec<String>,
     pub page: i64,
     pub pages: i64,
+    /// Matching projects, up to a cap (10,000).
     pub total: i64,
+    /// More than `total` match.
+    pub total_is_lower_bound: bool,
+    /// So many match that the ranking (and the facets) took only the
+    /// first few hundred matches, after the closest names.
+    pub windowed: bool,
     pub hits: Vec<SearchHit>,
     /// Classifiers among the matching projects, with counts.
     pub facets: Vec<(String, i64)>,

@@ -62,7 +62,7 @@ mod ssr {
             order => order,
         };
         let found = db_search::search(&state.db, &query, order, &classifiers, page, 40).await?;
-        let pages = ((found.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+        let pages = ((found.ranked + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
         if page > pages {
             return Err(AppError::NotFound(format!(
                 "There is no page {page} of these results: they fit on {pages} page{}.",
@@ -77,6 +77,8 @@ mod ssr {
             page,
             pages,
             total: found.total,
+            total_is_lower_bound: found.total_is_lower_bound,
+            windowed: found.windowed,
             hits: found
                 .hits
                 .into_iter()

@@ -98,6 +98,10 @@ impl SearchQuery {
     }
 }
 
+/// A text query matching more projects than this ranks only this many of
+/// them (after the closest names); see `server::db::search`.
+pub const RANK_WINDOW: i64 = 500;
+
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SearchOrder {

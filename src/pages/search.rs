@@ -6,7 +6,7 @@ use crate::api::{get_classifiers, search};
 use crate::components::error_view::ErrorView;
 use crate::components::search_form::SearchForm;
 use crate::domain::format::thousands;
-use crate::domain::search::{SearchOrder, encode_query_value, search_url};
+use crate::domain::search::{RANK_WINDOW, SearchOrder, encode_query_value, search_url};
 use crate::model::SearchResults;
 
 /// `/search?q=&o=&c=&page=`: results (or, without a query, every project).
@@ -53,6 +53,8 @@ fn ResultsView(results: SearchResults) -> impl IntoView {
         page,
         pages,
         total,
+        total_is_lower_bound,
+        windowed,
         hits,
         facets,
     } = results;
@@ -63,9 +65,10 @@ fn ResultsView(results: SearchResults) -> impl IntoView {
         format!("Search results for “{query}”")
     };
     let summary = format!(
-        "{} project{}{}",
+        "{}{} project{}{}",
         thousands(total),
-        if total == 1 { "" } else { "s" },
+        if total_is_lower_bound { "+" } else { "" },
+        if total == 1 && !total_is_lower_bound { "" } else { "s" },
         if pages > 1 {
             format!(" · page {page} of {pages}")
         } else {
@@ -135,12 +138,21 @@ fn ResultsView(results: SearchResults) -> impl IntoView {
             <aside class="search-facets" aria-label="Filter by classifier">
                 <h2>"Filter by classifier"</h2>
                 {(!classifiers.is_empty()).then(|| view! { <ul class="active-filters">{active_filters}</ul> })}
+                {windowed.then(|| view! { <p class="facet-note" data-test-facets-windowed>{format!("Counted in the first {RANK_WINDOW} matches.")}</p> })}
                 <ul class="facet-list">{facet_links}</ul>
                 <p><a href="/classifiers/">"All classifiers"</a></p>
             </aside>
             <section class="search-results" aria-labelledby="results-heading">
                 <h1 id="results-heading">{heading}</h1>
                 {truncated.then(|| view! { <p class="notice" data-test-truncated>"Your query was long, so only its first 200 characters were used."</p> })}
+                {(windowed && order == SearchOrder::Relevance).then(|| view! {
+                    <p class="notice" data-test-windowed>
+                        {format!(
+                            "Many projects match, so these are the closest names and the best of the first {RANK_WINDOW} \
+                             matches. Add a word or a filter to narrow the search."
+                        )}
+                    </p>
+                })}
                 <div class="results-bar">
                     <p class="results-count" data-test-total=total.to_string()>{summary}</p>
                     <nav aria-label="Sort results"><ul class="sort-links">"Sort by: " {sort_links}</ul></nav>

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use cheeseshop::domain::ReleaseVersion;
 use cheeseshop::domain::search::{SearchOrder, SearchQuery};
 use cheeseshop::server::db::accounts::{self, CreateUserError, NewUser};
-use cheeseshop::server::db::write::{InsertedFile, NewFile, NewRelease, ReleaseMetadata};
+use cheeseshop::server::db::write::{
+    BulkFile, BulkProject, BulkRelease, InsertedFile, NewFile, NewRelease, ReleaseMetadata,
+};
 use cheeseshop::server::db::{Db, DbOptions, catalog, index, search};
 use tempfile::TempDir;
 
@@ -488,4 +490,94 @@ async fn search_ranks_by_the_same_rules_and_filters_by_classifier() {
         .await
         .expect("search");
     assert_eq!(newest.total, 5);
+}
+
+/// `count` projects named `{stem}-00000`… with one release and one file
+/// each, in one bulk transaction per thousand.
+pub(crate) async fn add_many(db: &Db, stem: &str, count: usize) {
+    let project = |i: usize| {
+        let name = format!("{stem}-{i:05}");
+        let (sort_key, _) = release("1.0", 10 + i as i64);
+        BulkProject {
+            normalized_name: name.clone(),
+            releases: vec![BulkRelease {
+                version: "1.0".into(),
+                sort_key,
+                is_prerelease: false,
+                is_legacy: false,
+                created: 10 + i as i64,
+                files: vec![BulkFile {
+                    filename: format!("{}-1.0.tar.gz", name.replace('-', "_")),
+                    packagetype: "sdist".into(),
+                    python_version: "source".into(),
+                    size: 1,
+                    sha256: format!("{i:064}"),
+                    md5: format!("{i:032}"),
+                    blake2b_256: format!("{i:064}"),
+                    upload_time: 10 + i as i64,
+                    url: format!("https://files.example.org/{name}.tar.gz"),
+                    requires_python: None,
+                }],
+            }],
+            metadata: ReleaseMetadata {
+                summary: format!("A {stem} for testing"),
+                classifiers_json: r#"["Topic :: Utilities"]"#.into(),
+                ..ReleaseMetadata::default()
+            },
+            name,
+        }
+    };
+    for start in (0..count).step_by(1_000) {
+        let batch: Vec<BulkProject> = (start..(start + 1_000).min(count)).map(project).collect();
+        let mut tx = db.begin_write().await.expect("begin");
+        tx.add_projects(&batch, 5).await.expect("bulk");
+        tx.commit().await.expect("commit");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count() {
+    let (db, _keep, _dir) = fresh().await;
+    add_many(&db, "widget", search::COUNT_CAP as usize + 50).await;
+    // The exact name comes last, far beyond the window of the first matches.
+    add_project(&db, "widget", "The widget", "", &["1.0"]).await;
+    add_project(&db, "gadget", "Not a match", "", &["1.0"]).await;
+
+    let find = |q: &str, order: SearchOrder, page: i64| {
+        let db = db.clone();
+        let q = SearchQuery::parse(q);
+        async move { search::search(&db, &q, order, &[], page, 10).await.expect("search") }
+    };
+    let first = find("widget", SearchOrder::Relevance, 1).await;
+    assert_eq!(
+        (first.total, first.total_is_lower_bound, first.windowed),
+        (search::COUNT_CAP, true, true)
+    );
+    let names: Vec<&str> = first.hits.iter().map(|h| h.name.as_str()).collect();
+    // The exact name, then the closest completions, then the window.
+    assert_eq!(names[0], "widget");
+    assert_eq!(names[1], "widget-00000");
+    assert_eq!(first.hits.len(), search::PAGE_SIZE as usize);
+    // Eight names first (one outside the window); the window's other 493.
+    assert_eq!(first.ranked, 8 + search::WINDOW - 7);
+    // Facets count the window only.
+    assert_eq!(first.facets, [("Topic :: Utilities".to_owned(), search::WINDOW)]);
+    // Pages go on where the last one stopped, without repeats, to the end.
+    let second = find("widget", SearchOrder::Relevance, 2).await;
+    assert!(second.hits.iter().all(|h| !names.contains(&h.name.as_str())));
+    assert_eq!(second.hits.len(), search::PAGE_SIZE as usize);
+    let last_page = (first.ranked + search::PAGE_SIZE - 1) / search::PAGE_SIZE;
+    let last = find("widget", SearchOrder::Relevance, last_page).await;
+    assert_eq!(
+        last.hits.len() as i64,
+        first.ranked - (last_page - 1) * search::PAGE_SIZE
+    );
+    // Other orders see every match, not the window: the newest upload.
+    let newest = find("widget", SearchOrder::Newest, 1).await;
+    assert_eq!(newest.hits[0].name, format!("widget-{:05}", search::COUNT_CAP + 49));
+    assert!(newest.total_is_lower_bound);
+    // A narrower query is ranked whole and counted exactly.
+    let narrow = find("widget 00012", SearchOrder::Relevance, 1).await;
+    assert!(!narrow.windowed && !narrow.total_is_lower_bound);
+    assert_eq!(narrow.hits[0].name, "widget-00012");
 }

@@ -233,3 +233,35 @@ async fn suggestions_wait_for_a_search_slot_like_searches() {
     let response = waiting.await.expect("task").expect("suggest");
     assert_eq!(response.status().as_u16(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broad_query_says_how_it_was_ranked_and_pages_end_with_the_window() {
+    let app = crate::helpers::spawn_empty().await;
+    crate::conformance::add_many(&app.db, "gizmo", 10_050).await;
+
+    let (status, body) = app.get_text("/search?q=gizmo").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("10,000+ projects · page 1 of 25"), "{body}");
+    assert_eq!(attr_values(&body, "data-test-total"), ["10000"]);
+    assert!(body.contains("data-test-windowed"));
+    assert!(body.contains("Counted in the first 500 matches."));
+    assert_eq!(attr_values(&body, "data-test-facet"), ["Topic :: Utilities"]);
+    assert!(
+        body.contains(r#"data-test-facet-count class="count">500</span>"#),
+        "{body}"
+    );
+    assert_eq!(attr_values(&body, "data-test-hit").len(), 20);
+    // The window's last page answers, the one after it is a clear 404.
+    let (last, body) = app.get_text("/search?q=gizmo&page=25").await;
+    assert_eq!(last, 200);
+    assert_eq!(attr_values(&body, "data-test-hit").len(), 20);
+    assert_eq!(app.get_text("/search?q=gizmo&page=26").await.0, 404);
+    // By date, every match can be paged through to the cap.
+    let (status, body) = app.get_text("/search?q=gizmo&o=-created&page=500").await;
+    assert_eq!(status, 200);
+    assert!(!body.contains("data-test-windowed"));
+    // A query narrow enough is counted exactly and ranked whole.
+    let (status, hits, total) = search(&app, "q=gizmo+00042").await;
+    assert_eq!((status, total), (200, 1));
+    assert_eq!(hits, ["gizmo-00042"]);
+}

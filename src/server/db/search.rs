@@ -11,6 +11,22 @@ use crate::domain::search::{SearchOrder, SearchQuery};
 
 pub const PAGE_SIZE: i64 = 20;
 
+/// A text query ranks at most this many matches by relevance: the first
+/// ones by id (the longest-listed projects), after the exact name and the
+/// closest name completions, which come from the name index wherever they
+/// are. Ranking costs a look-up per match and per field boost; a word that
+/// a million-project catalogue uses thirty thousand times cost seconds of
+/// CPU per search when every match was ranked (make bench, the scale suite).
+/// Facets count the same matches. A query with fewer matches is ranked
+/// whole, as before.
+pub const WINDOW: i64 = crate::domain::search::RANK_WINDOW;
+
+/// Matches counted at most; more read "10,000+" (as on pypi.org).
+pub const COUNT_CAP: i64 = 10_000;
+
+/// The closest name completions put first in a windowed ranking.
+const TOP_NAMES: i64 = 8;
+
 #[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct Hit {
     pub name: String,
@@ -21,9 +37,40 @@ pub struct Hit {
 }
 
 pub struct Found {
+    /// How many projects match, up to `COUNT_CAP`.
     pub total: i64,
+    /// More than `COUNT_CAP` match.
+    pub total_is_lower_bound: bool,
+    /// How many results can be paged through: `total`, or, when ranking
+    /// was windowed, the window and the name completions ranked before it.
+    pub ranked: i64,
+    /// Ranking and facets covered only the first `WINDOW` matches.
+    pub windowed: bool,
     pub hits: Vec<Hit>,
     pub facets: Vec<(String, i64)>,
+}
+
+/// `Found::total` and its flag from a count capped at `COUNT_CAP + 1`.
+fn capped(n: i64) -> (i64, bool) {
+    (n.min(COUNT_CAP), n > COUNT_CAP)
+}
+
+/// A page of a ranking that puts `top` (ranked first) before the window's
+/// own ranking: which of `top` the page shows, and the window's offset and
+/// limit for the rest.
+fn split_page(top: usize, offset: i64) -> (std::ops::Range<usize>, i64, i64) {
+    let top = top as i64;
+    let from = offset.min(top);
+    let to = (offset + PAGE_SIZE).min(top);
+    let shown = from as usize..to as usize;
+    (shown, (offset - top).max(0), PAGE_SIZE - (to - from))
+}
+
+#[derive(FromRow)]
+struct TopHit {
+    id: i64,
+    #[sqlx(flatten)]
+    hit: Hit,
 }
 
 /// Appends "the project `id` has every one of these classifiers (or a child)".
@@ -69,74 +116,254 @@ async fn search_sqlite(
     page: i64,
     facet_limit: i64,
 ) -> Result<Found, sqlx::Error> {
-    let fts = query.fts_expression();
-    // The matching set, as a FROM/WHERE fragment shared by all three
-    // queries, selecting `id`; with `projects`, `p` is joined for ranking.
-    let matching = |b: &mut QueryBuilder<Sqlite>, with_projects: bool| {
-        match &fts {
-            Some(expr) if with_projects => {
-                // CROSS JOIN makes the FTS match the outer loop: SQLite
-                // otherwise may scan every project and probe the index per row.
-                b.push(
-                    " FROM project_search s CROSS JOIN projects p ON p.id = s.rowid \
-                     WHERE project_search MATCH ",
-                );
-                b.push_bind(expr.clone());
-                push_filters(b, "s.rowid", classifiers);
+    let Some(expr) = query.fts_expression() else {
+        return browse_sqlite(pool, order, classifiers, page, facet_limit).await;
+    };
+    let offset = (page - 1).max(0) * PAGE_SIZE;
+    // FTS5 answers a prefix term by merging the lists of every word that
+    // starts so, whole, whatever the LIMIT: that is most of a search's cost,
+    // so each statement below runs the full-text query once. First the
+    // count (up to the cap) and where the window ends (its last match by
+    // id, when there are that many).
+    let mut count_q = QueryBuilder::<Sqlite>::new(
+        "WITH m AS MATERIALIZED (SELECT s.rowid AS id FROM project_search s WHERE project_search MATCH ",
+    );
+    count_q.push_bind(expr.clone());
+    push_filters(&mut count_q, "s.rowid", classifiers);
+    count_q.push(" LIMIT ");
+    count_q.push_bind(COUNT_CAP + 1);
+    count_q.push(") SELECT (SELECT COUNT(*) FROM m), (SELECT id FROM m ORDER BY id LIMIT 1 OFFSET ");
+    count_q.push_bind(WINDOW - 1);
+    count_q.push(")");
+
+    // A windowed ranking starts with the exact name and the closest
+    // completions (as suggestions have them), from the name index.
+    let top = async {
+        let prefix = query.normalized_name();
+        if order != SearchOrder::Relevance || prefix.is_empty() || !prefix.bytes().all(|b| b < b'~') {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT p.id, p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
+             COALESCE(m.summary, '') AS summary, p.last_upload \
+             FROM (SELECT id FROM projects WHERE normalized_name >= ",
+        );
+        q.push_bind(prefix.clone());
+        q.push(" AND normalized_name < ");
+        q.push_bind(format!("{prefix}~"));
+        q.push(" AND latest_release_id IS NOT NULL");
+        push_filters(&mut q, "id", classifiers);
+        q.push(
+            " ORDER BY normalized_name LIMIT 64) c JOIN projects p ON p.id = c.id \
+             LEFT JOIN releases r ON r.id = p.latest_release_id \
+             LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
+             ORDER BY length(p.normalized_name), p.normalized_name LIMIT ",
+        );
+        q.push_bind(TOP_NAMES);
+        q.build_query_as::<TopHit>().fetch_all(pool).await
+    };
+    let ((total, cut), top) = tokio::try_join!(count_q.build_query_as::<(i64, Option<i64>)>().fetch_one(pool), top)?;
+    let (total, total_is_lower_bound) = capped(total);
+    let windowed = cut.is_some() && order == SearchOrder::Relevance;
+    // The completions go first only when the ranking is windowed: a whole
+    // ranking puts the exact name and the name prefixes first by itself.
+    let top = if windowed { top } else { Vec::new() };
+    let (top_shown, window_offset, window_limit) = split_page(top.len(), offset);
+
+    // Then one statement: the matches (the window's, for a relevance
+    // ranking) with their relevance, ranked; the page; the facets (the
+    // window's, whatever the order).
+    let relevance = order == SearchOrder::Relevance;
+    let window = cut.filter(|_| relevance);
+    let mut q = QueryBuilder::<Sqlite>::new("WITH w AS MATERIALIZED (SELECT s.rowid AS id");
+    // bm25 with every weight but one field's at zero is zero exactly when
+    // the field holds none of the terms: the field boosts (name x10,
+    // summary and keywords x5, as pypi.org weighs fields) come from the
+    // same pass over the index. bm25 with all the weights only breaks
+    // ties, because its IDF vanishes for words most projects use.
+    let single = query.terms.len() == 1;
+    if relevance {
+        q.push(", bm25(project_search, 10.0, 5.0, 5.0, 1.0) AS score");
+        if single {
+            q.push(
+                ", bm25(project_search, 1.0, 0.0, 0.0, 0.0) AS in_name, \
+                 bm25(project_search, 0.0, 1.0, 0.0, 0.0) AS in_summary, \
+                 bm25(project_search, 0.0, 0.0, 1.0, 0.0) AS in_keywords",
+            );
+        }
+    }
+    q.push(" FROM project_search s WHERE project_search MATCH ");
+    q.push_bind(expr.clone());
+    if let Some(cut) = window {
+        q.push(" AND s.rowid <= ");
+        q.push_bind(cut);
+    }
+    push_filters(&mut q, "s.rowid", classifiers);
+    q.push(")");
+    // Several terms: each term's fields, one pass per term. Terms are
+    // ASCII letters and digits only (`SearchQuery::parse`).
+    if relevance && !single {
+        for (i, term) in query.terms.iter().enumerate() {
+            q.push(format!(
+                ", t{i} AS MATERIALIZED (SELECT rowid AS id, bm25(project_search, 1.0, 0.0, 0.0, 0.0) AS in_name, \
+                 bm25(project_search, 0.0, 1.0, 0.0, 0.0) AS in_summary, \
+                 bm25(project_search, 0.0, 0.0, 1.0, 0.0) AS in_keywords \
+                 FROM project_search WHERE project_search MATCH "
+            ));
+            q.push_bind(format!("\"{term}\"*"));
+            if let Some(cut) = window {
+                q.push(" AND rowid <= ");
+                q.push_bind(cut);
             }
-            Some(expr) => {
-                // Counting and facets need only the index: no row is read.
-                b.push(" FROM project_search s WHERE project_search MATCH ");
-                b.push_bind(expr.clone());
-                push_filters(b, "s.rowid", classifiers);
-            }
-            None => {
-                b.push(" FROM projects p WHERE p.latest_release_id IS NOT NULL");
-                push_filters(b, "p.id", classifiers);
+            q.push(")");
+        }
+    }
+    q.push(", ranked AS (SELECT w.id, p.normalized_name AS sort_name, p.last_upload");
+    if relevance {
+        q.push(", p.normalized_name = ");
+        q.push_bind(query.normalized_name());
+        q.push(" AS exact, substr(p.normalized_name, 1, length(");
+        q.push_bind(query.normalized_name());
+        q.push(")) = ");
+        q.push_bind(query.normalized_name());
+        q.push(" AS prefix, w.score, (0");
+        let fields = |b: &mut QueryBuilder<Sqlite>, t: &str| {
+            b.push(format!(
+                " + 10 * COALESCE({t}.in_name < 0, 0) + 5 * COALESCE({t}.in_summary < 0, 0) \
+                 + 5 * COALESCE({t}.in_keywords < 0, 0)"
+            ));
+        };
+        if single {
+            fields(&mut q, "w");
+        } else {
+            for i in 0..query.terms.len() {
+                fields(&mut q, &format!("t{i}"));
             }
         }
+        q.push(") AS boost");
+    }
+    q.push(" FROM w JOIN projects p ON p.id = w.id");
+    if relevance && !single {
+        for i in 0..query.terms.len() {
+            q.push(format!(" LEFT JOIN t{i} ON t{i}.id = w.id"));
+        }
+    }
+    if !top.is_empty() {
+        let mut names = q.separated(", ");
+        names.push_unseparated(" WHERE p.normalized_name NOT IN (");
+        for t in &top {
+            names.push_bind(t.hit.normalized_name.clone());
+        }
+        names.push_unseparated(")");
+    }
+    let order_by = match order {
+        SearchOrder::Relevance => "exact DESC, prefix DESC, boost DESC, score ASC, sort_name ASC",
+        SearchOrder::Newest => "last_upload DESC NULLS LAST, sort_name ASC",
+        SearchOrder::Name => "sort_name ASC",
     };
-    let id = if fts.is_some() { "s.rowid" } else { "p.id" };
+    q.push(format!("), page AS (SELECT * FROM ranked ORDER BY {order_by} LIMIT "));
+    q.push_bind(window_limit);
+    q.push(" OFFSET ");
+    q.push_bind(window_offset);
+    q.push(format!(
+        ") SELECT (SELECT json_group_array(json_object('name', h.name, 'normalized_name', h.normalized_name, \
+                 'version', h.version, 'summary', h.summary, 'last_upload', h.last_upload)) FROM ( \
+             SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
+                 COALESCE(m.summary, '') AS summary, p.last_upload \
+             FROM page JOIN projects p ON p.id = page.id \
+             LEFT JOIN releases r ON r.id = p.latest_release_id \
+             LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
+             ORDER BY {}) h), \
+         (SELECT json_group_array(json_array(f.classifier, f.n)) FROM ( \
+             SELECT pc.classifier, COUNT(*) AS n FROM w CROSS JOIN project_classifiers pc ON pc.project_id = w.id",
+        order_by
+            .split(", ")
+            .map(|o| format!("page.{o}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    // Facets count the window's matches, whatever the order.
+    if let Some(cut) = cut {
+        q.push(" WHERE w.id <= ");
+        q.push_bind(cut);
+    }
+    q.push(" GROUP BY pc.classifier ORDER BY n DESC, pc.classifier ASC LIMIT ");
+    q.push_bind(facet_limit);
+    q.push(") f)");
+    let (hits, facets): (String, String) = q.build_query_as().fetch_one(pool).await?;
+    let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+    let window_hits: Vec<Hit> = serde_json::from_str(&hits).map_err(decode)?;
+    let facets = serde_json::from_str(&facets).map_err(decode)?;
+    Ok(assemble(
+        total,
+        total_is_lower_bound,
+        cut,
+        windowed,
+        top,
+        top_shown,
+        window_hits,
+        facets,
+    ))
+}
 
+/// A search's result from its parts: the name completions ranked first
+/// (those on this page), then the window's page.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    total: i64,
+    total_is_lower_bound: bool,
+    cut: Option<i64>,
+    windowed: bool,
+    top: Vec<TopHit>,
+    top_shown: std::ops::Range<usize>,
+    window_hits: Vec<Hit>,
+    facets: Vec<(String, i64)>,
+) -> Found {
+    let ranked = match (windowed, cut) {
+        // The window holds WINDOW matches; the completions inside it are
+        // shown before it instead.
+        (true, Some(cut)) => top.len() as i64 + WINDOW - top.iter().filter(|t| t.id <= cut).count() as i64,
+        _ => total,
+    };
+    let mut hits: Vec<Hit> = top
+        .into_iter()
+        .skip(top_shown.start)
+        .take(top_shown.len())
+        .map(|t| t.hit)
+        .collect();
+    hits.extend(window_hits);
+    Found {
+        total,
+        total_is_lower_bound,
+        ranked,
+        windowed: cut.is_some(),
+        hits,
+        facets,
+    }
+}
+
+/// Browsing (no text): every listed project by name or date, filtered by
+/// classifiers, with their facets.
+async fn browse_sqlite(
+    pool: &sqlx::SqlitePool,
+    order: SearchOrder,
+    classifiers: &[String],
+    page: i64,
+    facet_limit: i64,
+) -> Result<Found, sqlx::Error> {
+    let listed = |b: &mut QueryBuilder<Sqlite>| {
+        b.push(" FROM projects p WHERE p.latest_release_id IS NOT NULL");
+        push_filters(b, "p.id", classifiers);
+    };
     let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*)");
-    matching(&mut count, false);
-
+    listed(&mut count);
     let mut page_q = QueryBuilder::<Sqlite>::new(
         "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, COALESCE(m.summary, '') AS summary, \
-         p.last_upload FROM (SELECT p.id AS id",
+         p.last_upload FROM (SELECT p.id AS id, p.last_upload AS last_upload, p.normalized_name AS sort_name",
     );
-    // Rank inside the subquery (where the FTS table is), then join the rest
-    // for the page only.
-    if fts.is_some() {
-        page_q.push(", p.normalized_name = ");
-        page_q.push_bind(query.normalized_name());
-        page_q.push(" AS exact, substr(p.normalized_name, 1, length(");
-        page_q.push_bind(query.normalized_name());
-        page_q.push(")) = ");
-        page_q.push_bind(query.normalized_name());
-        page_q.push(" AS prefix, (0");
-        // Field boosts per query term (name x10, summary and keywords x5),
-        // as pypi.org weighs fields; bm25 only breaks ties, because its IDF
-        // vanishes for words that most projects use ("python", "library").
-        // Each boost is an FTS column filter, answered from the index: reading
-        // the columns themselves loads every matching row's whole document.
-        // Terms are ASCII letters and digits only (`SearchQuery::parse`).
-        for term in &query.terms {
-            for (column, weight) in [("name", "10"), ("summary", "5"), ("keywords", "5")] {
-                page_q.push(format!(
-                    " + {weight} * (s.rowid IN (SELECT rowid FROM project_search WHERE project_search MATCH "
-                ));
-                page_q.push_bind(format!("{column} : \"{term}\"*"));
-                page_q.push("))");
-            }
-        }
-        page_q.push(") AS boost, bm25(project_search, 10.0, 5.0, 5.0, 1.0) AS score");
-    }
-    page_q.push(", p.last_upload AS last_upload, p.normalized_name AS sort_name");
-    matching(&mut page_q, true);
-    page_q.push(match (order, fts.is_some()) {
-        (SearchOrder::Relevance, true) => " ORDER BY exact DESC, prefix DESC, boost DESC, score ASC, sort_name ASC",
-        (SearchOrder::Newest, _) => " ORDER BY last_upload DESC NULLS LAST, sort_name ASC",
+    listed(&mut page_q);
+    page_q.push(match order {
+        SearchOrder::Newest => " ORDER BY last_upload DESC NULLS LAST, sort_name ASC",
         _ => " ORDER BY sort_name ASC",
     });
     page_q.push(" LIMIT ");
@@ -148,36 +375,15 @@ async fn search_sqlite(
          LEFT JOIN releases r ON r.id = p.latest_release_id \
          LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id",
     );
-    // The join keeps the subquery's order in SQLite, but say it explicitly.
-    page_q.push(match (order, fts.is_some()) {
-        (SearchOrder::Relevance, true) => {
-            " ORDER BY ranked.exact DESC, ranked.prefix DESC, ranked.boost DESC, ranked.score ASC, ranked.sort_name ASC"
-        }
-        (SearchOrder::Newest, _) => " ORDER BY ranked.last_upload DESC NULLS LAST, ranked.sort_name ASC",
+    page_q.push(match order {
+        SearchOrder::Newest => " ORDER BY ranked.last_upload DESC NULLS LAST, ranked.sort_name ASC",
         _ => " ORDER BY ranked.sort_name ASC",
     });
-    // With a text query, the matches drive a join into the classifiers'
-    // primary key; without one, every listed project's classifiers count.
-    let mut facet_q = match &fts {
-        Some(expr) => {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "SELECT pc.classifier, COUNT(*) AS n FROM project_search s \
-                 CROSS JOIN project_classifiers pc ON pc.project_id = s.rowid WHERE project_search MATCH ",
-            );
-            q.push_bind(expr.clone());
-            push_filters(&mut q, "s.rowid", classifiers);
-            q
-        }
-        None => {
-            let mut q = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT {id}"
-            ));
-            matching(&mut q, false);
-            q.push(")");
-            q
-        }
-    };
-    facet_q.push(" GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
+    let mut facet_q = QueryBuilder::<Sqlite>::new(
+        "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT p.id",
+    );
+    listed(&mut facet_q);
+    facet_q.push(") GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
     facet_q.push_bind(facet_limit);
 
     // Three independent reads on three pooled connections, concurrently.
@@ -193,7 +399,14 @@ async fn search_sqlite(
         page_q.build_query_as::<Hit>().fetch_all(pool),
         facets
     )?;
-    Ok(Found { total, hits, facets })
+    Ok(Found {
+        total,
+        total_is_lower_bound: false,
+        ranked: total,
+        windowed: false,
+        hits,
+        facets,
+    })
 }
 
 /// PostgreSQL's search: a text query in one statement (below); browsing
@@ -258,15 +471,22 @@ async fn search_postgres(
         page_q.build_query_as::<Hit>().fetch_all(pool),
         facets
     )?;
-    Ok(Found { total, hits, facets })
+    Ok(Found {
+        total,
+        total_is_lower_bound: false,
+        ranked: total,
+        windowed: false,
+        hits,
+        facets,
+    })
 }
 
-/// A text search on PostgreSQL in one statement and one pass over the
-/// index: the matches (with their ranking columns) are gathered once, then
-/// counted, paged and faceted from there. Three separate queries, as on
-/// SQLite, would each look up every match in the GIN index and read its row
-/// again, which for a word that a million-project catalogue uses thirty
-/// thousand times is most of the cost.
+/// A text search on PostgreSQL: where the window ends (as on SQLite), the
+/// closest name completions when the ranking is windowed, then one
+/// statement and one pass over the index for the rest: the matches (with
+/// their ranking columns) are gathered once, then paged and faceted from
+/// there, and counted up to the cap. Three separate queries would each look
+/// up every match in the GIN index and read its row again.
 async fn search_postgres_text(
     pool: &sqlx::PgPool,
     query: &SearchQuery,
@@ -276,6 +496,51 @@ async fn search_postgres_text(
     page: i64,
     facet_limit: i64,
 ) -> Result<Found, sqlx::Error> {
+    let offset = (page - 1).max(0) * PAGE_SIZE;
+    // The count (up to the cap) and where the window ends, from one pass
+    // over the index. The matches come in the order of the table's pages,
+    // not by id, so past the cap the end is the 500th id of the first
+    // matches counted, not of all: the window below still takes the first
+    // `WINDOW` ids up to it, every one a match.
+    let mut count_q = QueryBuilder::<Postgres>::new(
+        "WITH m AS MATERIALIZED (SELECT s.project_id AS id FROM project_search s \
+         WHERE s.document @@ to_tsquery('cheeseshop_search', ",
+    );
+    count_q.push_bind(tsquery.to_owned());
+    count_q.push(")");
+    push_filters(&mut count_q, "s.project_id", classifiers);
+    count_q.push(" LIMIT ");
+    count_q.push_bind(COUNT_CAP + 1);
+    count_q.push(") SELECT (SELECT COUNT(*) FROM m), (SELECT id FROM m ORDER BY id LIMIT 1 OFFSET ");
+    count_q.push_bind(WINDOW - 1);
+    count_q.push(")");
+    let (total, cut): (i64, Option<i64>) = count_q.build_query_as().fetch_one(pool).await?;
+    let windowed = cut.is_some() && order == SearchOrder::Relevance;
+    let top: Vec<TopHit> = match query.normalized_name() {
+        prefix if windowed && !prefix.is_empty() && prefix.bytes().all(|b| b < b'~') => {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "SELECT p.id, p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
+                 COALESCE(m.summary, '') AS summary, p.last_upload \
+                 FROM (SELECT id FROM projects WHERE normalized_name >= ",
+            );
+            q.push_bind(prefix.clone());
+            q.push(" AND normalized_name < ");
+            q.push_bind(format!("{prefix}~"));
+            q.push(" AND latest_release_id IS NOT NULL");
+            push_filters(&mut q, "id", classifiers);
+            q.push(
+                " ORDER BY normalized_name LIMIT 64) c JOIN projects p ON p.id = c.id \
+                 LEFT JOIN releases r ON r.id = p.latest_release_id \
+                 LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
+                 ORDER BY length(p.normalized_name), p.normalized_name LIMIT ",
+            );
+            q.push_bind(TOP_NAMES);
+            q.build_query_as().fetch_all(pool).await?
+        }
+        _ => Vec::new(),
+    };
+    let (top_shown, window_offset, window_limit) = split_page(top.len(), offset);
+
     // Every tsquery is parsed once, in `q`, not once per matching row.
     let mut q = QueryBuilder::<Postgres>::new("WITH q AS (SELECT to_tsquery('cheeseshop_search', ");
     q.push_bind(tsquery.to_owned());
@@ -292,56 +557,89 @@ async fn search_postgres_text(
             boosts.push(boost);
         }
     }
-    q.push(
-        "]::tsquery[] AS boosts), matches AS MATERIALIZED (SELECT s.project_id AS id, p.normalized_name AS sort_name, \
-         p.last_upload, p.normalized_name = ",
-    );
-    q.push_bind(query.normalized_name());
-    q.push(" AS exact, left(p.normalized_name, length(");
-    q.push_bind(query.normalized_name());
-    q.push(")) = ");
-    q.push_bind(query.normalized_name());
-    q.push(" AS prefix, (0");
-    for (i, boost) in boosts.iter().enumerate() {
-        q.push(format!(" + {boost} * (s.document @@ q.boosts[{}])::INT", i + 1));
+    q.push("]::tsquery[] AS boosts), matches AS MATERIALIZED (SELECT s.project_id AS id, p.normalized_name AS sort_name, p.last_upload");
+    if order == SearchOrder::Relevance {
+        q.push(", p.normalized_name = ");
+        q.push_bind(query.normalized_name());
+        q.push(" AS exact, left(p.normalized_name, length(");
+        q.push_bind(query.normalized_name());
+        q.push(")) = ");
+        q.push_bind(query.normalized_name());
+        q.push(" AS prefix, (0");
+        for (i, boost) in boosts.iter().enumerate() {
+            q.push(format!(" + {boost} * (s.document @@ q.boosts[{}])::INT", i + 1));
+        }
+        // ts_rank's weights are {D, C, B, A}: the field weights, scaled.
+        q.push(") AS boost, ts_rank('{0.1, 0.5, 0.5, 1.0}', s.document, q.query) AS score");
     }
-    // ts_rank's weights are {D, C, B, A}: the field weights, scaled.
-    q.push(
-        ") AS boost, ts_rank('{0.1, 0.5, 0.5, 1.0}', s.document, q.query) AS score \
-         FROM q, project_search s JOIN projects p ON p.id = s.project_id WHERE s.document @@ q.query",
-    );
+    q.push(" FROM q, project_search s JOIN projects p ON p.id = s.project_id WHERE s.document @@ q.query");
+    if let (true, Some(cut)) = (windowed, cut) {
+        q.push(" AND s.project_id <= ");
+        q.push_bind(cut);
+    }
     push_filters(&mut q, "s.project_id", classifiers);
-    let order_by = match order {
-        SearchOrder::Relevance => "exact DESC, prefix DESC, boost DESC, score DESC, sort_name ASC",
-        SearchOrder::Newest => "last_upload DESC NULLS LAST, sort_name ASC",
-        SearchOrder::Name => "sort_name ASC",
+    if windowed {
+        q.push(" ORDER BY s.project_id LIMIT ");
+        q.push_bind(WINDOW);
+    }
+    let (order_by, page_columns) = match order {
+        SearchOrder::Relevance => (
+            "exact DESC, prefix DESC, boost DESC, score DESC, sort_name ASC",
+            ", page.exact, page.prefix, page.boost, page.score",
+        ),
+        SearchOrder::Newest => ("last_upload DESC NULLS LAST, sort_name ASC", ""),
+        SearchOrder::Name => ("sort_name ASC", ""),
     };
-    q.push(format!("), page AS (SELECT * FROM matches ORDER BY {order_by} LIMIT "));
-    q.push_bind(PAGE_SIZE);
+    q.push("), page AS (SELECT * FROM matches");
+    if !top.is_empty() {
+        let mut names = q.separated(", ");
+        names.push_unseparated(" WHERE sort_name NOT IN (");
+        for t in &top {
+            names.push_bind(t.hit.normalized_name.clone());
+        }
+        names.push_unseparated(")");
+    }
+    q.push(format!(" ORDER BY {order_by} LIMIT "));
+    q.push_bind(window_limit);
     q.push(" OFFSET ");
-    q.push_bind((page - 1).max(0) * PAGE_SIZE);
+    q.push_bind(window_offset);
     q.push(format!(
-        ") SELECT (SELECT COUNT(*) FROM matches), \
-         (SELECT COALESCE(json_agg(h ORDER BY {order_by}), '[]')::TEXT FROM ( \
+        ") SELECT (SELECT COALESCE(json_agg(h ORDER BY {order_by}), '[]')::TEXT FROM ( \
              SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
-                 COALESCE(m.summary, '') AS summary, p.last_upload, page.exact, page.prefix, page.boost, \
-                 page.score, page.sort_name \
+                 COALESCE(m.summary, '') AS summary, p.last_upload, page.sort_name{page_columns} \
              FROM page JOIN projects p ON p.id = page.id \
              LEFT JOIN releases r ON r.id = p.latest_release_id \
              LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id) h), \
          (SELECT COALESCE(json_agg(json_build_array(f.classifier, f.n)), '[]')::TEXT FROM ( \
-             SELECT pc.classifier, COUNT(*) AS n FROM matches JOIN project_classifiers pc ON pc.project_id = matches.id \
-             GROUP BY pc.classifier ORDER BY n DESC, pc.classifier ASC LIMIT "
+             SELECT pc.classifier, COUNT(*) AS n FROM matches JOIN project_classifiers pc ON pc.project_id = matches.id"
     ));
+    // Facets count the window's matches, whatever the order.
+    if let Some(cut) = cut {
+        q.push(" WHERE matches.id <= ");
+        q.push_bind(cut);
+    }
+    q.push(" GROUP BY pc.classifier ORDER BY n DESC, pc.classifier ASC LIMIT ");
     q.push_bind(facet_limit);
     q.push(") f)");
-    let (total, hits, facets): (i64, String, String) = q.build_query_as().fetch_one(pool).await?;
+    let (hits, facets): (String, String) = q.build_query_as().fetch_one(pool).await?;
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
-    Ok(Found {
+    let (total, total_is_lower_bound) = capped(total);
+    let window_hits: Vec<Hit> = if window_limit == 0 {
+        Vec::new()
+    } else {
+        serde_json::from_str(&hits).map_err(decode)?
+    };
+    let facets = serde_json::from_str(&facets).map_err(decode)?;
+    Ok(assemble(
         total,
-        hits: serde_json::from_str(&hits).map_err(decode)?,
-        facets: serde_json::from_str(&facets).map_err(decode)?,
-    })
+        total_is_lower_bound,
+        cut,
+        windowed,
+        top,
+        top_shown,
+        window_hits,
+        facets,
+    ))
 }
 
 /// Suggestions while typing: the projects whose name starts with what was
