@@ -58,16 +58,19 @@ clippy:
 ## server and runtime, and Leptos keeps process-wide state that assumes one.
 ## Then the whole HTTP and CLI suite again on PostgreSQL: a throwaway cluster
 ## (scripts/pg.sh) with a fresh database per test, stopped after. The tests
-## that name their backends (postgres::, copy::) ran in the first pass.
+## that name their backends (postgres::, copy::, cluster::) ran in the first pass.
+## Both passes have an S3-compatible server (scripts/s3.sh: moto) for the
+## object-storage tests, stopped after too.
 unit:
 	@url=$$(scripts/pg.sh start) || exit 1; \
-	CHEESESHOP_TEST_POSTGRES=$$url cargo nextest run --features ssr --no-fail-fast; \
+	s3=$$(scripts/s3.sh start) || { scripts/pg.sh stop; exit 1; }; \
+	CHEESESHOP_TEST_POSTGRES=$$url CHEESESHOP_TEST_S3=$$s3 cargo nextest run --features ssr --no-fail-fast; \
 	status=$$?; \
 	echo "== the HTTP and CLI suite on PostgreSQL"; \
-	CHEESESHOP_TEST_POSTGRES=$$url CHEESESHOP_TEST_BACKEND=postgres \
-	    cargo nextest run --features ssr --test http --no-fail-fast -E 'not test(/^(postgres|copy)::/)' \
+	CHEESESHOP_TEST_POSTGRES=$$url CHEESESHOP_TEST_S3=$$s3 CHEESESHOP_TEST_BACKEND=postgres \
+	    cargo nextest run --features ssr --test http --no-fail-fast -E 'not test(/^(postgres|copy|cluster)::/)' \
 	    || status=1; \
-	scripts/pg.sh stop; exit $$status
+	scripts/s3.sh stop; scripts/pg.sh stop; exit $$status
 
 ## Playwright against the release build (end2end/playwright.config.ts starts the server).
 e2e: build
@@ -82,5 +85,6 @@ bench: build
 
 clean:
 	-scripts/pg.sh stop
+	-scripts/s3.sh stop
 	cargo clean
 	rm -rf end2end/node_modules end2end/test-results end2end/playwright-report

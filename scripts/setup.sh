@@ -83,11 +83,26 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
     apt_install postgresql postgresql-contrib
 fi
 
+# nginx from Debian, for the scale-out test (tests/http/cluster.rs runs its
+# own, with its own configuration, on a free port). The package's service
+# is not wanted: stopped and disabled if the machine's init started it.
+if [ ! -x /usr/sbin/nginx ]; then
+    say "installing nginx"
+    apt_install nginx
+    $SUDO service nginx stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d nginx disable >/dev/null 2>&1 || true
+fi
+
 # The real Python clients the index tests drive: twine and uv upload, pip
 # and uv install, build makes the packages. A venv of the project's own.
 PYTOOLS=.tools/python
 PYTOOLS_PACKAGES="twine==7.0.0 build==1.6.1 uv==0.13.9 wheel==0.48.0 setuptools==80.9.0 trove-classifiers==2026.9.21.13"
 venv_install "$PYTOOLS" "$PYTOOLS_PACKAGES" "Python clients for the tests"
+
+# An S3-compatible server for the tests of object storage: moto in server
+# mode (scripts/s3.sh starts it), in a venv of its own.
+S3TOOLS_PACKAGES="moto[server]==5.2.5"
+venv_install .tools/s3 "$S3TOOLS_PACKAGES" "an S3-compatible server for the tests"
 
 # The trove classifiers uploads are checked against, from PyPA's
 # trove-classifiers package (pinned above); build.rs embeds the list in the

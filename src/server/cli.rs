@@ -9,11 +9,14 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::server::config::Config;
+use crate::server::config::StorageLocation;
 use crate::server::db::{Db, catalog};
+use crate::server::http::Shutdown;
 use crate::server::http::{Server, leptos_options};
+use crate::server::object_storage::ObjectStorage;
 use crate::server::page_cache::PageCache;
 use crate::server::state::{AppState, Shared, search_concurrency};
-use crate::server::storage::LocalStorage;
+use crate::server::storage::{LocalStorage, Storage};
 use crate::server::{demo, import};
 
 #[derive(Debug, Parser)]
@@ -71,12 +74,17 @@ enum Command {
     /// Copy a whole index to another database (SQLite to PostgreSQL, or
     /// back): every table, keeping ids; the target is migrated first, and
     /// running it again finishes an interrupted copy and adds nothing twice.
-    /// Package files stay where CHEESESHOP_STORAGE_DIR keeps them.
+    /// Or, given two file stores (a directory as file:///path, a bucket as
+    /// s3://bucket/prefix), copy every package file to the second: files
+    /// already there with the same size are skipped, so running it again
+    /// finishes an interrupted copy.
     Copy {
-        /// The database to copy from, e.g. sqlite://cheeseshop.db.
+        /// The database or file store to copy from, e.g. sqlite://cheeseshop.db
+        /// or file:///srv/cheeseshop-files.
         #[arg(long)]
         from: String,
-        /// The database to copy to, e.g. postgres://cheeseshop@db.example/cheeseshop.
+        /// The database or file store to copy to, e.g.
+        /// postgres://cheeseshop@db.example/cheeseshop or s3://packages/cheeseshop.
         #[arg(long)]
         to: String,
     },
@@ -220,6 +228,10 @@ async fn copy(from_url: &str, to_url: &str, config: &Config) -> Result<(), Strin
 
     if from_url == to_url {
         return Err("--from and --to name the same database".into());
+    }
+    let is_store = |url: &str| url.starts_with("file://") || url.starts_with("s3://");
+    if is_store(from_url) || is_store(to_url) {
+        return copy_files(from_url, to_url, config).await;
     }
     let from = Db::open(from_url, &config.db_options())
         .await
@@ -372,8 +384,11 @@ async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str) ->
 async fn serve(db: Db, config: &Config) -> Result<(), String> {
     let leptos_options = leptos_options()?;
     let addr = leptos_options.site_addr;
-    let storage = LocalStorage::open(&config.storage_dir)
-        .map_err(|e| format!("cannot open the file storage {:?}: {e}", config.storage_dir))?;
+    let storage = open_storage(config)?;
+    if let Err(error) = storage.check().await {
+        // Served anyway: `/_health` says so until the store answers.
+        tracing::warn!(%error, "the file store does not answer");
+    }
     let state = AppState::from(Shared {
         secure_cookies: config.secure_cookies,
         trust_proxy: config.trust_proxy,
@@ -384,7 +399,7 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency(
             config.search_concurrency,
         ))),
-        ..Shared::new(leptos_options, db, Arc::new(storage))
+        ..Shared::new(leptos_options, db, storage)
     });
     let server = Server::bind(addr, state)
         .await
@@ -393,7 +408,92 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         "cheeseshop listening on http://{}",
         server.local_addr().map_err(|e| e.to_string())?
     );
-    server.run().await.map_err(|e| format!("server error: {e}"))
+    let shutdown = Shutdown {
+        drain: config.drain,
+        grace: config.shutdown_grace,
+    };
+    server.run(shutdown).await.map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A file store named by URL (`file:///path` or `s3://bucket/prefix`),
+/// with the rest of the configuration's settings (AWS variables, staging).
+fn store_at(url: &str, config: &Config) -> Result<Arc<dyn Storage>, String> {
+    let config = Config {
+        storage: Config::from_pairs(&[("CHEESESHOP_STORAGE_URL", url)])
+            .map_err(|e| e.to_string())?
+            .storage,
+        ..config.clone()
+    };
+    open_storage(&config)
+}
+
+/// Copies every package file of one store to another, skipping those
+/// already there with the same size; prints a summary.
+async fn copy_files(from_url: &str, to_url: &str, config: &Config) -> Result<(), String> {
+    let Some(root) = from_url.strip_prefix("file://") else {
+        return Err("files are copied from a directory (--from file:///path) to a store".into());
+    };
+    let to = store_at(to_url, config)?;
+    to.check()
+        .await
+        .map_err(|e| format!("the store {to_url} does not answer: {e}"))?;
+    let root = PathBuf::from(root);
+    let keys = crate::server::storage::keys_in(&root).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
+    println!("Copying {} files from {} to {to_url}.", keys.len(), root.display());
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(keys.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template("{msg:>8} [{bar:40}] {pos}/{len} files ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        )
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_message("files");
+    let (mut copied, mut skipped, mut bytes) = (0u64, 0u64, 0u64);
+    for key in &keys {
+        let source = root.join(key);
+        let size = tokio::fs::metadata(&source)
+            .await
+            .map_err(|e| format!("{}: {e}", source.display()))?
+            .len();
+        let present = to.open(key).await.map_err(|e| format!("{key}: {e}"))?;
+        if present.is_some_and(|object| object.size == size) {
+            skipped += 1;
+        } else {
+            // `put` consumes a staged file: stage a copy, keep the source.
+            let staged = to.staging_dir().join(format!("copy-{:016x}", rand::random::<u64>()));
+            tokio::fs::copy(&source, &staged)
+                .await
+                .map_err(|e| format!("{}: {e}", source.display()))?;
+            if let Err(e) = to.put(key, &staged).await {
+                let _ = tokio::fs::remove_file(&staged).await;
+                return Err(format!("{key}: {e}"));
+            }
+            copied += 1;
+            bytes += size;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!(
+        "Copied {copied} files ({:.1} MiB); {skipped} were there already.",
+        bytes as f64 / 1024.0 / 1024.0
+    );
+    Ok(())
+}
+
+/// The package file store the configuration names.
+pub fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, String> {
+    match &config.storage {
+        StorageLocation::Local(dir) => LocalStorage::open(dir)
+            .map(|storage| Arc::new(storage) as Arc<dyn Storage>)
+            .map_err(|e| format!("cannot open the file storage {dir:?}: {e}")),
+        StorageLocation::S3(location) => ObjectStorage::open(location, &config.staging_dir, config.storage_redirect)
+            .map(|storage| Arc::new(storage) as Arc<dyn Storage>)
+            .map_err(|e| format!("cannot use the bucket {:?}: {e}", location.bucket)),
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Configuration from the environment (documented in README.md).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::server::db::DbOptions;
+use crate::server::object_storage::S3Location;
 
 /// Default database: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://cheeseshop.db";
@@ -33,8 +35,17 @@ pub struct Config {
     /// `CHEESESHOP_BENCH_DB_LATENCY_MS`: benchmark only — delay every database
     /// round trip by this many milliseconds (see `make bench`).
     pub bench_db_latency: Option<Duration>,
-    /// `CHEESESHOP_STORAGE_DIR`: where uploaded files are kept.
-    pub storage_dir: String,
+    /// Where uploaded files are kept: `CHEESESHOP_STORAGE_URL`
+    /// (`file:///path` or `s3://bucket/prefix`), else the directory
+    /// `CHEESESHOP_STORAGE_DIR`.
+    pub storage: StorageLocation,
+    /// `CHEESESHOP_STORAGE_REDIRECT=1`: downloads from an object store are
+    /// redirects to presigned URLs instead of passing through the server.
+    pub storage_redirect: bool,
+    /// `CHEESESHOP_STAGING_DIR`: where uploads to an object store are
+    /// staged while they are received (default: the system's temporary
+    /// directory). A local store stages inside its own directory.
+    pub staging_dir: PathBuf,
     /// `CHEESESHOP_MAX_UPLOAD_MB`: the largest file an upload may carry.
     pub max_upload_bytes: u64,
     /// `CHEESESHOP_BASE_URL`, e.g. `https://pypi.example.org`.
@@ -45,6 +56,21 @@ pub struct Config {
     pub page_cache_bytes: usize,
     /// `CHEESESHOP_SEARCH_CONCURRENCY`: searches running at once (0: the default).
     pub search_concurrency: usize,
+    /// `CHEESESHOP_DRAIN_SECONDS`: after SIGTERM, how long `/_health/ready`
+    /// answers 503 before the listener closes (default 0).
+    pub drain: Duration,
+    /// `CHEESESHOP_SHUTDOWN_GRACE_SECONDS`: then how long requests in
+    /// flight may take to finish (default 30).
+    pub shutdown_grace: Duration,
+}
+
+/// Where package files live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageLocation {
+    /// A directory on this machine.
+    Local(PathBuf),
+    /// An S3-compatible bucket, configured further by the `AWS_*` variables.
+    S3(S3Location),
 }
 
 /// A variable whose value cannot be used: the server refuses to start
@@ -196,6 +222,25 @@ impl Config {
                 Some(trimmed.to_owned())
             }
         };
+        let storage = match env.raw("CHEESESHOP_STORAGE_URL") {
+            None => StorageLocation::Local(PathBuf::from(
+                env.raw("CHEESESHOP_STORAGE_DIR")
+                    .unwrap_or_else(|| DEFAULT_STORAGE_DIR.to_owned()),
+            )),
+            Some(value) => match value.strip_prefix("file://") {
+                Some(path) if path.starts_with('/') => StorageLocation::Local(PathBuf::from(path)),
+                _ => match S3Location::parse(&value) {
+                    Some(location) => StorageLocation::S3(location),
+                    None => {
+                        return Err(ConfigError {
+                            variable: "CHEESESHOP_STORAGE_URL",
+                            value,
+                            expected: "file:///absolute/path or s3://bucket/optional/prefix",
+                        });
+                    }
+                },
+            },
+        };
         Ok(Self {
             database_url,
             max_connections: env
@@ -212,9 +257,12 @@ impl Config {
                     ms.is_finite() && *ms > 0.0 && *ms < 1e6
                 })?
                 .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
-            storage_dir: env
-                .raw("CHEESESHOP_STORAGE_DIR")
-                .unwrap_or_else(|| DEFAULT_STORAGE_DIR.to_owned()),
+            storage,
+            storage_redirect: env.flag("CHEESESHOP_STORAGE_REDIRECT")?,
+            staging_dir: env
+                .raw("CHEESESHOP_STAGING_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| std::env::temp_dir().join("cheeseshop-staging")),
             max_upload_bytes: env
                 .mebibytes("CHEESESHOP_MAX_UPLOAD_MB", false)?
                 .map(|bytes| bytes as u64)
@@ -238,6 +286,18 @@ impl Config {
                     |_: &usize| true,
                 )?
                 .unwrap_or(0),
+            drain: Duration::from_secs_f64(
+                env.parsed::<f64>("CHEESESHOP_DRAIN_SECONDS", "seconds, 0 or more", |s| {
+                    s.is_finite() && (0.0..=3600.0).contains(s)
+                })?
+                .unwrap_or(0.0),
+            ),
+            shutdown_grace: Duration::from_secs_f64(
+                env.parsed::<f64>("CHEESESHOP_SHUTDOWN_GRACE_SECONDS", "seconds, 0 or more", |s| {
+                    s.is_finite() && (0.0..=86400.0).contains(s)
+                })?
+                .unwrap_or(30.0),
+            ),
         })
     }
 
@@ -261,6 +321,34 @@ mod tests {
         assert_eq!(config.page_cache_bytes, DEFAULT_PAGE_CACHE_BYTES);
         assert_eq!(config.base_url, None);
         assert!(!config.secure_cookies);
+        assert_eq!(
+            config.storage,
+            StorageLocation::Local(PathBuf::from(DEFAULT_STORAGE_DIR))
+        );
+        assert!(!config.storage_redirect);
+    }
+
+    #[test]
+    fn storage_locations() {
+        let at = |pairs: &[(&str, &str)]| Config::from_pairs(pairs).unwrap().storage;
+        assert_eq!(
+            at(&[("CHEESESHOP_STORAGE_DIR", "files")]),
+            StorageLocation::Local(PathBuf::from("files"))
+        );
+        assert_eq!(
+            at(&[
+                ("CHEESESHOP_STORAGE_URL", "file:///srv/files"),
+                ("CHEESESHOP_STORAGE_DIR", "x")
+            ]),
+            StorageLocation::Local(PathBuf::from("/srv/files"))
+        );
+        assert_eq!(
+            at(&[("CHEESESHOP_STORAGE_URL", "s3://packages/index/")]),
+            StorageLocation::S3(S3Location {
+                bucket: "packages".into(),
+                prefix: "index".into()
+            })
+        );
     }
 
     #[test]
@@ -301,6 +389,10 @@ mod tests {
             ("CHEESESHOP_BENCH_DB_LATENCY_MS", "slow"),
             ("DATABASE_URL", "mysql://localhost/db"),
             ("DATABASE_URL", "postgre://localhost/db"),
+            ("CHEESESHOP_STORAGE_URL", "file://relative/path"),
+            ("CHEESESHOP_STORAGE_URL", "s3://"),
+            ("CHEESESHOP_STORAGE_URL", "gs://bucket"),
+            ("CHEESESHOP_STORAGE_REDIRECT", "sometimes"),
         ] {
             let error = Config::from_pairs(&[(variable, value)]).expect_err(value);
             assert_eq!(error.variable, variable);

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -132,6 +133,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), static_cache_control));
     router
+        .route("/_health", get(health))
+        .route("/_health/ready", get(ready))
         .merge(index::file_routes(&state))
         .merge(rendered)
         .merge(static_files)
@@ -351,10 +354,72 @@ async fn server_fn_error_status(response: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// How long the database and the store may take to answer `/_health`.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `/_health`: 200 when the database and the file store answer, else 503;
+/// a JSON body says which did not. For a load balancer's health check and
+/// for monitoring; no detail of either (a host, an error text) is shown.
+async fn health(State(state): State<AppState>) -> Response {
+    health_report(&state, false).await
+}
+
+/// `/_health/ready`: as `/_health`, and 503 once the server was told to
+/// stop (SIGTERM), so that a balancer that polls it sends no new requests
+/// while the ones in flight finish.
+async fn ready(State(state): State<AppState>) -> Response {
+    health_report(&state, true).await
+}
+
+async fn health_report(state: &AppState, readiness: bool) -> Response {
+    let draining = readiness && state.draining.load(std::sync::atomic::Ordering::Relaxed);
+    let (database, storage) = tokio::join!(
+        tokio::time::timeout(HEALTH_TIMEOUT, state.db.ping()),
+        tokio::time::timeout(HEALTH_TIMEOUT, state.storage.check()),
+    );
+    let database_ok = matches!(database, Ok(Ok(())));
+    let storage_ok = matches!(storage, Ok(Ok(())));
+    if let Ok(Err(error)) = &database {
+        tracing::warn!(%error, "health: the database did not answer");
+    }
+    if let Ok(Err(error)) = &storage {
+        tracing::warn!(%error, "health: the file store did not answer");
+    }
+    let ok = database_ok && storage_ok && !draining;
+    let word = |up: bool| if up { "ok" } else { "unavailable" };
+    let body = serde_json::json!({
+        "status": if draining { "draining" } else { word(ok) },
+        "database": word(database_ok),
+        "storage": word(storage_ok),
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// A server bound to its socket, not yet serving.
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    draining: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// What stopping the server waits for (`Server::run`).
+#[derive(Debug, Clone, Copy)]
+pub struct Shutdown {
+    /// After the signal, how long `/_health/ready` says 503 while the
+    /// server still accepts requests (for balancers that poll it).
+    pub drain: Duration,
+    /// Then how long requests in flight (an upload) may take to finish
+    /// before the process exits anyway.
+    pub grace: Duration,
 }
 
 impl Server {
@@ -363,6 +428,7 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         Ok(Self {
             listener,
+            draining: state.draining.clone(),
             router: router(state),
         })
     }
@@ -371,9 +437,36 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until the process receives Ctrl-C or SIGTERM.
-    pub async fn run(self) -> std::io::Result<()> {
-        self.run_until(shutdown_signal()).await
+    /// Serves until the process receives Ctrl-C or SIGTERM; then says it is
+    /// draining for `shutdown.drain`, stops accepting connections, lets the
+    /// requests in flight finish (for at most `shutdown.grace`) and returns.
+    pub async fn run(self, shutdown: Shutdown) -> std::io::Result<()> {
+        let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+        let draining = self.draining.clone();
+        let signal = async move {
+            shutdown_signal().await;
+            draining.store(true, std::sync::atomic::Ordering::Relaxed);
+            if !shutdown.drain.is_zero() {
+                tracing::info!("draining for {:?} before closing the listener", shutdown.drain);
+                tokio::time::sleep(shutdown.drain).await;
+            }
+            let _ = stopping.send(true);
+        };
+        let serve = self.run_until(signal);
+        tokio::pin!(serve);
+        let deadline = async {
+            if stopped.wait_for(|stop| *stop).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(shutdown.grace).await;
+        };
+        tokio::select! {
+            result = &mut serve => result,
+            () = deadline => {
+                tracing::warn!("requests still in flight after {:?}: exiting anyway", shutdown.grace);
+                Ok(())
+            }
+        }
     }
 
     /// Serves until the returned future is dropped (used by tests).

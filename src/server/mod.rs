@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod http;
 pub mod import;
 pub mod index;
+pub mod object_storage;
 pub mod page_cache;
 pub mod render;
 pub mod state;

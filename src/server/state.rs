@@ -53,6 +53,9 @@ pub struct Shared {
     pub page_cache: Arc<PageCache>,
     /// Searches that may run at once (see `http::search_admission`).
     pub search_slots: Arc<tokio::sync::Semaphore>,
+    /// Set when the server was told to stop: `/_health/ready` answers 503
+    /// so that load balancers send no more requests (see `http::Server::run`).
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl Shared {
             page_concurrency: crate::server::config::DEFAULT_PAGE_CONCURRENCY,
             page_cache: Arc::new(PageCache::new(crate::server::config::DEFAULT_PAGE_CACHE_BYTES)),
             search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency(0))),
+            draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 }

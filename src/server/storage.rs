@@ -1,8 +1,8 @@
 //! Where uploaded distribution files live.
 //!
-//! A small trait so that an object store (S3-compatible, e.g. through the
-//! `object_store` crate) can replace the local directory when several app
-//! instances share one database. Uploads are first streamed to a local
+//! A small trait over a local directory (the default) and an S3-compatible
+//! object store (`server::object_storage`), which several instances share
+//! when they serve one index. Uploads are first streamed to a local
 //! staging file (hashed on the way); `put` then publishes that file under
 //! its key in one step, so a reader never sees half a file: the local store
 //! renames within one filesystem, an object store's PUT is atomic too.
@@ -47,6 +47,16 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Removes the object (used to undo a `put` whose database write failed).
     fn delete<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()>;
+
+    /// A URL where a client may fetch the object for a short while, when
+    /// downloads are to be redirected there (`CHEESESHOP_STORAGE_REDIRECT`);
+    /// `None` to serve the bytes ourselves.
+    fn presigned_url<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, Option<String>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Whether the store answers (`/_health`).
+    fn check<'a>(&'a self) -> StorageFuture<'a, ()>;
 }
 
 /// The storage key of an uploaded file, as PyPI lays out its own:
@@ -76,6 +86,34 @@ pub fn valid_key(key: &str) -> bool {
         && parts[3]
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'!'))
+}
+
+/// The keys of every package file under `root` (a local store's
+/// directory), in order; the staging area and anything else not shaped
+/// like a key are left out. Walks with a stack, not recursion.
+pub fn keys_in(root: &Path) -> io::Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                if entry.file_name() != ".staging" {
+                    pending.push(path);
+                }
+            } else if kind.is_file()
+                && let Ok(relative) = path.strip_prefix(root)
+                && let Some(key) = relative.to_str()
+                && valid_key(key.strip_suffix(".metadata").unwrap_or(key))
+            {
+                keys.push(key.to_owned());
+            }
+        }
+    }
+    keys.sort();
+    Ok(keys)
 }
 
 /// Files in a local directory (`CHEESESHOP_STORAGE_DIR`).
@@ -146,6 +184,16 @@ impl Storage for LocalStorage {
             match tokio::fs::remove_file(self.path(key)?).await {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
+            }
+        })
+    }
+
+    fn check<'a>(&'a self) -> StorageFuture<'a, ()> {
+        Box::pin(async move {
+            if tokio::fs::metadata(&self.staging).await?.is_dir() {
+                Ok(())
+            } else {
+                Err(io::Error::new(io::ErrorKind::NotFound, "the storage directory is gone"))
             }
         })
     }

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 
 use crate::helpers::{TestApp, spawn_empty, user_with_token};
 
-fn tools() -> PathBuf {
+pub(crate) fn tools() -> PathBuf {
     let dir = std::env::var_os("CHEESESHOP_PYTOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/python"));
@@ -23,7 +23,7 @@ fn tools() -> PathBuf {
     dir
 }
 
-fn tool(name: &str) -> Command {
+pub(crate) fn tool(name: &str) -> Command {
     let mut cmd = Command::new(tools().join("bin").join(name));
     // Nothing from the user's configuration or from pypi.org.
     cmd.env("PIP_CONFIG_FILE", "/dev/null")
@@ -38,7 +38,7 @@ fn tool(name: &str) -> Command {
 }
 
 /// Runs a command off the async threads (the server shares the runtime).
-async fn run(mut cmd: Command) -> Output {
+pub(crate) async fn run(mut cmd: Command) -> Output {
     let shown = format!("{cmd:?}");
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
@@ -55,15 +55,15 @@ async fn run(mut cmd: Command) -> Output {
     out
 }
 
-struct Package<'a> {
-    name: &'a str,
-    version: &'a str,
-    requires_python: &'a str,
-    dependencies: &'a [&'a str],
+pub(crate) struct Package<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub requires_python: &'a str,
+    pub dependencies: &'a [&'a str],
 }
 
 /// An sdist and a wheel of a one-module package, built by `python -m build`.
-async fn build(work: &Path, p: &Package<'_>) -> Vec<PathBuf> {
+pub(crate) async fn build(work: &Path, p: &Package<'_>) -> Vec<PathBuf> {
     let module = p.name.replace('-', "_");
     let src = work.join(format!("src-{}-{}", p.name, p.version));
     std::fs::create_dir_all(&src).expect("mkdir");
@@ -130,7 +130,7 @@ async fn uv_publish(app: &TestApp, token: &str, files: &[PathBuf], cache: &Path)
 }
 
 /// `python -c code` in the venv at `venv`.
-async fn python_in(venv: &Path, code: &str) -> String {
+pub(crate) async fn python_in(venv: &Path, code: &str) -> String {
     let mut cmd = Command::new(venv.join("bin/python"));
     cmd.args(["-c", code]);
     String::from_utf8_lossy(&run(cmd).await.stdout).trim().to_owned()

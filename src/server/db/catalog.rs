@@ -54,9 +54,26 @@ pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
             // primary key when the table has grown dead versions (bulk
             // writes update a shard many times in one transaction), rather
             // than scan every page (see postgres::compact).
-            sqlx::query_scalar("SELECT sum(generation)::BIGINT FROM catalog_counts WHERE shard BETWEEN 0 AND 15")
-                .fetch_one(pool)
-                .await
+            async fn read(pool: &sqlx::PgPool) -> Result<i64, sqlx::Error> {
+                sqlx::query_scalar("SELECT sum(generation)::BIGINT FROM catalog_counts WHERE shard BETWEEN 0 AND 15")
+                    .fetch_one(pool)
+                    .await
+            }
+            // One read in flight for all the requests of this instance
+            // (see `gate`); when it failed, ask again to report why.
+            if let Some(gate) = db.gate() {
+                let shared = pool.clone();
+                let coalesced = gate
+                    .generation(move || {
+                        let pool = shared.clone();
+                        async move { read(&pool).await.ok() }
+                    })
+                    .await;
+                if let Some(generation) = coalesced {
+                    return Ok(generation);
+                }
+            }
+            read(pool).await
         }
     }
 }

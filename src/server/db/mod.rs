@@ -31,6 +31,7 @@ macro_rules! each_backend {
 pub mod accounts;
 pub mod catalog;
 pub mod copy;
+pub mod gate;
 pub mod index;
 pub mod postgres;
 pub mod probe;
@@ -82,6 +83,8 @@ pub struct Db {
     /// a system call while nothing was committed (a file database, after
     /// migrations; see `probe`).
     freshness: Option<Arc<probe::Freshness>>,
+    /// PostgreSQL: the generation's reads, coalesced (see `gate`).
+    gate: Option<Arc<gate::GenerationGate>>,
 }
 
 /// How to open the database.
@@ -183,6 +186,12 @@ pub enum DbError {
 }
 
 impl Db {
+    /// One round trip on a pooled connection (`/_health`).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        each_backend!(self, pool => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await)?;
+        Ok(())
+    }
+
     /// Opens (creating the file when missing) a SQLite database in WAL mode
     /// with a busy timeout, so readers never block the writer and a writer
     /// waits instead of failing when another holds the lock.
@@ -253,6 +262,7 @@ impl Db {
                 pool: Pool::Sqlite(pool),
                 bench,
                 freshness: None,
+                gate: None,
             },
             path,
         ))
@@ -270,6 +280,11 @@ impl Db {
     /// (`catalog::generation` asks the pool otherwise).
     pub(crate) fn fresh_generation(&self) -> Option<i64> {
         self.freshness.as_ref()?.generation()
+    }
+
+    /// The coalesced generation reads, on PostgreSQL.
+    pub(crate) fn gate(&self) -> Option<&Arc<gate::GenerationGate>> {
+        self.gate.as_ref()
     }
 
     /// The benchmark's injected latency, when on.
@@ -309,6 +324,7 @@ impl Db {
                 pool: Pool::Postgres(pool),
                 bench,
                 freshness: None,
+                gate: Some(Arc::new(gate::GenerationGate::new())),
             };
             db.migrate().await?;
             return Ok(db);

@@ -23,11 +23,20 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// A connection idle this long is checked (a round trip) before it is
+/// handed out again.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// A pool on the database at `url` (libpq's URL syntax, with `sslmode`,
-/// `sslrootcert` and the rest). Connections are checked before they are
-/// handed out, so a restarted server costs failed requests while it is
-/// down, not a pool of dead connections afterwards; waiting for one gives
-/// up after a few seconds instead of hanging the request.
+/// `sslrootcert` and the rest). A connection that was idle for a second
+/// or more is checked before it is handed out, so a restarted server costs
+/// failed requests while it is down, not a pool of dead connections
+/// afterwards (a connection whose query fails is closed, not reused).
+/// Busy connections are not checked: sqlx's `test_before_acquire` pings on
+/// every acquisition, a round trip per statement, which was a third of an
+/// uncached page's time with a network between (make bench, latency
+/// mode). Waiting for a connection gives up after a few seconds instead of
+/// hanging the request.
 pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLatency>>) -> Result<PgPool, DbError> {
     let connect_options = PgConnectOptions::from_str(url)
         .map_err(|source| DbError::BadUrl {
@@ -44,11 +53,19 @@ pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLat
         .max_connections(max_connections)
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
-        .test_before_acquire(true);
-    if let Some(bench) = bench {
-        let bench = Arc::clone(bench);
-        pool_options = pool_options.before_acquire(move |_conn, _meta| Box::pin(bench.pay()));
-    }
+        .test_before_acquire(false);
+    let bench = bench.cloned();
+    pool_options = pool_options.before_acquire(move |conn, meta| {
+        let bench = bench.clone();
+        let check = meta.idle_for >= CHECK_AFTER_IDLE;
+        Box::pin(async move {
+            if let Some(bench) = bench {
+                bench.pay().await?;
+            }
+            // `false` discards the connection; the pool opens another.
+            Ok(!check || sqlx::Connection::ping(conn).await.is_ok())
+        })
+    });
     pool_options
         .connect_with(connect_options)
         .await

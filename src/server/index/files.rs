@@ -90,6 +90,19 @@ pub async fn download(
     let Some(object) = state.storage.open(&key).await? else {
         return Err(IndexError::not_found());
     };
+    // An object store serving downloads itself (CHEESESHOP_STORAGE_REDIRECT):
+    // a redirect to a URL valid for a few minutes; the store answers Range
+    // and conditional requests there.
+    if method == Method::GET
+        && let Some(url) = state.storage.presigned_url(&key).await?
+        && let Ok(location) = HeaderValue::from_str(&url)
+    {
+        let mut response = StatusCode::FOUND.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::LOCATION, location);
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=60"));
+        return Ok(response);
+    }
     let size = object.size;
     // Content-addressed: the BLAKE2b-256 in the key names these bytes.
     let b2: String = base.split('/').take(3).collect();

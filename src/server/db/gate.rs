@@ -1,0 +1,211 @@
+//! The catalogue generation read by many requests at once, one query at a
+//! time, never older than the request that asks.
+//!
+//! Every cached answer (page, Simple API, JSON API) is checked against the
+//! catalogue generation. On PostgreSQL that is a round trip, which at tens
+//! of thousands of cached answers a second is most of the work of serving
+//! them, and of PostgreSQL's work too. Instances share nothing else, so the
+//! check cannot move into memory without giving up read-after-write across
+//! instances (a `LISTEN/NOTIFY` invalidation arrives some time after the
+//! commit; an upload through one instance and a read through another right
+//! after may miss it).
+//!
+//! Instead the reads coalesce: at most one query is in flight; a request
+//! that arrives while one runs waits for the next one, which starts after
+//! the running one ends, and which every request that arrived meanwhile
+//! shares. A request therefore gets a generation read by a query that
+//! started after it arrived: whatever committed before it arrived, on any
+//! instance, is in it. Under load, one round trip serves a whole batch.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+/// The outcome of read number `seq`: the generation, or that it failed.
+#[derive(Clone, Copy, Debug)]
+struct Read {
+    seq: u64,
+    generation: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The number of the last read started.
+    started: u64,
+    /// A read is in flight.
+    running: bool,
+    /// A request arrived while it was: read again when it ends.
+    again: bool,
+}
+
+/// Coalesced reads of one value that only grows (see the module).
+#[derive(Debug)]
+pub struct GenerationGate {
+    state: Mutex<State>,
+    reads: watch::Sender<Read>,
+}
+
+impl Default for GenerationGate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GenerationGate {
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            reads: watch::channel(Read {
+                seq: 0,
+                generation: None,
+            })
+            .0,
+        }
+    }
+
+    /// A value read by a call of `read` that started after this call did.
+    /// `read` runs on a task of its own, so a request never waits for
+    /// reads made for others, only shares them; `None` when that read
+    /// failed (the caller asks the database itself, or treats it as a miss).
+    pub async fn generation<F, Fut>(self: &Arc<Self>, read: F) -> Option<i64>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<i64>> + Send + 'static,
+    {
+        let mut reads = self.reads.subscribe();
+        let (wanted, start) = {
+            let Ok(mut state) = self.state.lock() else {
+                return read().await;
+            };
+            if state.running {
+                // The read in flight started before we arrived: the next.
+                state.again = true;
+                (state.started + 1, false)
+            } else {
+                state.running = true;
+                state.started += 1;
+                (state.started, true)
+            }
+        };
+        if start {
+            tokio::spawn(Arc::clone(self).read_loop(read));
+        }
+        match reads.wait_for(|r| r.seq >= wanted).await {
+            Ok(r) => r.generation,
+            Err(_) => None,
+        }
+    }
+
+    /// Reads until no request is waiting for a newer read.
+    async fn read_loop<F, Fut>(self: Arc<Self>, read: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<i64>> + Send + 'static,
+    {
+        loop {
+            let seq = match self.state.lock() {
+                Ok(state) => state.started,
+                Err(_) => return,
+            };
+            let generation = read().await;
+            self.reads.send_replace(Read { seq, generation });
+            let Ok(mut state) = self.state.lock() else {
+                return;
+            };
+            if state.again {
+                state.again = false;
+                state.started += 1;
+            } else {
+                state.running = false;
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A value that the test bumps, read slowly, counting the reads.
+    struct Slow {
+        value: AtomicI64,
+        reads: AtomicUsize,
+    }
+
+    fn gate_and_source() -> (Arc<GenerationGate>, Arc<Slow>) {
+        let gate = Arc::new(GenerationGate::new());
+        let source = Arc::new(Slow {
+            value: AtomicI64::new(1),
+            reads: AtomicUsize::new(0),
+        });
+        (gate, source)
+    }
+
+    fn reader(
+        source: &Arc<Slow>,
+    ) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Option<i64>> + Send>> + Send + Sync + 'static {
+        let source = source.clone();
+        move || {
+            let source = source.clone();
+            Box::pin(async move {
+                // The value is taken when the read starts, as a query's
+                // snapshot is.
+                let value = source.value.load(Ordering::SeqCst);
+                source.reads.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Some(value)
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_requests_share_few_reads() {
+        let (gate, source) = gate_and_source();
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let read = reader(&source);
+                let gate = gate.clone();
+                tokio::spawn(async move { gate.generation(read).await })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.expect("task"), Some(1));
+        }
+        // One read for the first arrivals, one for everyone who came while it ran.
+        assert!(
+            source.reads.load(Ordering::SeqCst) <= 3,
+            "{}",
+            source.reads.load(Ordering::SeqCst)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_never_sees_a_value_older_than_its_arrival() {
+        let (gate, source) = gate_and_source();
+        // A read is in flight with the old value...
+        let early = {
+            let read = reader(&source);
+            let gate = gate.clone();
+            tokio::spawn(async move { gate.generation(read).await })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // ...when a write commits and a request arrives: it waits for a
+        // read that started after it, which sees the write.
+        source.value.store(2, Ordering::SeqCst);
+        let late = gate.generation(reader(&source)).await;
+        assert_eq!(early.await.expect("task"), Some(1));
+        assert_eq!(late, Some(2));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_read_is_reported_and_the_next_one_tried() {
+        let (gate, _) = gate_and_source();
+        assert_eq!(gate.generation(|| async { None }).await, None);
+        assert_eq!(gate.generation(|| async { Some(7) }).await, Some(7));
+    }
+}
