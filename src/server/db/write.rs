@@ -449,7 +449,26 @@ impl WriteTx {
     /// Recomputes a project's denormalized columns after its releases or
     /// files changed. The latest-version rule is the same as
     /// `domain::version::latest_index`: not yanked, then final, then newest.
+    ///
+    /// On PostgreSQL the project's row is locked first. Two writers of one
+    /// project otherwise each compute the latest version from what they
+    /// see (their own release, not the other's uncommitted one), and the
+    /// one that commits last writes a latest version that misses the
+    /// other's. After the lock, each statement's snapshot includes the
+    /// release the previous writer committed. It is `NO KEY UPDATE`, the
+    /// lock the `UPDATE` below takes anyway: writers' inserts hold `KEY
+    /// SHARE` on the row (their foreign keys), which `FOR UPDATE` would
+    /// wait for, each writer for the other's (a deadlock the concurrency
+    /// test found). Writers take it after their own inserts and insert
+    /// nothing that can conflict after it. (SQLite's writers are serialized
+    /// by `BEGIN IMMEDIATE`.)
     pub async fn refresh_project(&mut self, project_id: i64) -> Result<(), sqlx::Error> {
+        if let Tx::Postgres(tx) = &mut self.tx {
+            sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(project_id)
+                .execute(&mut **tx)
+                .await?;
+        }
         let latest: Option<i64> = each_tx!(self.tx, conn => sqlx::query_scalar(
             "SELECT id FROM releases WHERE project_id = $1 \
              ORDER BY yanked ASC, is_prerelease ASC, sort_key DESC, id DESC LIMIT 1",
