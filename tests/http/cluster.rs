@@ -51,7 +51,11 @@ struct Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = self.nginx.kill();
+        // TERM, not KILL: nginx's master stops its workers on the way out;
+        // killed outright, it would leave them running.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.nginx.id().to_string()])
+            .status();
         let _ = self.nginx.wait();
         for instance in &mut self.instances {
             let _ = instance.child.kill();
