@@ -137,6 +137,10 @@ async fn pagination_is_consistent_and_out_of_range_is_handled() {
     assert_eq!(app.get_text("/search?page=6").await.0, 404);
     assert_eq!(app.get_text("/search?page=0").await.0, 400);
     assert_eq!(app.get_text("/search?page=abc").await.0, 400);
+    // The largest page number there is: past the end, not an overflow.
+    for query in ["page=9223372036854775807", "q=http&page=9223372036854775807"] {
+        assert_eq!(app.get_text(&format!("/search?{query}")).await.0, 404, "{query}");
+    }
     let (_, body) = app.get_text("/search?page=2").await;
     assert!(body.contains(r#"data-test-page="prev""#) && body.contains(r#"data-test-page="next""#));
 }

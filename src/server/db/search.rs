@@ -55,13 +55,20 @@ fn capped(n: i64) -> (i64, bool) {
     (n.min(COUNT_CAP), n > COUNT_CAP)
 }
 
+/// The offset of result page `page` (from 1). Saturating: a page number
+/// from a URL may be anything up to `i64::MAX`, and a page past the end is
+/// empty (the caller answers 404), never an overflow.
+fn page_offset(page: i64) -> i64 {
+    page.saturating_sub(1).max(0).saturating_mul(PAGE_SIZE)
+}
+
 /// A page of a ranking that puts `top` (ranked first) before the window's
 /// own ranking: which of `top` the page shows, and the window's offset and
 /// limit for the rest.
 fn split_page(top: usize, offset: i64) -> (std::ops::Range<usize>, i64, i64) {
     let top = top as i64;
     let from = offset.min(top);
-    let to = (offset + PAGE_SIZE).min(top);
+    let to = offset.saturating_add(PAGE_SIZE).min(top);
     let shown = from as usize..to as usize;
     (shown, (offset - top).max(0), PAGE_SIZE - (to - from))
 }
@@ -102,48 +109,60 @@ pub async fn search(
     page: i64,
     facet_limit: i64,
 ) -> Result<Found, sqlx::Error> {
+    let wanted = Wanted {
+        order,
+        classifiers,
+        page,
+        facet_limit,
+    };
     match db.pool() {
-        Pool::Sqlite(pool) => search_sqlite(pool, query, order, classifiers, page, facet_limit).await,
-        Pool::Postgres(pool) => search_postgres(pool, query, order, classifiers, page, facet_limit).await,
+        Pool::Sqlite(pool) => match query.fts_expression() {
+            Some(expr) => search_sqlite(db, pool, query, &expr, wanted).await,
+            None => browse(db, order, classifiers, page, facet_limit).await,
+        },
+        Pool::Postgres(pool) => match query.tsquery() {
+            Some(tsquery) => search_postgres(db, pool, query, &tsquery, wanted).await,
+            None => browse(db, order, classifiers, page, facet_limit).await,
+        },
     }
 }
 
-async fn search_sqlite(
-    pool: &sqlx::SqlitePool,
-    query: &SearchQuery,
+/// What a text search is asked for besides the text.
+#[derive(Clone, Copy)]
+struct Wanted<'a> {
     order: SearchOrder,
-    classifiers: &[String],
+    classifiers: &'a [String],
     page: i64,
     facet_limit: i64,
-) -> Result<Found, sqlx::Error> {
-    let Some(expr) = query.fts_expression() else {
-        return browse_sqlite(pool, order, classifiers, page, facet_limit).await;
-    };
-    let offset = (page - 1).max(0) * PAGE_SIZE;
-    // FTS5 answers a prefix term by merging the lists of every word that
-    // starts so, whole, whatever the LIMIT: that is most of a search's cost,
-    // so each statement below runs the full-text query once. First the
-    // count (up to the cap) and where the window ends (its last match by
-    // id, when there are that many).
-    let mut count_q = QueryBuilder::<Sqlite>::new(
-        "WITH m AS MATERIALIZED (SELECT s.rowid AS id FROM project_search s WHERE project_search MATCH ",
-    );
-    count_q.push_bind(expr.clone());
-    push_filters(&mut count_q, "s.rowid", classifiers);
-    count_q.push(" LIMIT ");
-    count_q.push_bind(COUNT_CAP + 1);
-    count_q.push(") SELECT (SELECT COUNT(*) FROM m), (SELECT id FROM m ORDER BY id LIMIT 1 OFFSET ");
-    count_q.push_bind(WINDOW - 1);
-    count_q.push(")");
+}
 
-    // A windowed ranking starts with the exact name and the closest
-    // completions (as suggestions have them), from the name index.
-    let top = async {
-        let prefix = query.normalized_name();
-        if order != SearchOrder::Relevance || prefix.is_empty() || !prefix.bytes().all(|b| b < b'~') {
-            return Ok(Vec::new());
-        }
-        let mut q = QueryBuilder::<Sqlite>::new(
+/// A query builder for the engine of `pool`.
+fn builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, sql: &str) -> QueryBuilder<DB> {
+    QueryBuilder::new(sql)
+}
+
+/// The projects whose normalized name starts with the query's, the
+/// closest completions first: the shortest of the first 64 in name order
+/// (the exact name, then `flask` before `flake8` and `flask-login` for
+/// "fla"). A range of the unique index on normalized names, on either
+/// engine (PostgreSQL's "C" collation and SQLite's binary order are byte
+/// order): a prefix that many names share ("qui" in a million projects)
+/// costs a short range, not the ranking of every match. Suggestions start
+/// with these; so does a windowed ranking.
+async fn closest_names(
+    db: &Db,
+    query: &SearchQuery,
+    classifiers: &[String],
+    limit: i64,
+) -> Result<Vec<TopHit>, sqlx::Error> {
+    let prefix = query.normalized_name();
+    // Normalized names are ASCII letters, digits and `-`, all below `~`.
+    if prefix.is_empty() || !prefix.bytes().all(|b| b < b'~') {
+        return Ok(Vec::new());
+    }
+    each_backend!(db, pool => {
+        let mut q = builder(
+            pool,
             "SELECT p.id, p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
              COALESCE(m.summary, '') AS summary, p.last_upload \
              FROM (SELECT id FROM projects WHERE normalized_name >= ",
@@ -159,15 +178,51 @@ async fn search_sqlite(
              LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
              ORDER BY length(p.normalized_name), p.normalized_name LIMIT ",
         );
-        q.push_bind(TOP_NAMES);
+        q.push_bind(limit);
         q.build_query_as::<TopHit>().fetch_all(pool).await
-    };
-    let ((total, cut), top) = tokio::try_join!(count_q.build_query_as::<(i64, Option<i64>)>().fetch_one(pool), top)?;
+    })
+}
+
+async fn search_sqlite(
+    db: &Db,
+    pool: &sqlx::SqlitePool,
+    query: &SearchQuery,
+    expr: &str,
+    wanted: Wanted<'_>,
+) -> Result<Found, sqlx::Error> {
+    let Wanted {
+        order,
+        classifiers,
+        page,
+        facet_limit,
+    } = wanted;
+    let offset = page_offset(page);
+    // FTS5 answers a prefix term by merging the lists of every word that
+    // starts so, whole, whatever the LIMIT: that is most of a search's cost,
+    // so each statement below runs the full-text query once. First the
+    // count (up to the cap) and where the window ends (its last match by
+    // id, when there are that many).
+    let mut count_q = QueryBuilder::<Sqlite>::new(
+        "WITH m AS MATERIALIZED (SELECT s.rowid AS id FROM project_search s WHERE project_search MATCH ",
+    );
+    count_q.push_bind(expr.to_owned());
+    push_filters(&mut count_q, "s.rowid", classifiers);
+    count_q.push(" LIMIT ");
+    count_q.push_bind(COUNT_CAP + 1);
+    count_q.push(") SELECT (SELECT COUNT(*) FROM m), (SELECT id FROM m ORDER BY id LIMIT 1 OFFSET ");
+    count_q.push_bind(WINDOW - 1);
+    count_q.push(")");
+
+    let (total, cut): (i64, Option<i64>) = count_q.build_query_as().fetch_one(pool).await?;
     let (total, total_is_lower_bound) = capped(total);
     let windowed = cut.is_some() && order == SearchOrder::Relevance;
-    // The completions go first only when the ranking is windowed: a whole
-    // ranking puts the exact name and the name prefixes first by itself.
-    let top = if windowed { top } else { Vec::new() };
+    // A windowed ranking starts with the exact name and the closest
+    // completions; a whole ranking puts them first by itself.
+    let top = if windowed {
+        closest_names(db, query, classifiers, TOP_NAMES).await?
+    } else {
+        Vec::new()
+    };
     let (top_shown, window_offset, window_limit) = split_page(top.len(), offset);
 
     // Then one statement: the matches (the window's, for a relevance
@@ -193,7 +248,7 @@ async fn search_sqlite(
         }
     }
     q.push(" FROM project_search s WHERE project_search MATCH ");
-    q.push_bind(expr.clone());
+    q.push_bind(expr.to_owned());
     if let Some(cut) = window {
         q.push(" AND s.rowid <= ");
         q.push_bind(cut);
@@ -343,134 +398,61 @@ fn assemble(
 }
 
 /// Browsing (no text): every listed project by name or date, filtered by
-/// classifiers, with their facets.
-async fn browse_sqlite(
-    pool: &sqlx::SqlitePool,
+/// classifiers, with their facets; three independent reads on three
+/// pooled connections, concurrently. The same statements on both engines.
+async fn browse(
+    db: &Db,
     order: SearchOrder,
     classifiers: &[String],
     page: i64,
     facet_limit: i64,
 ) -> Result<Found, sqlx::Error> {
-    let listed = |b: &mut QueryBuilder<Sqlite>| {
-        b.push(" FROM projects p WHERE p.latest_release_id IS NOT NULL");
-        push_filters(b, "p.id", classifiers);
+    let order_by = |table: &str| match order {
+        SearchOrder::Newest => format!(" ORDER BY {table}last_upload DESC NULLS LAST, {table}sort_name ASC"),
+        _ => format!(" ORDER BY {table}sort_name ASC"),
     };
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*)");
-    listed(&mut count);
-    let mut page_q = QueryBuilder::<Sqlite>::new(
-        "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, COALESCE(m.summary, '') AS summary, \
-         p.last_upload FROM (SELECT p.id AS id, p.last_upload AS last_upload, p.normalized_name AS sort_name",
-    );
-    listed(&mut page_q);
-    page_q.push(match order {
-        SearchOrder::Newest => " ORDER BY last_upload DESC NULLS LAST, sort_name ASC",
-        _ => " ORDER BY sort_name ASC",
-    });
-    page_q.push(" LIMIT ");
-    page_q.push_bind(PAGE_SIZE);
-    page_q.push(" OFFSET ");
-    page_q.push_bind((page - 1).max(0) * PAGE_SIZE);
-    page_q.push(
-        ") ranked JOIN projects p ON p.id = ranked.id \
-         LEFT JOIN releases r ON r.id = p.latest_release_id \
-         LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id",
-    );
-    page_q.push(match order {
-        SearchOrder::Newest => " ORDER BY ranked.last_upload DESC NULLS LAST, ranked.sort_name ASC",
-        _ => " ORDER BY ranked.sort_name ASC",
-    });
-    let mut facet_q = QueryBuilder::<Sqlite>::new(
-        "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT p.id",
-    );
-    listed(&mut facet_q);
-    facet_q.push(") GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
-    facet_q.push_bind(facet_limit);
-
-    // Three independent reads on three pooled connections, concurrently.
-    let facets = async {
-        if facet_limit == 0 {
-            Ok(Vec::new())
-        } else {
-            facet_q.build_query_as::<(String, i64)>().fetch_all(pool).await
-        }
-    };
-    let (total, hits, facets) = tokio::try_join!(
-        count.build_query_scalar::<i64>().fetch_one(pool),
-        page_q.build_query_as::<Hit>().fetch_all(pool),
-        facets
-    )?;
-    Ok(Found {
-        total,
-        total_is_lower_bound: false,
-        ranked: total,
-        windowed: false,
-        hits,
-        facets,
-    })
-}
-
-/// PostgreSQL's search: a text query in one statement (below); browsing
-/// (no text) in three reads as on SQLite, every listed project by name or
-/// date, filtered by classifiers.
-async fn search_postgres(
-    pool: &sqlx::PgPool,
-    query: &SearchQuery,
-    order: SearchOrder,
-    classifiers: &[String],
-    page: i64,
-    facet_limit: i64,
-) -> Result<Found, sqlx::Error> {
-    if let Some(tsquery) = query.tsquery() {
-        return search_postgres_text(pool, query, &tsquery, order, classifiers, page, facet_limit).await;
-    }
-    let listed = |b: &mut QueryBuilder<Postgres>| {
-        b.push(" FROM projects p WHERE p.latest_release_id IS NOT NULL");
-        push_filters(b, "p.id", classifiers);
-    };
-    let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*)");
-    listed(&mut count);
-
-    let mut page_q = QueryBuilder::<Postgres>::new(
-        "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, COALESCE(m.summary, '') AS summary, \
-         p.last_upload FROM (SELECT p.id AS id, p.last_upload AS last_upload, p.normalized_name AS sort_name",
-    );
-    listed(&mut page_q);
-    let order_by = match order {
-        SearchOrder::Newest => "last_upload DESC NULLS LAST, sort_name ASC",
-        _ => "sort_name ASC",
-    };
-    page_q.push(format!(" ORDER BY {order_by} LIMIT "));
-    page_q.push_bind(PAGE_SIZE);
-    page_q.push(" OFFSET ");
-    page_q.push_bind((page - 1).max(0) * PAGE_SIZE);
-    page_q.push(format!(
-        ") ranked JOIN projects p ON p.id = ranked.id \
-         LEFT JOIN releases r ON r.id = p.latest_release_id \
-         LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id ORDER BY {}",
-        match order {
-            SearchOrder::Newest => "ranked.last_upload DESC NULLS LAST, ranked.sort_name ASC",
-            _ => "ranked.sort_name ASC",
-        }
-    ));
-    let mut facet_q = QueryBuilder::<Postgres>::new(
-        "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT p.id",
-    );
-    listed(&mut facet_q);
-    facet_q.push(") GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
-    facet_q.push_bind(facet_limit);
-
-    let facets = async {
-        if facet_limit == 0 {
-            Ok(Vec::new())
-        } else {
-            facet_q.build_query_as::<(String, i64)>().fetch_all(pool).await
-        }
-    };
-    let (total, hits, facets) = tokio::try_join!(
-        count.build_query_scalar::<i64>().fetch_one(pool),
-        page_q.build_query_as::<Hit>().fetch_all(pool),
-        facets
-    )?;
+    let (total, hits, facets) = each_backend!(db, pool => {
+        let listed = |sql: &str| {
+            let mut b = builder(pool, sql);
+            b.push(" FROM projects p WHERE p.latest_release_id IS NOT NULL");
+            push_filters(&mut b, "p.id", classifiers);
+            b
+        };
+        let mut count = listed("SELECT COUNT(*)");
+        let mut page_q = listed(
+            "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
+             COALESCE(m.summary, '') AS summary, p.last_upload \
+             FROM (SELECT p.id AS id, p.last_upload AS last_upload, p.normalized_name AS sort_name",
+        );
+        page_q.push(order_by(""));
+        page_q.push(" LIMIT ");
+        page_q.push_bind(PAGE_SIZE);
+        page_q.push(" OFFSET ");
+        page_q.push_bind(page_offset(page));
+        page_q.push(
+            ") ranked JOIN projects p ON p.id = ranked.id \
+             LEFT JOIN releases r ON r.id = p.latest_release_id \
+             LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id",
+        );
+        page_q.push(order_by("ranked."));
+        let mut facet_q = listed(
+            "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT p.id",
+        );
+        facet_q.push(") GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
+        facet_q.push_bind(facet_limit);
+        let facets = async {
+            if facet_limit == 0 {
+                Ok(Vec::new())
+            } else {
+                facet_q.build_query_as::<(String, i64)>().fetch_all(pool).await
+            }
+        };
+        tokio::try_join!(
+            count.build_query_scalar::<i64>().fetch_one(pool),
+            page_q.build_query_as::<Hit>().fetch_all(pool),
+            facets
+        )
+    })?;
     Ok(Found {
         total,
         total_is_lower_bound: false,
@@ -487,16 +469,20 @@ async fn search_postgres(
 /// their ranking columns) are gathered once, then paged and faceted from
 /// there, and counted up to the cap. Three separate queries would each look
 /// up every match in the GIN index and read its row again.
-async fn search_postgres_text(
+async fn search_postgres(
+    db: &Db,
     pool: &sqlx::PgPool,
     query: &SearchQuery,
     tsquery: &str,
-    order: SearchOrder,
-    classifiers: &[String],
-    page: i64,
-    facet_limit: i64,
+    wanted: Wanted<'_>,
 ) -> Result<Found, sqlx::Error> {
-    let offset = (page - 1).max(0) * PAGE_SIZE;
+    let Wanted {
+        order,
+        classifiers,
+        page,
+        facet_limit,
+    } = wanted;
+    let offset = page_offset(page);
     // The count (up to the cap) and where the window ends, from one pass
     // over the index. The matches come in the order of the table's pages,
     // not by id, so past the cap the end is the 500th id of the first
@@ -516,28 +502,10 @@ async fn search_postgres_text(
     count_q.push(")");
     let (total, cut): (i64, Option<i64>) = count_q.build_query_as().fetch_one(pool).await?;
     let windowed = cut.is_some() && order == SearchOrder::Relevance;
-    let top: Vec<TopHit> = match query.normalized_name() {
-        prefix if windowed && !prefix.is_empty() && prefix.bytes().all(|b| b < b'~') => {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "SELECT p.id, p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
-                 COALESCE(m.summary, '') AS summary, p.last_upload \
-                 FROM (SELECT id FROM projects WHERE normalized_name >= ",
-            );
-            q.push_bind(prefix.clone());
-            q.push(" AND normalized_name < ");
-            q.push_bind(format!("{prefix}~"));
-            q.push(" AND latest_release_id IS NOT NULL");
-            push_filters(&mut q, "id", classifiers);
-            q.push(
-                " ORDER BY normalized_name LIMIT 64) c JOIN projects p ON p.id = c.id \
-                 LEFT JOIN releases r ON r.id = p.latest_release_id \
-                 LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-                 ORDER BY length(p.normalized_name), p.normalized_name LIMIT ",
-            );
-            q.push_bind(TOP_NAMES);
-            q.build_query_as().fetch_all(pool).await?
-        }
-        _ => Vec::new(),
+    let top = if windowed {
+        closest_names(db, query, classifiers, TOP_NAMES).await?
+    } else {
+        Vec::new()
     };
     let (top_shown, window_offset, window_limit) = split_page(top.len(), offset);
 
@@ -642,36 +610,15 @@ async fn search_postgres_text(
     ))
 }
 
-/// Suggestions while typing: the projects whose name starts with what was
-/// typed, the closest completions first (the shortest names of the first
-/// 64 in name order: the exact name, then `flask` before `flake8` and
-/// `flask-login` for "fla"), through the unique index on normalized names (a
-/// range of it, on either backend: PostgreSQL's "C" collation and SQLite's
-/// binary order are byte order); when fewer than
-/// `limit` names start so, the rest from a full-text search. A prefix that
-/// many names share ("qui" in a million projects) costs a short index range,
-/// not the ranking of every match.
+/// Suggestions while typing: the closest name completions
+/// (`closest_names`); when fewer than `limit` names start so, the rest from
+/// a full-text search.
 pub async fn suggest(db: &Db, query: &SearchQuery, limit: i64) -> Result<Vec<Hit>, sqlx::Error> {
-    let prefix = query.normalized_name();
-    let mut hits: Vec<Hit> = Vec::new();
-    // Normalized names are ASCII letters, digits and `-`, all below `~`.
-    if !prefix.is_empty() && prefix.bytes().all(|b| b < b'~') {
-        let upper = format!("{prefix}~");
-        hits = each_backend!(db, pool => sqlx::query_as(
-            "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
-                    COALESCE(m.summary, '') AS summary, p.last_upload \
-             FROM (SELECT id FROM projects WHERE normalized_name >= $1 AND normalized_name < $2 \
-                   AND latest_release_id IS NOT NULL ORDER BY normalized_name LIMIT 64) c \
-             JOIN projects p ON p.id = c.id JOIN releases r ON r.id = p.latest_release_id \
-             LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-             ORDER BY length(p.normalized_name), p.normalized_name LIMIT $3",
-        )
-        .bind(&prefix)
-        .bind(&upper)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)?;
-    }
+    let mut hits: Vec<Hit> = closest_names(db, query, &[], limit)
+        .await?
+        .into_iter()
+        .map(|t| t.hit)
+        .collect();
     if (hits.len() as i64) < limit && !query.is_empty() {
         let found = search(db, query, SearchOrder::Relevance, &[], 1, 0).await?;
         for hit in found.hits {
