@@ -75,9 +75,7 @@ impl GenerationGate {
     {
         let mut reads = self.reads.subscribe();
         let (wanted, start) = {
-            let Ok(mut state) = self.state.lock() else {
-                return read().await;
-            };
+            let mut state = self.state();
             if state.running {
                 // The read in flight started before we arrived: the next.
                 state.again = true;
@@ -97,30 +95,52 @@ impl GenerationGate {
         }
     }
 
+    /// The counters; they stay consistent whatever panicked holding them.
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Reads until no request is waiting for a newer read.
     async fn read_loop<F, Fut>(self: Arc<Self>, read: F)
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Option<i64>> + Send + 'static,
     {
+        // Should a read panic (or the task be dropped), the requests waiting
+        // get a failed read instead of waiting for ever, and the next
+        // request starts reads again.
+        let unblock = Unblock(&self);
         loop {
-            let seq = match self.state.lock() {
-                Ok(state) => state.started,
-                Err(_) => return,
-            };
+            let seq = self.state().started;
             let generation = read().await;
             self.reads.send_replace(Read { seq, generation });
-            let Ok(mut state) = self.state.lock() else {
-                return;
-            };
+            let mut state = self.state();
             if state.again {
                 state.again = false;
                 state.started += 1;
             } else {
                 state.running = false;
+                drop(state);
+                std::mem::forget(unblock);
                 return;
             }
         }
+    }
+}
+
+/// See `GenerationGate::read_loop`.
+struct Unblock<'a>(&'a GenerationGate);
+
+impl Drop for Unblock<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        // Whoever waits wants at most the read after the last one started.
+        state.started += 1;
+        state.running = false;
+        state.again = false;
+        let seq = state.started;
+        drop(state);
+        self.0.reads.send_replace(Read { seq, generation: None });
     }
 }
 
@@ -200,6 +220,13 @@ mod tests {
         let late = gate.generation(reader(&source)).await;
         assert_eq!(early.await.expect("task"), Some(1));
         assert_eq!(late, Some(2));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_read_fails_its_waiters_and_reads_go_on() {
+        let (gate, _) = gate_and_source();
+        assert_eq!(gate.generation(|| async { panic!("a read went wrong") }).await, None);
+        assert_eq!(gate.generation(|| async { Some(3) }).await, Some(3));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
