@@ -384,7 +384,7 @@ async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str) ->
 async fn serve(db: Db, config: &Config) -> Result<(), String> {
     let leptos_options = leptos_options()?;
     let addr = leptos_options.site_addr;
-    let storage = open_storage(config)?;
+    let storage = open_storage(&config.storage, config)?;
     if let Err(error) = storage.check().await {
         // Served anyway: `/_health` says so until the store answers.
         tracing::warn!(%error, "the file store does not answer");
@@ -417,25 +417,15 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// A file store named by URL (`file:///path` or `s3://bucket/prefix`),
-/// with the rest of the configuration's settings (AWS variables, staging).
-fn store_at(url: &str, config: &Config) -> Result<Arc<dyn Storage>, String> {
-    let config = Config {
-        storage: Config::from_pairs(&[("CHEESESHOP_STORAGE_URL", url)])
-            .map_err(|e| e.to_string())?
-            .storage,
-        ..config.clone()
-    };
-    open_storage(&config)
-}
-
 /// Copies every package file of one store to another, skipping those
 /// already there with the same size; prints a summary.
 async fn copy_files(from_url: &str, to_url: &str, config: &Config) -> Result<(), String> {
     let Some(root) = from_url.strip_prefix("file://") else {
         return Err("files are copied from a directory (--from file:///path) to a store".into());
     };
-    let to = store_at(to_url, config)?;
+    let location = StorageLocation::parse(to_url)
+        .ok_or_else(|| format!("--to {to_url:?} is not a file store: expected file:///path or s3://bucket/prefix"))?;
+    let to = open_storage(&location, config)?;
     to.check()
         .await
         .map_err(|e| format!("the store {to_url} does not answer: {e}"))?;
@@ -484,9 +474,11 @@ async fn copy_files(from_url: &str, to_url: &str, config: &Config) -> Result<(),
     Ok(())
 }
 
-/// The package file store the configuration names.
-pub fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, String> {
-    match &config.storage {
+/// The package file store at `location`, with the configuration's other
+/// storage settings (staging, redirects; the AWS variables are read by the
+/// store itself).
+pub fn open_storage(location: &StorageLocation, config: &Config) -> Result<Arc<dyn Storage>, String> {
+    match location {
         StorageLocation::Local(dir) => LocalStorage::open(dir)
             .map(|storage| Arc::new(storage) as Arc<dyn Storage>)
             .map_err(|e| format!("cannot open the file storage {dir:?}: {e}")),

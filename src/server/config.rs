@@ -73,6 +73,17 @@ pub enum StorageLocation {
     S3(S3Location),
 }
 
+impl StorageLocation {
+    /// `file:///absolute/path` or `s3://bucket/prefix`; `None` for anything else.
+    pub fn parse(url: &str) -> Option<Self> {
+        match url.strip_prefix("file://") {
+            Some(path) if path.starts_with('/') => Some(Self::Local(PathBuf::from(path))),
+            Some(_) => None,
+            None => S3Location::parse(url).map(Self::S3),
+        }
+    }
+}
+
 /// A variable whose value cannot be used: the server refuses to start
 /// rather than run with something other than what it was told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,18 +238,15 @@ impl Config {
                 env.raw("CHEESESHOP_STORAGE_DIR")
                     .unwrap_or_else(|| DEFAULT_STORAGE_DIR.to_owned()),
             )),
-            Some(value) => match value.strip_prefix("file://") {
-                Some(path) if path.starts_with('/') => StorageLocation::Local(PathBuf::from(path)),
-                _ => match S3Location::parse(&value) {
-                    Some(location) => StorageLocation::S3(location),
-                    None => {
-                        return Err(ConfigError {
-                            variable: "CHEESESHOP_STORAGE_URL",
-                            value,
-                            expected: "file:///absolute/path or s3://bucket/optional/prefix",
-                        });
-                    }
-                },
+            Some(value) => match StorageLocation::parse(&value) {
+                Some(location) => location,
+                None => {
+                    return Err(ConfigError {
+                        variable: "CHEESESHOP_STORAGE_URL",
+                        value,
+                        expected: "file:///absolute/path or s3://bucket/optional/prefix",
+                    });
+                }
             },
         };
         Ok(Self {
