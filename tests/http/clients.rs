@@ -129,6 +129,52 @@ async fn uv_publish(app: &TestApp, token: &str, files: &[PathBuf], cache: &Path)
     run(cmd).await
 }
 
+/// A fresh venv at `venv`, made by the tools' Python (with pip).
+pub(crate) async fn make_pip_venv(venv: &Path) {
+    let mut cmd = tool("python");
+    cmd.args(["-m", "venv"]).arg(venv);
+    run(cmd).await;
+}
+
+/// `pip install requirement` into `venv` from `index` only, with no cache
+/// and nothing from the user's configuration.
+pub(crate) fn pip_install(venv: &Path, index: &str, requirement: &str) -> Command {
+    let mut cmd = Command::new(venv.join("bin/pip"));
+    cmd.env("PIP_CONFIG_FILE", "/dev/null")
+        .args([
+            "install",
+            "--disable-pip-version-check",
+            "--no-cache-dir",
+            "--index-url",
+            index,
+        ])
+        .arg(requirement);
+    cmd
+}
+
+/// A fresh venv at `venv`, made by uv for the tools' Python.
+pub(crate) async fn make_uv_venv(venv: &Path, cache: &Path) {
+    let mut cmd = tool("uv");
+    cmd.arg("venv")
+        .arg(venv)
+        .arg("--python")
+        .arg(tools().join("bin/python"))
+        .arg("--cache-dir")
+        .arg(cache);
+    run(cmd).await;
+}
+
+/// `uv pip install args…` into `venv` from `index` only.
+pub(crate) fn uv_install(venv: &Path, index: &str, cache: &Path, args: &[&str]) -> Command {
+    let mut cmd = tool("uv");
+    cmd.args(["pip", "install", "--index-url", index, "--python"])
+        .arg(venv.join("bin/python"))
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args);
+    cmd
+}
+
 /// `python -c code` in the venv at `venv`.
 pub(crate) async fn python_in(venv: &Path, code: &str) -> String {
     let mut cmd = Command::new(venv.join("bin/python"));
@@ -207,20 +253,8 @@ async fn twine_and_uv_publish_then_pip_and_uv_install() {
     // pip: a fresh venv, only our index; resolution picks 1.5 (1.6 needs
     // Python 4, 2.0 is out of range).
     let pip_venv = w.join("venv-pip");
-    let mut cmd = tool("python");
-    cmd.args(["-m", "venv"]).arg(&pip_venv);
-    run(cmd).await;
-    let mut cmd = Command::new(pip_venv.join("bin/pip"));
-    cmd.env("PIP_CONFIG_FILE", "/dev/null")
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "--no-cache-dir",
-            "--index-url",
-            &index,
-        ])
-        .arg("cheese-board");
-    run(cmd).await;
+    make_pip_venv(&pip_venv).await;
+    run(pip_install(&pip_venv, &index, "cheese-board")).await;
     assert_eq!(
         python_in(
             &pip_venv,
@@ -232,32 +266,13 @@ async fn twine_and_uv_publish_then_pip_and_uv_install() {
 
     // uv: another fresh venv; an explicit range, then the newest.
     let uv_venv = w.join("venv-uv");
-    let mut cmd = tool("uv");
-    cmd.arg("venv")
-        .arg(&uv_venv)
-        .arg("--python")
-        .arg(tools().join("bin/python"))
-        .arg("--cache-dir")
-        .arg(&uv_cache);
-    run(cmd).await;
-    let mut cmd = tool("uv");
-    cmd.args(["pip", "install", "--index-url", &index, "--python"])
-        .arg(uv_venv.join("bin/python"))
-        .arg("--cache-dir")
-        .arg(&uv_cache)
-        .arg("cheese-curd>=1,<2");
-    run(cmd).await;
+    make_uv_venv(&uv_venv, &uv_cache).await;
+    run(uv_install(&uv_venv, &index, &uv_cache, &["cheese-curd>=1,<2"])).await;
     assert_eq!(
         python_in(&uv_venv, "import cheese_curd; print(cheese_curd.VERSION)").await,
         "1.5"
     );
-    let mut cmd = tool("uv");
-    cmd.args(["pip", "install", "--upgrade", "--index-url", &index, "--python"])
-        .arg(uv_venv.join("bin/python"))
-        .arg("--cache-dir")
-        .arg(&uv_cache)
-        .arg("cheese-curd");
-    run(cmd).await;
+    run(uv_install(&uv_venv, &index, &uv_cache, &["--upgrade", "cheese-curd"])).await;
     assert_eq!(
         python_in(&uv_venv, "import cheese_curd; print(cheese_curd.VERSION)").await,
         "2.0"

@@ -13,7 +13,7 @@ use cheeseshop::server::db::{Db, DbOptions, index};
 use object_store::aws::AmazonS3;
 use tempfile::TempDir;
 
-use crate::clients::{Package, build, python_in, run, tool, tools};
+use crate::clients::{Package, build, pip_install, python_in, run, tool, uv_install};
 use crate::helpers::{TestDb, build_wheel, upload_form};
 use crate::storage::{bucket, s3_endpoint};
 
@@ -40,7 +40,8 @@ impl Instance {
 
 struct Cluster {
     instances: Vec<Instance>,
-    nginx: Child,
+    /// Started once the instances answer.
+    nginx: Option<Child>,
     port: u16,
     db: Db,
     store: Arc<AmazonS3>,
@@ -53,10 +54,10 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         // TERM, not KILL: nginx's master stops its workers on the way out;
         // killed outright, it would leave them running.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.nginx.id().to_string()])
-            .status();
-        let _ = self.nginx.wait();
+        if let Some(nginx) = &mut self.nginx {
+            let _ = Command::new("kill").args(["-TERM", &nginx.id().to_string()]).status();
+            let _ = nginx.wait();
+        }
         for instance in &mut self.instances {
             let _ = instance.child.kill();
             let _ = instance.child.wait();
@@ -77,7 +78,7 @@ impl Cluster {
         let dir = TempDir::new().expect("tempdir");
         let mut cluster = Self {
             instances: Vec::new(),
-            nginx: Command::new("true").spawn().expect("placeholder"),
+            nginx: None,
             port: free_port(),
             db,
             store,
@@ -95,7 +96,7 @@ impl Cluster {
         for i in 0..3 {
             cluster.wait_healthy(i).await;
         }
-        cluster.nginx = cluster.spawn_nginx();
+        cluster.nginx = Some(cluster.spawn_nginx());
         cluster.wait_for(&cluster.url("/_health")).await;
         cluster
     }
@@ -138,7 +139,7 @@ impl Cluster {
             .collect();
         // As root, nginx's workers would switch to `nobody`, who cannot
         // write the temporary directories here.
-        let user = if unsafe_is_root() { "user root;\n" } else { "" };
+        let user = if is_root() { "user root;\n" } else { "" };
         let conf = format!(
             "{user}worker_processes 1;\ndaemon off;\npid {dir}/nginx.pid;\nerror_log {dir}/logs/error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
@@ -259,7 +260,7 @@ impl Cluster {
     }
 }
 
-fn unsafe_is_root() -> bool {
+fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -335,33 +336,11 @@ async fn three_instances_behind_nginx_serve_one_index() {
     let index = cluster.url("/simple/");
     let pip_venv = w.join("venv-pip");
     let uv_venv = w.join("venv-uv");
-    let mut cmd = tool("python");
-    cmd.args(["-m", "venv"]).arg(&pip_venv);
-    run(cmd).await;
-    let mut cmd = tool("uv");
-    cmd.arg("venv")
-        .arg(&uv_venv)
-        .arg("--python")
-        .arg(tools().join("bin/python"))
-        .arg("--cache-dir")
-        .arg(w.join("uv-cache"));
-    run(cmd).await;
-    let mut pip = Command::new(pip_venv.join("bin/pip"));
-    pip.env("PIP_CONFIG_FILE", "/dev/null")
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "--no-cache-dir",
-            "--index-url",
-            &index,
-        ])
-        .arg("cluster-cheese==1.0");
-    let mut uv = tool("uv");
-    uv.args(["pip", "install", "--index-url", &index, "--python"])
-        .arg(uv_venv.join("bin/python"))
-        .arg("--cache-dir")
-        .arg(w.join("uv-cache"))
-        .arg("cluster-cheese");
+    let uv_cache = w.join("uv-cache");
+    crate::clients::make_pip_venv(&pip_venv).await;
+    crate::clients::make_uv_venv(&uv_venv, &uv_cache).await;
+    let pip = pip_install(&pip_venv, &index, "cluster-cheese==1.0");
+    let uv = uv_install(&uv_venv, &index, &uv_cache, &["cluster-cheese"]);
     tokio::join!(run(pip), run(uv));
     assert_eq!(
         python_in(&pip_venv, "import cluster_cheese; print(cluster_cheese.VERSION)").await,
@@ -658,5 +637,4 @@ async fn current_everywhere_but(cluster: &Cluster, gone: &[usize], project: &str
             .expect("body");
         assert!(body.contains(&format!("-{version}-")), "instance {i} lacks {version}");
     }
-    let _ = &cluster.dir;
 }
