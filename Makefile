@@ -16,7 +16,7 @@ ADDR         ?= 127.0.0.1:3000
 BIN          := target/release/cheeseshop
 export DATABASE_URL
 
-.PHONY: all setup build run dev test lint fmt check-fmt clippy unit e2e bench clean
+.PHONY: all setup build run dev test lint fmt check-fmt clippy unit e2e cluster bench clean
 
 all: build
 
@@ -72,9 +72,18 @@ unit:
 	    || status=1; \
 	scripts/s3.sh stop; scripts/pg.sh stop; exit $$status
 
-## Playwright against the release build (end2end/playwright.config.ts starts the server).
+## Playwright against the release build: the single-server suite
+## (end2end/playwright.config.ts starts the server), then the journey through
+## nginx in front of three instances on PostgreSQL and an S3-compatible store
+## (end2end/playwright.cluster.config.ts starts scripts/cluster.sh).
 e2e: build
 	cd end2end && npx playwright test
+	cd end2end && npx playwright test -c playwright.cluster.config.ts
+
+## README's "Scale out" example on loopback: three instances behind nginx on
+## $(ADDR), on a throwaway PostgreSQL and S3-compatible store (Ctrl-C stops all).
+cluster: build
+	ADDR=$(ADDR) scripts/cluster.sh 3
 
 ## Load benchmark (not part of `make test`): see bench/bench.py. Prints a
 ## Markdown report and writes it to bench/results/<date>.md.

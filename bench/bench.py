@@ -20,7 +20,11 @@ Environment knobs (defaults in brackets):
   BENCH_PG_LATENCY_MS [5]   injected database latency in PostgreSQL's async mode
   BENCH_SCALE_PROJECTS [1000000]            the scale suite's catalogue...
   BENCH_SCALE_RELEASES_PER_PROJECT [5]      ...and its releases per project
-  BENCH_SUITES [dataset,demo,index,latency,postgres,scale]  which parts to run
+  BENCH_SUITES [dataset,demo,index,latency,postgres,scale,cluster]  which parts to run
+  BENCH_CLUSTER_SIZES [1,2,3]   instances behind nginx in the cluster suite...
+  BENCH_CLUSTER_CONNECTIONS [64]  ...at this many connections
+  BENCH_OUT [bench/results/<date>.md]  where the report is written
+  BENCH_SOAK_SECONDS [60]   the soak at 256 connections across the most instances (0: none)
 
 PostgreSQL runs on a cluster of the bench's own (scripts/pg.sh, with
 CHEESESHOP_PG_DIR set), started for the run and deleted after it.
@@ -122,11 +126,13 @@ class PgCluster:
     """A PostgreSQL cluster of the bench's own (scripts/pg.sh): its
     databases, and the CPU time of all its processes."""
 
-    def __init__(self) -> None:
-        self.dir = f"/tmp/cheeseshop-pg-bench-{os.getpid()}"
+    def __init__(self, name: str = "bench", options: str = "") -> None:
+        self.dir = f"/tmp/cheeseshop-pg-{name}-{os.getpid()}"
         # shared_buffers as a tuned server has it (a quarter of RAM is the
         # usual advice; 2 GB here), not the 128 MB PostgreSQL ships with.
-        self.env = dict(os.environ, CHEESESHOP_PG_DIR=self.dir, CHEESESHOP_PG_SHARED_BUFFERS="2GB")
+        self.env = dict(
+            os.environ, CHEESESHOP_PG_DIR=self.dir, CHEESESHOP_PG_SHARED_BUFFERS="2GB", CHEESESHOP_PG_OPTIONS=options
+        )
         log("starting a PostgreSQL cluster for the bench")
         self.admin = subprocess.run(
             [str(PG_SCRIPT), "start"], env=self.env, check=True, capture_output=True, text=True
@@ -195,14 +201,16 @@ class ServerProcess:
         label: str,
         extra_env: dict[str, str] | None = None,
         cluster: PgCluster | None = None,
+        port: int = PORT,
     ):
         self.label = label
         self.cluster = cluster
+        self.port = port
         env = dict(
             os.environ,
             DATABASE_URL=db_url(db),
             LEPTOS_SITE_ROOT=str(SITE),
-            LEPTOS_SITE_ADDR=f"127.0.0.1:{PORT}",
+            LEPTOS_SITE_ADDR=f"127.0.0.1:{port}",
             LEPTOS_ENV="PROD",
             RUST_LOG="warn",
         )
@@ -215,7 +223,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise SystemExit(f"the server exited at start-up; see {self.log_path}")
             try:
-                with urllib.request.urlopen(f"{BASE}/about", timeout=2) as r:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/about", timeout=2) as r:
                     if r.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -331,6 +339,8 @@ class Route:
     base: str = BASE
     headers: dict[str, str] = field(default_factory=dict)
     count_304: bool = False
+    # A mixed load: each connection goes round these paths (the soak).
+    paths: list[str] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
         env = {
@@ -338,6 +348,7 @@ class Route:
             "BENCH_BODY": self.body,
             "BENCH_CONTENT_TYPE": self.content_type,
             "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in self.headers.items()),
+            "BENCH_PATHS": "\n".join(self.paths),
         }
         if self.count_304:
             env["BENCH_COUNT_304"] = "1"
@@ -825,6 +836,269 @@ def run_scale(
     return result
 
 
+# ------------------------------------------------------------- scale out
+
+NGINX = "/usr/sbin/nginx"
+CLUSTER_SIZES = [int(n) for n in os.environ.get("BENCH_CLUSTER_SIZES", "1,2,3").split(",")]
+CLUSTER_CONNECTIONS = int(os.environ.get("BENCH_CLUSTER_CONNECTIONS", "64"))
+SOAK_SECONDS = int(os.environ.get("BENCH_SOAK_SECONDS", "60"))
+SOAK_CONNECTIONS = 256
+BENCH_PASSWORD = "correct horse battery staple"
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of process `root` and of its live children (nginx's master
+    and workers)."""
+    ticks = 0
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_path.read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(stat_path.parent.name) == root or int(fields[1]) == root:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLK_TCK
+
+
+class Nginx:
+    """nginx from Debian in front of the instances, round-robin, as in
+    README's "Scale out" (and scripts/cluster.sh)."""
+
+    def __init__(self, port: int, upstreams: list[int]):
+        self.dir = WORK / "nginx"
+        shutil.rmtree(self.dir, ignore_errors=True)
+        (self.dir / "logs").mkdir(parents=True)
+        servers = "".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;\n" for p in upstreams)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        conf = (
+            f"{user}worker_processes 1;\ndaemon off;\npid {self.dir}/nginx.pid;\n"
+            f"error_log {self.dir}/logs/error.log warn;\nevents {{ worker_connections 4096; }}\n"
+            f"http {{\n    access_log off;\n    client_body_temp_path {self.dir}/body;\n"
+            f"    proxy_temp_path {self.dir}/proxy;\n    fastcgi_temp_path {self.dir}/fastcgi;\n"
+            f"    uwsgi_temp_path {self.dir}/uwsgi;\n    scgi_temp_path {self.dir}/scgi;\n"
+            f"    upstream cheeseshop {{\n{servers}        keepalive 64;\n    }}\n"
+            f"    server {{\n        listen 127.0.0.1:{port};\n        location / {{\n"
+            "            proxy_pass http://cheeseshop;\n            proxy_http_version 1.1;\n"
+            '            proxy_set_header Connection "";\n            proxy_set_header Host $http_host;\n'
+            "            proxy_next_upstream error timeout http_502 http_503;\n"
+            "            proxy_buffers 32 64k;\n            proxy_busy_buffers_size 128k;\n"
+            "        }\n    }\n}\n"
+        )
+        (self.dir / "nginx.conf").write_text(conf)
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "logs/stderr.log", "w"),
+        )
+        peers.wait_for(f"{self.base}/_health", self.proc, "nginx")
+
+    def cpu_seconds(self) -> float:
+        return tree_cpu_seconds(self.proc.pid)
+
+    def stop(self) -> None:
+        # TERM: the master takes its workers down (KILL would leave them).
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@dataclass
+class ClusterCell:
+    instances: int
+    route: str
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+    instance_cpu: float
+    nginx_cpu: float
+    db_cpu: float
+
+    def per_request_us(self, seconds: float) -> float:
+        return 1e6 * seconds / max(self.requests, 1)
+
+
+@dataclass
+class SoakResult:
+    seconds: int
+    connections: int
+    rps: float
+    p99_ms: float
+    errors: int
+    requests: int
+    paths: list[str]
+    # (seconds since the start, VmRSS of each instance in KiB)
+    rss: list[tuple[float, list[int]]] = field(default_factory=list)
+
+    def flat(self) -> bool:
+        """No instance's RSS grew by more than 10 % from a third of the way
+        in (warm: caches full) to the end."""
+        if len(self.rss) < 3:
+            return False
+        warm = next(s for t, s in self.rss if t >= self.seconds / 3)
+        last = self.rss[-1][1]
+        return all(b <= a * 1.10 for a, b in zip(warm, last))
+
+
+@dataclass
+class ClusterResult:
+    project: str
+    cells: list[ClusterCell] = field(default_factory=list)
+    # statements PostgreSQL executed per request, requests made one at a time
+    statements: dict[str, float] = field(default_factory=dict)
+    soak: SoakResult | None = None
+
+
+def session_cookie(base: str, username: str) -> str:
+    """Logs in through the server function and returns the session cookie."""
+    import http.client
+    import urllib.parse
+
+    host = base.removeprefix("http://")
+    conn = http.client.HTTPConnection(host, timeout=30)
+    body = urllib.parse.urlencode({"identifier": username, "password": BENCH_PASSWORD})
+    conn.request("POST", "/api/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    response.read()
+    cookie = response.getheader("Set-Cookie")
+    conn.close()
+    if response.status >= 400 or not cookie:
+        raise SystemExit(f"logging in for the bench failed: {response.status}")
+    return cookie.split(";", 1)[0]
+
+
+def statements_per_request(pg: PgCluster, database: str, route: Route, n: int = 20) -> float:
+    """Statements PostgreSQL executed (pg_stat_statements, BEGIN and COMMIT
+    included) per request, over `n` requests made one after another: the
+    round trips a request costs."""
+    headers = dict(route.headers)
+    fetch(route.path, headers=headers, base=route.base)
+    pg.psql("SELECT pg_stat_statements_reset()", database)
+    for _ in range(n):
+        status, _, _ = fetch(route.path, headers=headers, base=route.base)
+        if status != 200:
+            raise SystemExit(f"{route.name}: {route.path} answered {status}")
+    rows = pg.psql(
+        "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+        f"WHERE d.datname = '{database}' AND s.query NOT ILIKE '%pg_stat_statements%'",
+        database,
+    )
+    return int(rows[0][0]) / n
+
+
+def measure_cluster(
+    n: int, instances: list[ServerProcess], nginx: Nginx, pg: PgCluster, route: Route, connections: int
+) -> ClusterCell:
+    def instance_cpu() -> float:
+        return sum(i.cpu_seconds() for i in instances)
+
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        before = instance_cpu()
+        time.sleep(0.25)
+        if instance_cpu() - before < 0.25 * 0.05:
+            break
+    if WARMUP:
+        wrk(route, connections, WARMUP)
+    i0, n0, d0, t0 = instance_cpu(), nginx.cpu_seconds(), pg.cpu_seconds(), time.time()
+    r = wrk(route, connections, SECONDS)
+    i1, n1, d1, t1 = instance_cpu(), nginx.cpu_seconds(), pg.cpu_seconds(), time.time()
+    c = cell(route, connections, r, 0)
+    return ClusterCell(
+        n, route.name, connections, c.rps, c.p50_ms, c.p99_ms, c.non2xx + c.socket_errors, c.requests,
+        i1 - i0, n1 - n0, d1 - d0,
+    )
+
+
+def soak(instances: list[ServerProcess], base: str, paths: list[str]) -> SoakResult:
+    """SOAK_CONNECTIONS connections going round `paths` for SOAK_SECONDS,
+    each instance's RSS sampled every 5 s."""
+    route = Route("mixed", paths[0], base=base, paths=paths)
+    result: dict = {}
+    loader = threading.Thread(target=lambda: result.update(wrk(route, SOAK_CONNECTIONS, SOAK_SECONDS)), daemon=True)
+    t0 = time.time()
+    loader.start()
+    samples: list[tuple[float, list[int]]] = []
+    while loader.is_alive():
+        samples.append((time.time() - t0, [i.status_kib("VmRSS") for i in instances]))
+        loader.join(timeout=5)
+    samples.append((time.time() - t0, [i.status_kib("VmRSS") for i in instances]))
+    if not result:
+        raise SystemExit("wrk gave no result for the soak")
+    c = cell(route, SOAK_CONNECTIONS, result, 0)
+    return SoakResult(SOAK_SECONDS, SOAK_CONNECTIONS, c.rps, c.p99_ms, c.non2xx + c.socket_errors, c.requests,
+                      paths, samples)
+
+
+def run_cluster_suite() -> ClusterResult | None:
+    """1, 2 and 3 instances behind nginx on one PostgreSQL (a cluster of this
+    suite's own, with pg_stat_statements), the shared dataset, every route
+    at CLUSTER_CONNECTIONS; then the soak across the largest."""
+    if not DATASET.is_dir() or not Path(NGINX).exists():
+        log("cluster suite skipped: it needs the shared dataset and nginx (scripts/setup.sh bench)")
+        return None
+    pg = PgCluster("cluster", "-c shared_preload_libraries=pg_stat_statements")
+    try:
+        url, _ = prepare_pg(pg, "cluster", ["import", str(DATASET)])
+        pg.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", "cluster")
+        project = "botocore" if (DATASET / "botocore.json").exists() else pg.psql(
+            "SELECT normalized_name FROM projects ORDER BY id LIMIT 1", "cluster")[0][0]
+        subprocess.run(
+            [str(BIN), "user", "create", "--username", "bench", "--email", "bench@example.org"],
+            input=BENCH_PASSWORD + "\n", text=True, check=True, stdout=subprocess.DEVNULL,
+            env=dict(os.environ, DATABASE_URL=url, RUST_LOG="warn"),
+        )
+        result = ClusterResult(project)
+        cookie = None
+        for n in CLUSTER_SIZES:
+            log(f"cluster: {n} instance(s) behind nginx")
+            instances: list[ServerProcess] = []
+            nginx = None
+            try:
+                for i in range(n):
+                    instances.append(ServerProcess(url, f"cluster-{n}-{i}", cluster=pg, port=PORT + 10 + i))
+                nginx = Nginx(PORT, [i.port for i in instances])
+                base = nginx.base
+                cookie = cookie or session_cookie(base, "bench")
+                routes = [
+                    Route("/", "/", base=base),
+                    Route(f"/project/{project}/", f"/project/{project}/", base=base),
+                    Route(f"/simple/{project}/", f"/simple/{project}/", base=base),
+                    Route(f"/pypi/{project}/json", f"/pypi/{project}/json", base=base),
+                    Route(f"/project/{project}/ signed in (uncached)", f"/project/{project}/", base=base,
+                          headers={"Cookie": cookie}),
+                    Route("/search?q=http", "/search?q=http", base=base),
+                ]
+                if not result.statements:
+                    for route in routes:
+                        result.statements[route.name] = statements_per_request(pg, "cluster", route)
+                for route in routes:
+                    log(f"cluster: {n} instance(s), {route.name} with {CLUSTER_CONNECTIONS} connections")
+                    result.cells.append(measure_cluster(n, instances, nginx, pg, route, CLUSTER_CONNECTIONS))
+                if n == max(CLUSTER_SIZES) and SOAK_SECONDS:
+                    log(f"cluster: soak, {SOAK_CONNECTIONS} connections for {SOAK_SECONDS} s over {n} instances")
+                    paths = [
+                        "/", f"/project/{project}/", f"/simple/{project}/", f"/pypi/{project}/json",
+                        "/search?q=http", "/project/flask/", "/simple/", "/about", "/rss/updates.xml",
+                        "/classifiers/", "/project/requests/", "/simple/flask/",
+                    ]
+                    result.soak = soak(instances, base, paths)
+            finally:
+                if nginx:
+                    nginx.stop()
+                for instance in instances:
+                    instance.stop()
+        return result
+    finally:
+        pg.stop()
+
+
 # ------------------------------------------------------------------- report
 
 
@@ -1128,9 +1402,103 @@ def scale_targets(results: list[ScaleResult], latencies: list[LatencyResult]) ->
     return lines
 
 
+CACHED_ROUTES = ("/", "/project/", "/simple/", "/pypi/")
+
+
+def is_cached_route(name: str) -> bool:
+    return name.startswith(CACHED_ROUTES) and "uncached" not in name and not name.startswith("/search")
+
+
+def cluster_section(r: ClusterResult) -> list[str]:
+    lines = [
+        "### Scale out: instances behind nginx on one PostgreSQL",
+        "",
+        f"1 to {max(CLUSTER_SIZES)} instances of the release binary on one PostgreSQL (a cluster of this suite's own, "
+        "with `pg_stat_statements`; the shared dataset), behind nginx from Debian (one worker, round-robin, "
+        f"keep-alive to the instances), {CLUSTER_CONNECTIONS} wrk connections to nginx. Response cache on, as "
+        "shipped: every cached answer is checked against the catalogue generation in PostgreSQL (coalesced per "
+        "instance). The signed-in project page carries a session cookie: never cached, so it reads the session "
+        "and the page. CPU per request = CPU time of the processes over requests answered: instances summed, "
+        "nginx (master and worker), PostgreSQL (every backend). Everything shares 2 cores, so throughput "
+        "cannot grow with instances here; capacity per core is 10⁶ / (µs per request). `statements/req`: what "
+        "PostgreSQL executed per request (BEGIN and COMMIT included), requests made one at a time.",
+        "",
+        "| instances | route | req/s | p50 ms | p99 ms | errors | instances µs/req | nginx µs/req "
+        "| PostgreSQL µs/req | PostgreSQL / instances | statements/req |",
+        "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for c in r.cells:
+        inst = c.per_request_us(c.instance_cpu)
+        db = c.per_request_us(c.db_cpu)
+        statements = r.statements.get(c.route)
+        shown = f"{statements:.2f}" if statements is not None else "—"
+        lines.append(
+            f"| {c.instances} | `{c.route}` | {c.rps:,.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.errors} | "
+            f"{inst:.0f} | {c.per_request_us(c.nginx_cpu):.0f} | {db:.1f} | {db / max(inst, 1e-9):.1%} | {shown} |"
+        )
+    top = max(CLUSTER_SIZES)
+    lines += ["", f"Capacity per core at {top} instances (10⁶ / µs per request):", ""]
+    for c in r.cells:
+        if c.instances == top:
+            inst, db = c.per_request_us(c.instance_cpu), c.per_request_us(c.db_cpu)
+            lines.append(
+                f"- `{c.route}`: {1e6 / max(inst, 1e-9):,.0f} req/s per instance core, "
+                f"{1e6 / max(db, 1e-9):,.0f} req/s per PostgreSQL core."
+            )
+    if r.soak:
+        s = r.soak
+        lines += [
+            "",
+            f"**Soak:** {s.connections} connections for {s.seconds} s through nginx to {top} instances, each "
+            f"connection going round {len(s.paths)} paths ({', '.join(f'`{p}`' for p in s.paths)}): "
+            f"{s.requests:,} requests, {s.rps:,.0f} req/s, p99 {s.p99_ms:.1f} ms, {s.errors} errors. "
+            "RSS of each instance (MiB):",
+            "",
+            "| seconds | " + " | ".join(f"instance {i + 1}" for i in range(len(s.rss[0][1]))) + " |",
+            "|--:|" + "--:|" * len(s.rss[0][1]),
+        ]
+        for t, kib in s.rss:
+            lines.append(f"| {t:.0f} | " + " | ".join(f"{k / 1024:.1f}" for k in kib) + " |")
+    return lines + [""]
+
+
+def cluster_targets(r: ClusterResult) -> list[str]:
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    lines = []
+    cached = [c for c in r.cells if is_cached_route(c.route)]
+    if cached:
+        worst = max(cached, key=lambda c: c.db_cpu / max(c.instance_cpu, 1e-9))
+        ratio = worst.db_cpu / max(worst.instance_cpu, 1e-9)
+        lines.append(
+            f"| scale out: PostgreSQL CPU per cached page / Simple / JSON request ≤ 5 % of the instances' | "
+            f"worst {ratio:.1%} (`{worst.route}`, {worst.instances} instances) | {verdict(ratio <= 0.05)} |"
+        )
+    for name, statements in r.statements.items():
+        if "uncached" in name:
+            lines.append(f"| scale out: uncached project page ≤ 3 round trips | {statements:.2f} statements | "
+                         f"{verdict(statements <= 3)} |")
+    errors = sum(c.errors for c in r.cells)
+    lines.append(f"| scale out: 0 errors, every route, 1–{max(CLUSTER_SIZES)} instances | {errors} | "
+                 f"{verdict(errors == 0)} |")
+    if r.soak:
+        s = r.soak
+        lines.append(f"| soak: {s.connections} connections, {s.seconds} s, 0 errors | {s.errors} | "
+                     f"{verdict(s.errors == 0)} |")
+        first = [k / 1024 for k in s.rss[0][1]]
+        last = [k / 1024 for k in s.rss[-1][1]]
+        lines.append(
+            "| soak: flat memory (no instance grows > 10 % after the first third) | "
+            + ", ".join(f"{a:.0f}→{b:.0f} MiB" for a, b in zip(first, last))
+            + f" | {verdict(s.flat())} |"
+        )
+    return lines
+
+
 SUITES = [
     s.strip()
-    for s in os.environ.get("BENCH_SUITES", "dataset,demo,index,latency,postgres,scale").split(",")
+    for s in os.environ.get("BENCH_SUITES", "dataset,demo,index,latency,postgres,scale,cluster").split(",")
 ]
 
 
@@ -1201,6 +1569,7 @@ def main() -> None:
     finally:
         if cluster:
             cluster.stop()
+    scaled_out = run_cluster_suite() if "cluster" in SUITES else None
 
     wasm = bundle_file(".wasm")
     wasm_gzip_kb = len(gzip.compress(wasm.read_bytes(), 9)) / 1000
@@ -1227,7 +1596,7 @@ def main() -> None:
     ]
     lines += targets(suites, index, latencies[0] if latencies and latencies[0].backend == "SQLite" else None,
                      wasm_gzip_kb)
-    extra = scale_targets(scale, latencies)
+    extra = scale_targets(scale, latencies) + (cluster_targets(scaled_out) if scaled_out else [])
     if extra:
         lines = lines[:-1] + extra + [""]
     lines += ["## Results", ""]
@@ -1243,13 +1612,15 @@ def main() -> None:
         lines += latency_section(latency)
     if scale:
         lines += scale_section(scale)
+    if scaled_out:
+        lines += cluster_section(scaled_out)
     lines.append(f"Total bench time: {(time.time() - started) / 60:.1f} min.")
     report = "\n".join(lines) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{today}.md"
+    out = Path(os.environ["BENCH_OUT"]).resolve() if os.environ.get("BENCH_OUT") else RESULTS / f"{today}.md"
     out.write_text(report)
     print(report)
-    log(f"written to {out.relative_to(ROOT)}")
+    log(f"written to {out}")
 
 
 if __name__ == "__main__":

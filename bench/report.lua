@@ -16,6 +16,20 @@ if headers and headers ~= "" then
   end
 end
 
+-- BENCH_PATHS (one per line): each connection's requests go round them in
+-- turn, a mixed load on one host (the soak).
+local paths = {}
+for line in string.gmatch(os.getenv("BENCH_PATHS") or "", "[^\n]+") do
+  table.insert(paths, line)
+end
+if #paths > 0 then
+  local i = 0
+  request = function()
+    i = i % #paths + 1
+    return wrk.format(nil, paths[i])
+  end
+end
+
 -- 304s are counted per thread, in a global of each thread's Lua state
 -- (`thread:get` reads only globals), and summed by `done`.
 local threads = {}

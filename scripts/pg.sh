@@ -12,6 +12,8 @@
 #
 # CHEESESHOP_PG_SHARED_BUFFERS sets shared_buffers (default 128MB, as
 # PostgreSQL ships; the bench gives its cluster 2GB, as a tuned server has).
+# CHEESESHOP_PG_OPTIONS adds server options (the bench's cluster suite loads
+# pg_stat_statements to count the statements a request makes).
 #
 # The admin URL names the `postgres` database as the superuser `cheeseshop`;
 # tests create a database of their own through it. PostgreSQL itself comes
@@ -65,7 +67,7 @@ start() {
     until
         port=$(free_port)
         echo "-p $port -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=${CHEESESHOP_PG_SHARED_BUFFERS:-128MB}" >"$DIR/options"
+             -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=${CHEESESHOP_PG_SHARED_BUFFERS:-128MB} ${CHEESESHOP_PG_OPTIONS:-}" >"$DIR/options"
         up
     do
         # Another process may have taken the port in between: try another.

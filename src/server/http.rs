@@ -409,6 +409,7 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     draining: Arc<std::sync::atomic::AtomicBool>,
+    db: crate::server::db::Db,
 }
 
 /// What stopping the server waits for (`Server::run`).
@@ -429,6 +430,7 @@ impl Server {
         Ok(Self {
             listener,
             draining: state.draining.clone(),
+            db: state.db.clone(),
             router: router(state),
         })
     }
@@ -475,6 +477,9 @@ impl Server {
     }
 
     async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        // While serving, cached answers learn of writes from notifications
+        // (PostgreSQL; see `db::changes`).
+        let _listening = self.db.listen_for_changes();
         axum::serve(
             no_delay(self.listener),
             self.router.into_make_service_with_connect_info::<SocketAddr>(),

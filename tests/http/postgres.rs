@@ -425,6 +425,12 @@ async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
     let stats = cheeseshop::server::db::catalog::stats(&app.db).await.expect("stats");
     assert_eq!(stats.releases as usize, releases.len());
     assert_eq!(stats.files as usize, releases.len());
+    // Listening for changes again (cached answers without a round trip).
+    let changes = app.db.changes().expect("PostgreSQL").clone();
+    assert!(
+        eventually(Duration::from_secs(10), || changes.is_live()).await,
+        "the server listens for changes again after the restart"
+    );
     app.db.close().await;
     drop(cluster);
 }
@@ -457,4 +463,100 @@ async fn the_counters_stay_small_after_a_bulk_load() {
     assert_eq!((stats.projects, stats.releases as usize), (8, report.releases));
     pool.close().await;
     db.close().await;
+}
+
+/// Waits up to `limit` for `done`, polling.
+async fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done()
+}
+
+/// A serving instance learns of changes from `LISTEN/NOTIFY`: it reads the
+/// generation once per change, not once per cached answer; a write through
+/// another connection (another instance) is seen as soon as its
+/// notification is; and a lost listening connection means reading every
+/// time again, until it listens again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cached_answers_read_the_generation_once_per_change() {
+    use crate::helpers::spawn_on;
+
+    let url = fresh_database().await;
+    let app = spawn_on(&url).await;
+    let other = migrated(&url).await;
+    add_project(&other, "first-cheese").await;
+    let changes = app.db.changes().expect("PostgreSQL").clone();
+    assert!(
+        eventually(Duration::from_secs(10), || changes.is_live()).await,
+        "the server listens for changes"
+    );
+    let simple = |app: &crate::helpers::TestApp| {
+        let url = app.url("/simple/");
+        let client = app.client.clone();
+        async move { client.get(url).send().await.expect("get").text().await.expect("body") }
+    };
+    assert!(simple(&app).await.contains("first-cheese"));
+
+    let before = changes.reads();
+    for _ in 0..50 {
+        assert!(simple(&app).await.contains("first-cheese"));
+    }
+    assert_eq!(changes.reads(), before, "nothing changed: no reads of the generation");
+
+    // Another instance's write: its notification makes the next request read.
+    add_project(&other, "second-cheese").await;
+    let mut seen_after = None;
+    for attempt in 0..100 {
+        if simple(&app).await.contains("second-cheese") {
+            seen_after = Some(attempt);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(seen_after.is_some(), "the change was seen");
+    let after_change = changes.reads();
+    assert!(after_change > before, "the change was read");
+    for _ in 0..50 {
+        simple(&app).await;
+    }
+    assert_eq!(changes.reads(), after_change, "one read per change");
+
+    // The listening connection dies: every request reads until it listens again.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .execute(&other)
+    .await
+    .expect("terminate the listener");
+    assert!(
+        eventually(Duration::from_secs(5), || !changes.is_live()).await,
+        "the lost connection is noticed"
+    );
+    add_project(&other, "third-cheese").await;
+    assert!(
+        simple(&app).await.contains("third-cheese"),
+        "without notifications, the next request reads the generation"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || changes.is_live()).await,
+        "it listens again"
+    );
+    add_project(&other, "fourth-cheese").await;
+    let mut seen = false;
+    for _ in 0..100 {
+        if simple(&app).await.contains("fourth-cheese") {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(seen, "notifications arrive again");
+    other.close().await;
+    app.db.close().await;
 }

@@ -54,7 +54,10 @@ pub async fn create_user(db: &Db, user: &NewUser<'_>) -> Result<i64, CreateUserE
     .fetch_one(pool)
     .await);
     match result {
-        Ok(id) => Ok(id),
+        Ok(id) => {
+            db.wrote();
+            Ok(id)
+        }
         // The unique indexes decide, not a check-then-insert: of concurrent
         // registrations with one e-mail address exactly one succeeds.
         // Which one: PostgreSQL names the constraint, SQLite only says

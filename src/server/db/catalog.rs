@@ -38,7 +38,8 @@ pub async fn stats(db: &Db) -> Result<Stats, sqlx::Error> {
 /// no transaction was committed since it was last read (the WAL index says
 /// so from shared memory), the last value; else read again, on the probe's
 /// connection without a worker thread (or through the pool). On PostgreSQL,
-/// one read of 16 rows.
+/// the value read after the last change this instance was notified of (see
+/// `changes`), else one read of 16 rows, shared by the requests waiting.
 pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
     if let Some(generation) = db.fresh_generation() {
         return Ok(generation);
@@ -59,17 +60,30 @@ pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
                     .fetch_one(pool)
                     .await
             }
+            // Known since the last change (see `changes`): no round trip.
+            let changes = db.changes();
+            if let Some(generation) = changes.and_then(|c| c.current()) {
+                return Ok(generation);
+            }
+            let mark = changes.map(|c| c.mark());
             // One read in flight for all the requests of this instance
             // (see `gate`); when it failed, ask again to report why.
             if let Some(gate) = db.gate() {
                 let shared = pool.clone();
+                let counted = changes.cloned();
                 let coalesced = gate
                     .generation(move || {
                         let pool = shared.clone();
+                        if let Some(changes) = &counted {
+                            changes.reading();
+                        }
                         async move { read(&pool).await.ok() }
                     })
                     .await;
                 if let Some(generation) = coalesced {
+                    if let (Some(changes), Some(mark)) = (changes, mark) {
+                        changes.remember(mark, generation);
+                    }
                     return Ok(generation);
                 }
             }

@@ -2,20 +2,15 @@
 //! time, never older than the request that asks.
 //!
 //! Every cached answer (page, Simple API, JSON API) is checked against the
-//! catalogue generation. On PostgreSQL that is a round trip, which at tens
-//! of thousands of cached answers a second is most of the work of serving
-//! them, and of PostgreSQL's work too. Instances share nothing else, so the
-//! check cannot move into memory without giving up read-after-write across
-//! instances (a `LISTEN/NOTIFY` invalidation arrives some time after the
-//! commit; an upload through one instance and a read through another right
-//! after may miss it).
-//!
-//! Instead the reads coalesce: at most one query is in flight; a request
-//! that arrives while one runs waits for the next one, which starts after
-//! the running one ends, and which every request that arrived meanwhile
-//! shares. A request therefore gets a generation read by a query that
-//! started after it arrived: whatever committed before it arrived, on any
-//! instance, is in it. Under load, one round trip serves a whole batch.
+//! catalogue generation. On PostgreSQL a serving instance usually knows it
+//! from notifications (see `changes`) and reads it only after a change, or
+//! on every request while it is not listening (starting, or its listening
+//! connection lost). Such reads coalesce: at most one query is in flight; a
+//! request that arrives while one runs waits for the next one, which starts
+//! after the running one ends, and which every request that arrived
+//! meanwhile shares. A request therefore gets a generation read by a query
+//! that started after it arrived: whatever committed before it arrived, on
+//! any instance, is in it. Under load, one round trip serves a whole batch.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

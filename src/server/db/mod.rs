@@ -30,6 +30,7 @@ macro_rules! each_backend {
 
 pub mod accounts;
 pub mod catalog;
+pub mod changes;
 pub mod copy;
 pub mod gate;
 pub mod index;
@@ -85,6 +86,9 @@ pub struct Db {
     freshness: Option<Arc<probe::Freshness>>,
     /// PostgreSQL: the generation's reads, coalesced (see `gate`).
     gate: Option<Arc<gate::GenerationGate>>,
+    /// PostgreSQL: the generation known between changes, once a server
+    /// listens for them (see `changes`).
+    changes: Option<Arc<changes::Changes>>,
 }
 
 /// How to open the database.
@@ -263,6 +267,7 @@ impl Db {
                 bench,
                 freshness: None,
                 gate: None,
+                changes: None,
             },
             path,
         ))
@@ -285,6 +290,33 @@ impl Db {
     /// The coalesced generation reads, on PostgreSQL.
     pub(crate) fn gate(&self) -> Option<&Arc<gate::GenerationGate>> {
         self.gate.as_ref()
+    }
+
+    /// What this instance knows of the generation between changes, on
+    /// PostgreSQL.
+    pub fn changes(&self) -> Option<&Arc<changes::Changes>> {
+        self.changes.as_ref()
+    }
+
+    /// A server listens for catalogue changes while the guard lives, so
+    /// that cached answers are checked without a round trip (PostgreSQL;
+    /// nothing to do on SQLite, whose probe reads shared memory).
+    pub fn listen_for_changes(&self) -> Option<changes::Listening> {
+        match (&self.pool, &self.changes) {
+            // The latency mode measures round trips: every one is made.
+            (Pool::Postgres(pool), Some(changes)) if self.bench.is_none() => {
+                Some(changes::listen(pool, Arc::clone(changes)))
+            }
+            _ => None,
+        }
+    }
+
+    /// A write through this instance committed: whatever it changed is
+    /// seen by the next request here, without waiting for its notification.
+    pub(crate) fn wrote(&self) {
+        if let Some(changes) = &self.changes {
+            changes.changed();
+        }
     }
 
     /// The benchmark's injected latency, when on.
@@ -325,6 +357,7 @@ impl Db {
                 bench,
                 freshness: None,
                 gate: Some(Arc::new(gate::GenerationGate::new())),
+                changes: Some(Arc::new(changes::Changes::default())),
             };
             db.migrate().await?;
             return Ok(db);

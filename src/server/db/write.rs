@@ -131,6 +131,8 @@ macro_rules! search_document {
 /// An open write transaction. Dropping it without `commit` rolls back.
 pub struct WriteTx {
     tx: Tx,
+    /// Told when the transaction commits (see `Db::wrote`).
+    db: Db,
 }
 
 enum Tx {
@@ -195,7 +197,7 @@ impl Db {
                 Tx::Postgres(tx)
             }
         };
-        Ok(WriteTx { tx })
+        Ok(WriteTx { tx, db: self.clone() })
     }
 }
 
@@ -203,7 +205,11 @@ impl WriteTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.tx {
             Tx::Sqlite(tx) => tx.commit().await,
-            Tx::Postgres(tx) => tx.commit().await,
+            Tx::Postgres(tx) => {
+                tx.commit().await?;
+                self.db.wrote();
+                Ok(())
+            }
         }
     }
 
