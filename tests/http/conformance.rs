@@ -580,4 +580,42 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
     let narrow = find("widget 00012", SearchOrder::Relevance, 1).await;
     assert!(!narrow.windowed && !narrow.total_is_lower_bound);
     assert_eq!(narrow.hits[0].name, "widget-00012");
+    // Browsing counts to the cap too, pages end there, and facets count
+    // the first window by id (every one a widget with its classifier).
+    let browsing = find("", SearchOrder::Name, 1).await;
+    assert_eq!(
+        (
+            browsing.total,
+            browsing.total_is_lower_bound,
+            browsing.windowed,
+            browsing.ranked
+        ),
+        (search::COUNT_CAP, true, true, search::COUNT_CAP)
+    );
+    assert_eq!(browsing.facets, [("Topic :: Utilities".to_owned(), search::WINDOW)]);
+    let names: Vec<&str> = browsing.hits.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names[..3], ["gadget", "widget", "widget-00000"]);
+    let last = find("", SearchOrder::Name, search::COUNT_CAP / search::PAGE_SIZE).await;
+    assert_eq!(last.hits.len() as i64, search::PAGE_SIZE);
+    assert_eq!(
+        last.hits[0].name,
+        format!("widget-{:05}", search::COUNT_CAP - search::PAGE_SIZE - 2)
+    );
+    let newest = find("", SearchOrder::Newest, 1).await;
+    assert_eq!(newest.hits[0].name, format!("widget-{:05}", search::COUNT_CAP + 49));
+    // A filter that few projects pass is counted and faceted exactly.
+    let filtered = search::search(
+        &db,
+        &SearchQuery::parse(""),
+        SearchOrder::Name,
+        &["Topic :: Nothing".to_owned()],
+        1,
+        10,
+    )
+    .await
+    .expect("browse");
+    assert_eq!(
+        (filtered.total, filtered.total_is_lower_bound, filtered.windowed),
+        (0, false, false)
+    );
 }

@@ -398,8 +398,13 @@ fn assemble(
 }
 
 /// Browsing (no text): every listed project by name or date, filtered by
-/// classifiers, with their facets; three independent reads on three
-/// pooled connections, concurrently. The same statements on both engines.
+/// classifiers, with their facets. The count stops at the cap, as a text
+/// search's does (a million projects read "10,000+", and pages end there,
+/// as on pypi.org), concurrently with the page. The facets count every
+/// listed project up to the cap; past it, the first `WINDOW` by id, as a
+/// broad text search's do (counting them all grouped millions of rows per
+/// request: seconds at a million projects). The same statements on both
+/// engines.
 async fn browse(
     db: &Db,
     order: SearchOrder,
@@ -411,14 +416,17 @@ async fn browse(
         SearchOrder::Newest => format!(" ORDER BY {table}last_upload DESC NULLS LAST, {table}sort_name ASC"),
         _ => format!(" ORDER BY {table}sort_name ASC"),
     };
-    let (total, hits, facets) = each_backend!(db, pool => {
+    let (counted, hits) = each_backend!(db, pool => {
         let listed = |sql: &str| {
             let mut b = builder(pool, sql);
             b.push(" FROM projects p WHERE p.latest_release_id IS NOT NULL");
             push_filters(&mut b, "p.id", classifiers);
             b
         };
-        let mut count = listed("SELECT COUNT(*)");
+        let mut count = listed("SELECT COUNT(*) FROM (SELECT 1");
+        count.push(" LIMIT ");
+        count.push_bind(COUNT_CAP + 1);
+        count.push(") c");
         let mut page_q = listed(
             "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
              COALESCE(m.summary, '') AS summary, p.last_upload \
@@ -435,29 +443,36 @@ async fn browse(
              LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id",
         );
         page_q.push(order_by("ranked."));
-        let mut facet_q = listed(
-            "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT p.id",
-        );
-        facet_q.push(") GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
-        facet_q.push_bind(facet_limit);
-        let facets = async {
-            if facet_limit == 0 {
-                Ok(Vec::new())
-            } else {
-                facet_q.build_query_as::<(String, i64)>().fetch_all(pool).await
-            }
-        };
         tokio::try_join!(
             count.build_query_scalar::<i64>().fetch_one(pool),
             page_q.build_query_as::<Hit>().fetch_all(pool),
-            facets
         )
     })?;
+    let (total, total_is_lower_bound) = capped(counted);
+    let facets = if facet_limit == 0 {
+        Vec::new()
+    } else {
+        each_backend!(db, pool => {
+            let mut facet_q = builder(
+                pool,
+                "SELECT classifier, COUNT(*) AS n FROM project_classifiers WHERE project_id IN (SELECT p.id \
+                 FROM projects p WHERE p.latest_release_id IS NOT NULL",
+            );
+            push_filters(&mut facet_q, "p.id", classifiers);
+            if total_is_lower_bound {
+                facet_q.push(" ORDER BY p.id LIMIT ");
+                facet_q.push_bind(WINDOW);
+            }
+            facet_q.push(") GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
+            facet_q.push_bind(facet_limit);
+            facet_q.build_query_as::<(String, i64)>().fetch_all(pool).await
+        })?
+    };
     Ok(Found {
         total,
-        total_is_lower_bound: false,
+        total_is_lower_bound,
         ranked: total,
-        windowed: false,
+        windowed: total_is_lower_bound,
         hits,
         facets,
     })
