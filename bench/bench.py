@@ -814,6 +814,10 @@ def run_scale(
         plan = [
             (Route("project page (uncached)", f"/project/{project}/"), 64),
             (Route(f"search `{term}`", f"/search?q={term}"), 16),
+            # A broad word and a common classifier: the filter must not be
+            # handed to FTS5 as a rowid list (one full-text query per
+            # listed project: minutes before 0571ca9's successor).
+            (Route(f"search `{term}`, filtered", f"/search?q={term}&c=Topic+%3A%3A+Utilities"), 16),
             (
                 Route(
                     f"suggestions `{term[:3]}`",
@@ -1391,7 +1395,7 @@ def scale_targets(results: list[ScaleResult], latencies: list[LatencyResult]) ->
             if c.route.startswith("project page"):
                 lines.append(f"| {r.backend} 1M: project page p99 ≤ 10 ms at 64, uncached | {c.p99_ms:.1f} ms | "
                              f"{verdict(c.p99_ms <= 10)} |")
-            elif c.route.startswith("search"):
+            elif c.route.startswith("search") and "filtered" not in c.route:
                 lines.append(f"| {r.backend} 1M: search p50 ≤ 30 ms at 16 | {c.p50_ms:.1f} ms | "
                              f"{verdict(c.p50_ms <= 30)} |")
                 lines.append(f"| {r.backend} 1M: search p99 ≤ 100 ms at 16 | {c.p99_ms:.1f} ms | "

@@ -81,6 +81,11 @@ struct TopHit {
 }
 
 /// Appends "the project `id` has every one of these classifiers (or a child)".
+/// A child is `{c} :: …`: the byte range from `{c} :: ` up to `{c} ::!`
+/// (`!` follows the space), so both the classifier and its children are
+/// ranges of the classifier index (byte order on both engines: SQLite's
+/// binary collation, PostgreSQL's "C"), not a scan of every project's
+/// classifiers (seconds per filtered page at a million projects).
 fn push_filters<DB: sqlx::Database>(b: &mut QueryBuilder<DB>, id: &str, classifiers: &[String])
 where
     for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
@@ -91,11 +96,11 @@ where
              WHERE classifier = "
         ));
         b.push_bind(c.clone());
-        b.push(" OR substr(classifier, 1, length(");
-        b.push_bind(c.clone());
-        b.push(") + 4) = ");
+        b.push(" OR (classifier >= ");
         b.push_bind(format!("{c} :: "));
-        b.push(")");
+        b.push(" AND classifier < ");
+        b.push_bind(format!("{c} ::!"));
+        b.push("))");
     }
 }
 
@@ -206,7 +211,11 @@ async fn search_sqlite(
         "WITH m AS MATERIALIZED (SELECT s.rowid AS id FROM project_search s WHERE project_search MATCH ",
     );
     count_q.push_bind(expr.to_owned());
-    push_filters(&mut count_q, "s.rowid", classifiers);
+    // `+s.rowid`: not a constraint FTS5 is given. Given `rowid IN (the
+    // projects with a classifier)`, SQLite runs the full-text query once per
+    // listed project: minutes for a broad word and a common classifier at a
+    // million projects. As a filter on the matches, 0.2 s.
+    push_filters(&mut count_q, "+s.rowid", classifiers);
     count_q.push(" LIMIT ");
     count_q.push_bind(COUNT_CAP + 1);
     count_q.push(") SELECT (SELECT COUNT(*) FROM m), (SELECT id FROM m ORDER BY id LIMIT 1 OFFSET ");
@@ -253,7 +262,7 @@ async fn search_sqlite(
         q.push(" AND s.rowid <= ");
         q.push_bind(cut);
     }
-    push_filters(&mut q, "s.rowid", classifiers);
+    push_filters(&mut q, "+s.rowid", classifiers);
     q.push(")");
     // Several terms: each term's fields, one pass per term. Terms are
     // ASCII letters and digits only (`SearchQuery::parse`).
@@ -498,11 +507,10 @@ async fn search_postgres(
         facet_limit,
     } = wanted;
     let offset = page_offset(page);
-    // The count (up to the cap) and where the window ends, from one pass
-    // over the index. The matches come in the order of the table's pages,
-    // not by id, so past the cap the end is the 500th id of the first
-    // matches counted, not of all: the window below still takes the first
-    // `WINDOW` ids up to it, every one a match.
+    // The count (up to the cap) and the window, from one pass over the
+    // index. The matches come in the order of the table's pages, not by id,
+    // so past the cap the window is the first `WINDOW` ids of the matches
+    // counted, not of all: every one a match all the same.
     let mut count_q = QueryBuilder::<Postgres>::new(
         "WITH m AS MATERIALIZED (SELECT s.project_id AS id FROM project_search s \
          WHERE s.document @@ to_tsquery('cheeseshop_search', ",
@@ -512,10 +520,16 @@ async fn search_postgres(
     push_filters(&mut count_q, "s.project_id", classifiers);
     count_q.push(" LIMIT ");
     count_q.push_bind(COUNT_CAP + 1);
-    count_q.push(") SELECT (SELECT COUNT(*) FROM m), (SELECT id FROM m ORDER BY id LIMIT 1 OFFSET ");
-    count_q.push_bind(WINDOW - 1);
-    count_q.push(")");
-    let (total, cut): (i64, Option<i64>) = count_q.build_query_as().fetch_one(pool).await?;
+    // The window's ids come back too: the ranking below looks those up by
+    // key instead of reading every match's row again for `id <= cut` (at a
+    // million projects, 31,000 heap reads per search for 500 rows).
+    count_q.push(") SELECT (SELECT COUNT(*) FROM m), (SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM m ORDER BY id LIMIT ");
+    count_q.push_bind(WINDOW);
+    count_q.push(") w)");
+    let (total, first): (i64, Option<Vec<i64>>) = count_q.build_query_as().fetch_one(pool).await?;
+    let first = first.unwrap_or_default();
+    // The window's end, when there are that many matches (as on SQLite).
+    let cut = (first.len() as i64 == WINDOW).then(|| first.last().copied()).flatten();
     let windowed = cut.is_some() && order == SearchOrder::Relevance;
     let top = if windowed {
         closest_names(db, query, classifiers, TOP_NAMES).await?
@@ -555,15 +569,15 @@ async fn search_postgres(
         // ts_rank's weights are {D, C, B, A}: the field weights, scaled.
         q.push(") AS boost, ts_rank('{0.1, 0.5, 0.5, 1.0}', s.document, q.query) AS score");
     }
-    q.push(" FROM q, project_search s JOIN projects p ON p.id = s.project_id WHERE s.document @@ q.query");
-    if let (true, Some(cut)) = (windowed, cut) {
-        q.push(" AND s.project_id <= ");
-        q.push_bind(cut);
-    }
-    push_filters(&mut q, "s.project_id", classifiers);
+    q.push(" FROM q, project_search s JOIN projects p ON p.id = s.project_id WHERE ");
     if windowed {
-        q.push(" ORDER BY s.project_id LIMIT ");
-        q.push_bind(WINDOW);
+        // Matches already, filters included: rows by primary key.
+        q.push("s.project_id = ANY(");
+        q.push_bind(first);
+        q.push(")");
+    } else {
+        q.push("s.document @@ q.query");
+        push_filters(&mut q, "s.project_id", classifiers);
     }
     let (order_by, page_columns) = match order {
         SearchOrder::Relevance => (
