@@ -816,7 +816,7 @@ def run_scale(
             (Route(f"search `{term}`", f"/search?q={term}"), 16),
             # A broad word and a common classifier: the filter must not be
             # handed to FTS5 as a rowid list (one full-text query per
-            # listed project: minutes before 0571ca9's successor).
+            # listed project: minutes per search before 1b8c70e).
             (Route(f"search `{term}`, filtered", f"/search?q={term}&c=Topic+%3A%3A+Utilities"), 16),
             (
                 Route(
