@@ -1066,7 +1066,11 @@ def run_cluster_suite() -> ClusterResult | None:
             nginx = None
             try:
                 for i in range(n):
-                    instances.append(ServerProcess(url, f"cluster-{n}-{i}", cluster=pg, port=PORT + 10 + i))
+                    instances.append(
+                        ServerProcess(
+                            url, f"cluster-{n}-{i}", {"CHEESESHOP_CACHE_NOTIFY": "1"}, cluster=pg, port=PORT + 10 + i
+                        )
+                    )
                 nginx = Nginx(PORT, [i.port for i in instances])
                 base = nginx.base
                 cookie = cookie or session_cookie(base, "bench")
@@ -1419,9 +1423,8 @@ def cluster_section(r: ClusterResult) -> list[str]:
         "",
         f"1 to {max(CLUSTER_SIZES)} instances of the release binary on one PostgreSQL (a cluster of this suite's own, "
         "with `pg_stat_statements`; the shared dataset), behind nginx from Debian (one worker, round-robin, "
-        f"keep-alive to the instances), {CLUSTER_CONNECTIONS} wrk connections to nginx. Response cache on, as "
-        "shipped: every cached answer is checked against the catalogue generation in PostgreSQL (coalesced per "
-        "instance). The signed-in project page carries a session cookie: never cached, so it reads the session "
+        f"keep-alive to the instances), {CLUSTER_CONNECTIONS} wrk connections to nginx. Response cache on, "
+        "with `CHEESESHOP_CACHE_NOTIFY=1`: cached answers learn of writes from LISTEN/NOTIFY. The signed-in project page carries a session cookie: never cached, so it reads the session "
         "and the page. CPU per request = CPU time of the processes over requests answered: instances summed, "
         "nginx (master and worker), PostgreSQL (every backend). Everything shares 2 cores, so throughput "
         "cannot grow with instances here; capacity per core is 10⁶ / (µs per request). `statements/req`: what "

@@ -391,6 +391,7 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
     }
     let state = AppState::from(Shared {
         secure_cookies: config.secure_cookies,
+        cache_notify: config.cache_notify,
         trust_proxy: config.trust_proxy,
         max_upload_bytes: config.max_upload_bytes,
         base_url: config.base_url.clone(),

@@ -30,6 +30,10 @@ pub struct Config {
     pub max_connections: u32,
     /// `CHEESESHOP_SECURE_COOKIES=1`: the site is served over https.
     pub secure_cookies: bool,
+    /// `CHEESESHOP_CACHE_NOTIFY`: on PostgreSQL, cached answers learn of
+    /// writes from `LISTEN/NOTIFY` instead of a read per batch (see
+    /// `db::changes`).
+    pub cache_notify: bool,
     /// `CHEESESHOP_TRUST_PROXY=1`: a reverse proxy of ours sets `X-Forwarded-For`.
     pub trust_proxy: bool,
     /// `CHEESESHOP_BENCH_DB_LATENCY_MS`: benchmark only — delay every database
@@ -259,6 +263,7 @@ impl Config {
                 )?
                 .unwrap_or(0),
             secure_cookies: env.flag("CHEESESHOP_SECURE_COOKIES")?,
+            cache_notify: env.flag("CHEESESHOP_CACHE_NOTIFY")?,
             trust_proxy: env.flag("CHEESESHOP_TRUST_PROXY")?,
             bench_db_latency: env
                 .parsed::<f64>("CHEESESHOP_BENCH_DB_LATENCY_MS", "milliseconds, more than 0", |ms| {

@@ -410,6 +410,7 @@ pub struct Server {
     router: Router,
     draining: Arc<std::sync::atomic::AtomicBool>,
     db: crate::server::db::Db,
+    cache_notify: bool,
 }
 
 /// What stopping the server waits for (`Server::run`).
@@ -431,6 +432,7 @@ impl Server {
             listener,
             draining: state.draining.clone(),
             db: state.db.clone(),
+            cache_notify: state.cache_notify,
             router: router(state),
         })
     }
@@ -477,9 +479,14 @@ impl Server {
     }
 
     async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        // While serving, cached answers learn of writes from notifications
-        // (PostgreSQL; see `db::changes`).
-        let _listening = self.db.listen_for_changes();
+        // While serving, cached answers may learn of writes from
+        // notifications (PostgreSQL, `CHEESESHOP_CACHE_NOTIFY`; see
+        // `db::changes`).
+        let _listening = if self.cache_notify {
+            self.db.listen_for_changes()
+        } else {
+            None
+        };
         axum::serve(
             no_delay(self.listener),
             self.router.into_make_service_with_connect_info::<SocketAddr>(),

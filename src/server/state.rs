@@ -40,6 +40,8 @@ pub struct Shared {
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (behind our own proxy).
     pub trust_proxy: bool,
+    /// PostgreSQL: learn of writes from notifications (see `db::changes`).
+    pub cache_notify: bool,
     /// Where uploaded files live.
     pub storage: Arc<dyn Storage>,
     /// The largest file an upload may carry.
@@ -73,6 +75,7 @@ impl Shared {
             db,
             secure_cookies: false,
             trust_proxy: false,
+            cache_notify: false,
             storage,
             max_upload_bytes: crate::server::config::DEFAULT_MAX_UPLOAD_BYTES,
             base_url: None,

@@ -381,13 +381,18 @@ pub async fn spawn_empty_with(configure: impl FnOnce(&mut Shared)) -> TestApp {
 /// An empty server on the database at `url` (which the caller made and
 /// will throw away).
 pub async fn spawn_on(url: &str) -> TestApp {
+    spawn_on_with(url, |_| {}).await
+}
+
+/// A server on the database at `url`, configured by `configure`.
+pub async fn spawn_on_with(url: &str, configure: impl FnOnce(&mut Shared)) -> TestApp {
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("unused.db");
     let test_db = Arc::new(TestDb {
         url: url.to_owned(),
         pg_name: None,
     });
-    spawn_at(Arc::new(dir), &path, test_db, |_| {}).await
+    spawn_at(Arc::new(dir), &path, test_db, configure).await
 }
 
 impl TestApp {

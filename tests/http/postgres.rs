@@ -297,7 +297,7 @@ struct Seen {
 /// that was answered 200 is there whole, counted once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
-    use crate::helpers::{Package, spawn_on, user_with_token};
+    use crate::helpers::{Package, spawn_on_with, user_with_token};
     use std::time::Instant;
 
     let cluster = OwnCluster::start();
@@ -308,7 +308,8 @@ async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
         .await
         .expect("create");
     admin.close().await;
-    let app = std::sync::Arc::new(spawn_on(&url).await);
+    // With notifications on: after the restart it must listen again.
+    let app = std::sync::Arc::new(spawn_on_with(&url, |s| s.cache_notify = true).await);
     let (_, token) = user_with_token(&app, "loader", None).await;
     let (name, wheel) = Package::new("load-pkg", "0.1").wheel();
     let (status, body) = app
@@ -477,17 +478,18 @@ async fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
-/// A serving instance learns of changes from `LISTEN/NOTIFY`: it reads the
+/// With `CHEESESHOP_CACHE_NOTIFY`, a serving instance learns of changes
+/// from `LISTEN/NOTIFY`: it reads the
 /// generation once per change, not once per cached answer; a write through
 /// another connection (another instance) is seen as soon as its
 /// notification is; and a lost listening connection means reading every
 /// time again, until it listens again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cached_answers_read_the_generation_once_per_change() {
-    use crate::helpers::spawn_on;
+    use crate::helpers::spawn_on_with;
 
     let url = fresh_database().await;
-    let app = spawn_on(&url).await;
+    let app = spawn_on_with(&url, |s| s.cache_notify = true).await;
     let other = migrated(&url).await;
     add_project(&other, "first-cheese").await;
     let changes = app.db.changes().expect("PostgreSQL").clone();

@@ -1,5 +1,7 @@
 //! PostgreSQL: the catalogue generation known without a round trip, kept
-//! current by `LISTEN/NOTIFY`.
+//! current by `LISTEN/NOTIFY`. Opt-in (`CHEESESHOP_CACHE_NOTIFY=1`): by
+//! default every cached answer is checked by a read (see `gate`), which is
+//! strict read-after-write across instances; this is not (below).
 //!
 //! Every write a page can show moves the generation and sends a
 //! notification on `cheeseshop_catalog` at commit (the `catalog_changed`

@@ -2,10 +2,9 @@
 //! time, never older than the request that asks.
 //!
 //! Every cached answer (page, Simple API, JSON API) is checked against the
-//! catalogue generation. On PostgreSQL a serving instance usually knows it
-//! from notifications (see `changes`) and reads it only after a change, or
-//! on every request while it is not listening (starting, or its listening
-//! connection lost). Such reads coalesce: at most one query is in flight; a
+//! catalogue generation. On PostgreSQL that is a read per request, unless
+//! the instance learns of changes from notifications (opt-in, see
+//! `changes`) and reads only after a change. Reads coalesce: at most one query is in flight; a
 //! request that arrives while one runs waits for the next one, which starts
 //! after the running one ends, and which every request that arrived
 //! meanwhile shares. A request therefore gets a generation read by a query
