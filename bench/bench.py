@@ -122,6 +122,24 @@ def a_search_term(db: Path) -> str:
     return max(words, key=lambda w: (words[w], w)) if words else "python"
 
 
+def tree_cpu_seconds(root: int, reaped: bool = False) -> float:
+    """CPU time of process `root` and of its live children (nginx's master
+    and workers; the postmaster and its backends), with `reaped` also of
+    the children it has waited for (backends that ended)."""
+    ticks = 0
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_path.read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(stat_path.parent.name) == root:
+            ticks += sum(int(f) for f in fields[11 : 15 if reaped else 13])
+        elif int(fields[1]) == root:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLK_TCK
+
+
 class PgCluster:
     """A PostgreSQL cluster of the bench's own (scripts/pg.sh): its
     databases, and the CPU time of all its processes."""
@@ -159,19 +177,7 @@ class PgCluster:
             pm = int(Path(self.dir, "data/postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return 0.0
-        ticks = 0
-        for stat_path in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                stat = stat_path.read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            pid = int(stat_path.parent.name)
-            if pid == pm:
-                ticks += sum(int(f) for f in fields[11:15])
-            elif int(fields[1]) == pm:
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / CLK_TCK
+        return tree_cpu_seconds(pm, reaped=True)
 
     def stop(self) -> None:
         subprocess.run([str(PG_SCRIPT), "stop"], env=self.env, capture_output=True)
@@ -389,14 +395,16 @@ def wrk(route: Route, connections: int, seconds: int) -> dict:
     raise SystemExit(f"wrk printed no result:\n{out}")
 
 
-def wait_until_idle(server: ServerProcess, timeout: float = 30.0) -> None:
+def wait_until_idle(server: "ServerProcess | None", timeout: float = 30.0, cpu=None) -> None:
     """Let the server finish what the last cell left queued (wrk stops
-    sending, not the server working), so no cell pays for the one before."""
+    sending, not the server working), so no cell pays for the one before.
+    `cpu`: the CPU seconds to watch instead (several instances)."""
+    cpu = cpu or server.cpu_seconds
     deadline = time.time() + timeout
     while time.time() < deadline:
-        before = server.cpu_seconds()
+        before = cpu()
         time.sleep(0.25)
-        if server.cpu_seconds() - before < 0.25 * 0.05:
+        if cpu() - before < 0.25 * 0.05:
             return
 
 
@@ -850,21 +858,6 @@ SOAK_CONNECTIONS = 256
 BENCH_PASSWORD = "correct horse battery staple"
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU time of process `root` and of its live children (nginx's master
-    and workers)."""
-    ticks = 0
-    for stat_path in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            stat = stat_path.read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(stat_path.parent.name) == root or int(fields[1]) == root:
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLK_TCK
-
-
 class Nginx:
     """nginx from Debian in front of the instances, round-robin, as in
     README's "Scale out" (and scripts/cluster.sh)."""
@@ -1002,12 +995,7 @@ def measure_cluster(
     def instance_cpu() -> float:
         return sum(i.cpu_seconds() for i in instances)
 
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        before = instance_cpu()
-        time.sleep(0.25)
-        if instance_cpu() - before < 0.25 * 0.05:
-            break
+    wait_until_idle(None, cpu=instance_cpu)
     if WARMUP:
         wrk(route, connections, WARMUP)
     i0, n0, d0, t0 = instance_cpu(), nginx.cpu_seconds(), pg.cpu_seconds(), time.time()

@@ -65,7 +65,9 @@ pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
             if let Some(generation) = changes.and_then(|c| c.current()) {
                 return Ok(generation);
             }
-            let mark = changes.map(|c| c.mark());
+            // Remembered only while listening: by default (not listening) a
+            // read costs no lock.
+            let mark = changes.filter(|c| c.is_live()).map(|c| c.mark());
             // One read in flight for all the requests of this instance
             // (see `gate`); when it failed, ask again to report why.
             if let Some(gate) = db.gate() {

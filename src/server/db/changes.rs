@@ -139,18 +139,20 @@ impl Changes {
 
 /// Listens for as long as the returned guard lives.
 pub fn listen(pool: &PgPool, changes: Arc<Changes>) -> Listening {
-    // A pool of one connection of its own, so that listening takes nothing
-    // from the requests' pool; it reconnects with the same options.
+    // A pool of its own, so that listening takes nothing from the requests'
+    // pool and a heartbeat never waits behind a busy one (which would
+    // tear a sound connection down under load): one connection listens,
+    // one sends heartbeats. It reconnects with the same options.
     let options = (*pool.connect_options()).clone();
     let own = PgPoolOptions::new()
-        .max_connections(1)
+        .max_connections(2)
         .min_connections(0)
         .idle_timeout(None)
         .max_lifetime(None)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false)
         .connect_lazy_with(options);
-    let task = tokio::spawn(supervise(own, pool.clone(), changes));
+    let task = tokio::spawn(supervise(own, changes));
     Listening(task)
 }
 
@@ -166,7 +168,7 @@ impl Drop for Listening {
 
 /// Listens, proves the connection with heartbeats, and listens again when
 /// it is lost, for ever.
-async fn supervise(own: PgPool, pool: PgPool, changes: Arc<Changes>) {
+async fn supervise(own: PgPool, changes: Arc<Changes>) {
     // Heartbeats go to a channel only this instance listens on.
     let heartbeat = format!("cheeseshop_beat_{:016x}", rand::random::<u64>());
     let mut retry = RETRY_FIRST;
@@ -177,13 +179,13 @@ async fn supervise(own: PgPool, pool: PgPool, changes: Arc<Changes>) {
                 let abort = reader.abort_handle();
                 // Listening, and the connection delivers: from here on a
                 // notification is sent for every commit.
-                if beat(&pool, &changes, &heartbeat).await {
+                if beat(&own, &changes, &heartbeat).await {
                     changes.go_live(session);
                     tracing::debug!("listening for catalogue changes");
                     retry = RETRY_FIRST;
                     loop {
                         tokio::time::sleep(HEARTBEAT_EVERY).await;
-                        if reader.is_finished() || !beat(&pool, &changes, &heartbeat).await {
+                        if reader.is_finished() || !beat(&own, &changes, &heartbeat).await {
                             break;
                         }
                     }
@@ -229,8 +231,8 @@ async fn read(mut listener: PgListener, changes: Arc<Changes>, heartbeat: String
     }
 }
 
-/// Sends a heartbeat through the requests' pool and waits for it to come
-/// back on the listening connection.
+/// Sends a heartbeat on the second connection of the listener's pool and
+/// waits for it to come back on the listening one.
 async fn beat(pool: &PgPool, changes: &Changes, heartbeat: &str) -> bool {
     let n = changes.beats_sent.fetch_add(1, Ordering::AcqRel) + 1;
     let came_back = async {

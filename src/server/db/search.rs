@@ -425,6 +425,10 @@ async fn browse(
         SearchOrder::Newest => format!(" ORDER BY {table}last_upload DESC NULLS LAST, {table}sort_name ASC"),
         _ => format!(" ORDER BY {table}sort_name ASC"),
     };
+    // Pages end at the cap: a page past it (any number, from a URL) is
+    // empty without reading a million index entries to skip them.
+    let offset = page_offset(page);
+    let past_cap = offset >= COUNT_CAP;
     let (counted, hits) = each_backend!(db, pool => {
         let listed = |sql: &str| {
             let mut b = builder(pool, sql);
@@ -445,17 +449,21 @@ async fn browse(
         page_q.push(" LIMIT ");
         page_q.push_bind(PAGE_SIZE);
         page_q.push(" OFFSET ");
-        page_q.push_bind(page_offset(page));
+        page_q.push_bind(offset);
         page_q.push(
             ") ranked JOIN projects p ON p.id = ranked.id \
              LEFT JOIN releases r ON r.id = p.latest_release_id \
              LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id",
         );
         page_q.push(order_by("ranked."));
-        tokio::try_join!(
-            count.build_query_scalar::<i64>().fetch_one(pool),
-            page_q.build_query_as::<Hit>().fetch_all(pool),
-        )
+        let hits = async {
+            if past_cap {
+                Ok(Vec::new())
+            } else {
+                page_q.build_query_as::<Hit>().fetch_all(pool).await
+            }
+        };
+        tokio::try_join!(count.build_query_scalar::<i64>().fetch_one(pool), hits)
     })?;
     let (total, total_is_lower_bound) = capped(counted);
     let facets = if facet_limit == 0 {
