@@ -290,12 +290,14 @@ async fn search_admission(State(state): State<AppState>, request: Request, next:
     next.run(request).await
 }
 
+/// `{round trips} {their mean wait in µs}`: how many round trips paid the
+/// injected latency, and how long each waited (the nominal latency plus the
+/// timer's slack).
 async fn bench_round_trips(State(state): State<AppState>) -> String {
-    state
-        .db
-        .bench_latency()
-        .map_or(0, |bench| bench.round_trips())
-        .to_string()
+    state.db.bench_latency().map_or_else(
+        || "0 0".to_owned(),
+        |bench| format!("{} {}", bench.round_trips(), bench.mean_wait().as_micros()),
+    )
 }
 
 /// The canonical form of a `/project/...` path, when the given one is not:

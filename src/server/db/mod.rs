@@ -34,14 +34,16 @@ pub mod changes;
 pub mod copy;
 pub mod gate;
 pub mod index;
+pub mod latency;
 pub mod postgres;
 pub mod probe;
 pub mod search;
 pub mod write;
 
+pub use latency::BenchLatency;
+
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::ConnectOptions;
@@ -110,38 +112,6 @@ impl DbOptions {
         Self {
             max_connections,
             ..Self::default()
-        }
-    }
-}
-
-/// The injected latency, and how many round trips paid it.
-#[derive(Debug)]
-pub struct BenchLatency {
-    pub latency: Duration,
-    round_trips: AtomicU64,
-}
-
-impl BenchLatency {
-    pub fn round_trips(&self) -> u64 {
-        self.round_trips.load(Ordering::Relaxed)
-    }
-
-    fn new(latency: Duration) -> Arc<Self> {
-        tracing::warn!(?latency, "benchmark mode: every database round trip is delayed");
-        Arc::new(Self {
-            latency,
-            round_trips: AtomicU64::new(0),
-        })
-    }
-
-    /// Pays the latency: what the pool's `before_acquire` hook awaits,
-    /// once per acquired connection.
-    fn pay(self: &Arc<Self>) -> impl Future<Output = Result<bool, sqlx::Error>> + Send + 'static {
-        let bench = Arc::clone(self);
-        async move {
-            bench.round_trips.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(bench.latency).await;
-            Ok(true)
         }
     }
 }
