@@ -225,6 +225,15 @@ async fn search_documents_fold_case_and_diacritics_and_weigh_names() {
     .await
     .expect("any text is a query");
     assert_eq!(hostile, 0);
+    // Words as SQLite's tokenizer sees them: a hyphenated name is its parts,
+    // not also the whole (which no query term could match, and which every
+    // prefix search had to visit).
+    let words: String =
+        sqlx::query_scalar("SELECT to_tsvector('cheeseshop_search', 'Secure-Async-23 flask_login')::TEXT")
+            .fetch_one(&pool)
+            .await
+            .expect("tokenize");
+    assert_eq!(words, "'23':3 'async':2 'flask':4 'login':5 'secure':1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
