@@ -576,6 +576,9 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
     let newest = find("widget", SearchOrder::Newest, 1).await;
     assert_eq!(newest.hits[0].name, format!("widget-{:05}", search::COUNT_CAP + 49));
     assert!(newest.total_is_lower_bound);
+    // Its facets count the window all the same, the first matches by id.
+    assert_eq!(newest.facets, [("Topic :: Utilities".to_owned(), search::WINDOW)]);
+    assert!(newest.windowed);
     // A narrower query is ranked whole and counted exactly.
     let narrow = find("widget 00012", SearchOrder::Relevance, 1).await;
     assert!(!narrow.windowed && !narrow.total_is_lower_bound);

@@ -205,10 +205,10 @@ async fn search_sqlite(
     // FTS5 answers a prefix term by merging the lists of every word that
     // starts so, whole, whatever the LIMIT: that is most of a search's cost,
     // so each statement below runs the full-text query once. First the
-    // count (up to the cap) and where the window ends (its last match by
-    // id, when there are that many).
+    // count, up to the cap: a plain capped scan (FTS5 stops there), with no
+    // table of the matches built to find where the window ends.
     let mut count_q = QueryBuilder::<Sqlite>::new(
-        "WITH m AS MATERIALIZED (SELECT s.rowid AS id FROM project_search s WHERE project_search MATCH ",
+        "SELECT COUNT(*) FROM (SELECT s.rowid FROM project_search s WHERE project_search MATCH ",
     );
     count_q.push_bind(expr.to_owned());
     // `+s.rowid`: not a constraint FTS5 is given. Given `rowid IN (the
@@ -218,13 +218,13 @@ async fn search_sqlite(
     push_filters(&mut count_q, "+s.rowid", classifiers);
     count_q.push(" LIMIT ");
     count_q.push_bind(COUNT_CAP + 1);
-    count_q.push(") SELECT (SELECT COUNT(*) FROM m), (SELECT id FROM m ORDER BY id LIMIT 1 OFFSET ");
-    count_q.push_bind(WINDOW - 1);
     count_q.push(")");
-
-    let (total, cut): (i64, Option<i64>) = count_q.build_query_as().fetch_one(pool).await?;
-    let (total, total_is_lower_bound) = capped(total);
-    let windowed = cut.is_some() && order == SearchOrder::Relevance;
+    let counted: i64 = count_q.build_query_scalar().fetch_one(pool).await?;
+    let (total, total_is_lower_bound) = capped(counted);
+    // The window is full: ranking (by relevance) and facets cover only its
+    // matches, the first `WINDOW` by id.
+    let full = counted >= WINDOW;
+    let windowed = full && order == SearchOrder::Relevance;
     // A windowed ranking starts with the exact name and the closest
     // completions; a whole ranking puts them first by itself.
     let top = if windowed {
@@ -238,7 +238,6 @@ async fn search_sqlite(
     // ranking) with their relevance, ranked; the page; the facets (the
     // window's, whatever the order).
     let relevance = order == SearchOrder::Relevance;
-    let window = cut.filter(|_| relevance);
     let mut q = QueryBuilder::<Sqlite>::new("WITH w AS MATERIALIZED (SELECT s.rowid AS id");
     // bm25 with every weight but one field's at zero is zero exactly when
     // the field holds none of the terms: the field boosts (name x10,
@@ -258,11 +257,18 @@ async fn search_sqlite(
     }
     q.push(" FROM project_search s WHERE project_search MATCH ");
     q.push_bind(expr.to_owned());
-    if let Some(cut) = window {
-        q.push(" AND s.rowid <= ");
-        q.push_bind(cut);
-    }
     push_filters(&mut q, "+s.rowid", classifiers);
+    if relevance {
+        // The window: FTS5 returns matches by rowid (it consumes this ORDER
+        // BY) and stops after the window's last, scoring only those. Fewer
+        // matches are all of them.
+        q.push(" ORDER BY s.rowid LIMIT ");
+        q.push_bind(WINDOW);
+    }
+    q.push("), fw AS MATERIALIZED (SELECT id FROM w ORDER BY id LIMIT ");
+    // The window's matches whatever the order: what facets count, and where
+    // the window ends.
+    q.push_bind(WINDOW);
     q.push(")");
     // Several terms: each term's fields, one pass per term. Terms are
     // ASCII letters and digits only (`SearchQuery::parse`).
@@ -275,11 +281,8 @@ async fn search_sqlite(
                  FROM project_search WHERE project_search MATCH "
             ));
             q.push_bind(format!("\"{term}\"*"));
-            if let Some(cut) = window {
-                q.push(" AND rowid <= ");
-                q.push_bind(cut);
-            }
-            q.push(")");
+            // Up to the window's end (a bound FTS5 is given: it stops there).
+            q.push(" AND rowid <= (SELECT MAX(id) FROM w))");
         }
     }
     q.push(", ranked AS (SELECT w.id, p.normalized_name AS sort_name, p.last_upload");
@@ -339,22 +342,19 @@ async fn search_sqlite(
              LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
              ORDER BY {}) h), \
          (SELECT json_group_array(json_array(f.classifier, f.n)) FROM ( \
-             SELECT pc.classifier, COUNT(*) AS n FROM w CROSS JOIN project_classifiers pc ON pc.project_id = w.id",
+             SELECT pc.classifier, COUNT(*) AS n FROM fw CROSS JOIN project_classifiers pc ON pc.project_id = fw.id \
+             GROUP BY pc.classifier ORDER BY n DESC, pc.classifier ASC LIMIT ",
         order_by
             .split(", ")
             .map(|o| format!("page.{o}"))
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    // Facets count the window's matches, whatever the order.
-    if let Some(cut) = cut {
-        q.push(" WHERE w.id <= ");
-        q.push_bind(cut);
-    }
-    q.push(" GROUP BY pc.classifier ORDER BY n DESC, pc.classifier ASC LIMIT ");
     q.push_bind(facet_limit);
-    q.push(") f)");
-    let (hits, facets): (String, String) = q.build_query_as().fetch_one(pool).await?;
+    q.push(") f), (SELECT MAX(id) FROM fw)");
+    let (hits, facets, last): (String, String, Option<i64>) = q.build_query_as().fetch_one(pool).await?;
+    // Where the window ends, when it is full.
+    let cut = last.filter(|_| full);
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
     let window_hits: Vec<Hit> = serde_json::from_str(&hits).map_err(decode)?;
     let facets = serde_json::from_str(&facets).map_err(decode)?;
