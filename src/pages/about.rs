@@ -20,10 +20,10 @@ pub fn AboutPage() -> impl IntoView {
             </p>
             <h2 id="install">"Installing packages"</h2>
             <p>"Point pip or uv at this index's Simple API:"</p>
-            <pre><code>"pip install --index-url http://127.0.0.1:3000/simple/ <package>\nuv pip install --index-url http://127.0.0.1:3000/simple/ <package>"</code></pre>
+            <pre tabindex="0" aria-label="Install commands"><code>"pip install --index-url http://127.0.0.1:3000/simple/ <package>\nuv pip install --index-url http://127.0.0.1:3000/simple/ <package>"</code></pre>
             <h2 id="publish">"Publishing packages"</h2>
             <p>"Create an account and an API token, then upload with twine or uv:"</p>
-            <pre><code>"twine upload --repository-url http://127.0.0.1:3000/legacy/ -u __token__ -p <token> dist/*"</code></pre>
+            <pre tabindex="0" aria-label="Upload command"><code>"twine upload --repository-url http://127.0.0.1:3000/legacy/ -u __token__ -p <token> dist/*"</code></pre>
             <h2 id="names">"Project names"</h2>
             <p>
                 "Names are compared the way pip compares them (PEP 503): case, dots, underscores and "

@@ -155,7 +155,7 @@ fn ResultsView(results: SearchResults) -> impl IntoView {
                 })}
                 <div class="results-bar">
                     <p class="results-count" data-test-total=total.to_string()>{summary}</p>
-                    <nav aria-label="Sort results"><ul class="sort-links">"Sort by: " {sort_links}</ul></nav>
+                    <nav class="sort" aria-label="Sort results"><span>"Sort by:"</span><ul class="sort-links">{sort_links}</ul></nav>
                 </div>
                 {if hits.is_empty() {
                     view! {

@@ -91,7 +91,8 @@ impl Context {
                 let def = def.trim();
                 let options = options_after(lines, i);
                 let html = if let Some(url) = def.strip_prefix("image::") {
-                    image(url.trim(), &options)
+                    // As docutils: without `:alt:`, the substitution's name.
+                    image(url.trim(), &options, name.trim())
                 } else if let Some(text) = def.strip_prefix("replace::") {
                     esc(text.trim())
                 } else {
@@ -131,8 +132,11 @@ fn options_after(lines: &[&str], i: usize) -> HashMap<String, String> {
     options
 }
 
-fn image(url: &str, options: &HashMap<String, String>) -> String {
-    let alt = options.get("alt").map(String::as_str).unwrap_or("");
+/// An image, linked when it has a `:target:`. Its text is `:alt:`, else
+/// `default_alt` (what docutils puts there): a badge inside a link is the
+/// link's only text, which a screen reader must have (WCAG 2.4.4).
+fn image(url: &str, options: &HashMap<String, String>, default_alt: &str) -> String {
+    let alt = options.get("alt").map_or(default_alt, String::as_str);
     let img = format!("<img src=\"{}\" alt=\"{}\">", esc_attr(url), esc_attr(alt));
     match options.get("target") {
         Some(target) => format!("<a href=\"{}\">{img}</a>", esc_attr(target)),
@@ -528,7 +532,8 @@ impl Blocks<'_, '_> {
             }
             "image" | "figure" => {
                 out.push_str("<p>");
-                out.push_str(&image(argument, &options));
+                // As docutils: without `:alt:`, the image's URL.
+                out.push_str(&image(argument, &options, argument));
                 out.push_str("</p>\n");
                 if name == "figure" {
                     self.blocks(&body, out, depth + 1)?;
@@ -910,7 +915,7 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains(r#"<img src="https://cov.example/b.svg" alt="">"#),
+            html.contains(r#"<img src="https://cov.example/b.svg" alt="coverage">"#),
             "{html}"
         );
         assert!(
