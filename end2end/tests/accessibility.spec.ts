@@ -25,6 +25,7 @@ const PAGES: [string, string][] = [
   ['classifiers', '/classifiers'],
   ['project', '/project/flask/'],
   ['big project', '/project/botocore/'],
+  ['project with wide tables and code', '/project/psutil/'],
   ['project version', '/project/requests/2.9.1/'],
   ['log in', '/account/login'],
   ['register', '/account/register'],

@@ -36,7 +36,7 @@ async fn descriptions_are_rendered_and_safe() {
         body.contains(r#"<a href="https://www.palletsprojects.com/p/werkzeug/" rel="nofollow noopener">Werkzeug</a>"#)
     );
     assert!(
-        body.contains(r#"<pre><code class="language-text">pip install -U Flask"#),
+        body.contains(r#"<pre tabindex="0"><code class="language-text">pip install -U Flask"#),
         "code-block directive"
     );
     assert!(!body.contains(".. _WSGI:"), "targets are not shown raw");

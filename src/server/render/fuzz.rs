@@ -154,7 +154,7 @@ fn check_all(text: &str) -> Result<(), TestCaseError> {
     }
     let plain = super::plain(text);
     let inner = plain
-        .strip_prefix("<pre class=\"description-plain\">")
+        .strip_prefix(super::PLAIN_OPEN)
         .and_then(|s| s.strip_suffix("</pre>"));
     prop_assert!(inner.is_some_and(|s| !s.contains(['<', '>', '"'])), "{plain:?}");
     Ok(())
@@ -263,7 +263,7 @@ fn adversarial_inputs_are_bounded() {
                 let took = started.elapsed();
                 eprintln!(
                     "{name} as {markup}: {took:?}{}",
-                    if html.starts_with("<pre class=\"description-plain\">") {
+                    if html.starts_with(super::PLAIN_OPEN) {
                         " (plain text)"
                     } else {
                         ""
@@ -315,7 +315,7 @@ fn real_descriptions_render_as_before_within_the_limits() {
         }
         let html = super::render_description(text, content_type);
         assert!(
-            !html.starts_with("<pre class=\"description-plain\">"),
+            !html.starts_with(super::PLAIN_OPEN),
             "{:?} fell back to plain text",
             entry.path()
         );

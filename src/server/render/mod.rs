@@ -162,11 +162,15 @@ impl io::Read for BudgetReader<'_> {
     }
 }
 
+/// How a plain description opens. Focusable: a wide block scrolls, and a
+/// keyboard must reach it (WCAG 2.1.1).
+pub const PLAIN_OPEN: &str = "<pre class=\"description-plain\" tabindex=\"0\">";
+
 /// The description as preformatted, escaped text: always safe, linear, and
 /// what is shown when the markup cannot be rendered within its limits.
 pub fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 48);
-    out.push_str("<pre class=\"description-plain\">");
+    out.push_str(PLAIN_OPEN);
     crate::domain::escape::push_html_text(&mut out, text);
     out.push_str("</pre>");
     out
@@ -284,7 +288,7 @@ mod tests {
         let budget = Budget::new(Duration::ZERO);
         for content_type in ["text/markdown", "text/x-rst"] {
             let html = render_within("# Title\n\n*x* <b>y</b>", content_type, &budget);
-            assert!(html.starts_with("<pre class=\"description-plain\">"), "{html}");
+            assert!(html.starts_with(PLAIN_OPEN), "{html}");
             assert!(html.contains("&lt;b&gt;y&lt;/b&gt;"), "{html}");
         }
     }

@@ -23,7 +23,11 @@ fn cleaner() -> &'static Builder<'static> {
             .add_tags(["input"])
             .add_tag_attribute_values("input", "type", ["checkbox"])
             .add_tag_attributes("th", ["align"])
-            .add_tag_attributes("td", ["align"]);
+            .add_tag_attributes("td", ["align"])
+            // A code block wider than the page scrolls: a keyboard reaches
+            // it only if it takes focus (WCAG 2.1.1; axe-core's
+            // scrollable-region-focusable). Whatever the author wrote.
+            .set_tag_attribute_value("pre", "tabindex", "0");
         b
     })
 }
@@ -162,5 +166,18 @@ mod tests {
         );
         assert!(html.contains(r#"rel="nofollow noopener""#), "{html}");
         assert!(html.contains(r#"<code class="language-py">"#));
+    }
+
+    #[test]
+    fn code_blocks_take_keyboard_focus() {
+        for (content_type, text) in [
+            ("text/markdown", "Run:\n\n    pip install flask\n"),
+            ("text/x-rst", "Run::\n\n    pip install flask\n"),
+        ] {
+            let html = render_description(text, content_type);
+            assert!(html.contains(r#"<pre tabindex="0""#), "{content_type}: {html}");
+        }
+        let html = sanitize(r#"<pre tabindex="-1" onfocus="x()">a</pre>"#);
+        assert_eq!(html, r#"<pre tabindex="0">a</pre>"#);
     }
 }
