@@ -105,10 +105,11 @@ pub struct ProjectDetail {
     pub timeline: crate::domain::timeline::Timeline,
 }
 
-/// Releases per page of a project's release history: every project of the
-/// test data fits on one, and a project with ten thousand releases does not
-/// make a page of megabytes.
-pub const HISTORY_PAGE: usize = 1000;
+/// Releases per page of a project's release history, newest first: the
+/// project page stays the same size however many releases a project has
+/// (botocore's 537 made it 312 KB, half of it the same data again as
+/// hydration state); older ones are pages of their own (`?history=N`).
+pub const HISTORY_PAGE: usize = 50;
 /// Files listed on a release's page; the Simple API lists all of them.
 pub const MAX_FILES_SHOWN: usize = 1000;
 

@@ -204,9 +204,20 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
                     {(history_pages > 1).then(|| view! {
                         <nav class="pagination" aria-label="Release history pages" data-test-history-pages>
                             <ul>
-                                {(1..=history_pages).map(|p| view! {
-                                    <li><a href=history_link(p) aria-current=(p == history_page).then_some("page") class:active=p == history_page>{p.to_string()}</a></li>
-                                }).collect_view()}
+                                // The first, the last, and three either side of this one:
+                                // as many links for ten thousand releases as for five hundred.
+                                {(history_page > 1).then(|| view! {
+                                    <li><a href=history_link(history_page - 1) rel="prev">"Newer"</a></li>
+                                })}
+                                {(1..=history_pages)
+                                    .filter(|&p| p == 1 || p == history_pages || p.abs_diff(history_page) <= 3)
+                                    .map(|p| view! {
+                                        <li><a href=history_link(p) aria-current=(p == history_page).then_some("page") class:active=p == history_page>{p.to_string()}</a></li>
+                                    })
+                                    .collect_view()}
+                                {(history_page < history_pages).then(|| view! {
+                                    <li><a href=history_link(history_page + 1) rel="next">"Older"</a></li>
+                                })}
                             </ul>
                         </nav>
                     })}

@@ -157,13 +157,14 @@ async fn long_lists_paginate() {
     let app = crate::helpers::spawn_empty().await;
     let (user_id, _) = crate::helpers::user_with_token(&app, "prolific", None).await;
     let mut tx = app.db.begin_write().await.expect("tx");
-    // One project with more releases than a history page holds...
+    // One project with more releases than ten history pages hold...
     let (big, _) = tx
         .ensure_project("big-history", "big-history", 1)
         .await
         .expect("project");
     tx.add_role(user_id, big, "Owner").await.expect("role");
-    for i in 0..=HISTORY_PAGE {
+    let releases = 10 * HISTORY_PAGE + 1;
+    for i in 0..releases {
         let version = format!("0.{i}");
         let parsed = ReleaseVersion::parse(&version);
         tx.ensure_release(
@@ -194,21 +195,30 @@ async fn long_lists_paginate() {
     assert_eq!(status, 200);
     assert_eq!(attr_values(&first, "data-test-version").len(), HISTORY_PAGE);
     assert!(
-        first.contains(&format!("Release history <span class=\"count\">({})", HISTORY_PAGE + 1)),
+        first.contains(&format!("Release history <span class=\"count\">({releases})")),
         "the total"
     );
     assert!(
         first.contains(r#"href="/project/big-history/?history=2#history""#),
         "a link to the older releases"
     );
-    let (status, second) = app.get_text("/project/big-history/?history=2").await;
+    let (status, last) = app.get_text("/project/big-history/?history=11").await;
     assert_eq!(status, 200);
     assert_eq!(
-        attr_values(&second, "data-test-version"),
+        attr_values(&last, "data-test-version"),
         vec!["0.0"],
-        "the oldest, on page 2"
+        "the oldest, on the last page"
     );
-    assert_eq!(app.get("/project/big-history/?history=3").await.status().as_u16(), 404);
+    assert_eq!(app.get("/project/big-history/?history=12").await.status().as_u16(), 404);
+    // The page links: the first, the last, three either side of this one,
+    // and the newer and older pages (as many for any number of releases).
+    let (_, middle) = app.get_text("/project/big-history/?history=6").await;
+    let linked: Vec<usize> = (1..=11)
+        .filter(|p| middle.contains(&format!(r#"href="/project/big-history/?history={p}#history""#)))
+        .collect();
+    assert_eq!(linked, [1, 3, 4, 5, 6, 7, 8, 9, 11]);
+    assert!(middle.contains(r#"<a href="/project/big-history/?history=5#history" rel="prev">Newer</a>"#));
+    assert!(middle.contains(r#"<a href="/project/big-history/?history=7#history" rel="next">Older</a>"#));
 
     let (status, profile) = app.get_text("/user/prolific/").await;
     assert_eq!(status, 200);
