@@ -17,9 +17,6 @@ use crate::pages::user::UserPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    // The response's Content-Security-Policy names this render's nonce.
-    #[cfg(feature = "ssr")]
-    crate::server::http::set_page_headers();
     view! {
         <!DOCTYPE html>
         <html lang="en">

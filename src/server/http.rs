@@ -111,11 +111,15 @@ pub fn router(state: AppState) -> Router {
     // refused. Off by default: while the limit is full of requests waiting
     // on the database, a fast page waits too (`make bench` shows both).
     // APIs, files and static assets are never limited.
-    let mut pages =
-        Router::new().leptos_routes_with_context(&state, routes, || {}, move || shell(LeptosOptions::clone(&options)));
+    let mut pages = Router::new().leptos_routes_with_context(&state, routes, use_request_nonce, {
+        let options = Arc::clone(&options);
+        move || shell(LeptosOptions::clone(&options))
+    });
     if state.page_concurrency > 0 {
         pages = pages.layer(GlobalConcurrencyLimitLayer::new(state.page_concurrency));
     }
+    // Inside the cache: what it keeps carries the CSP of its render.
+    let pages = pages.layer(middleware::from_fn(page_headers));
     // Outside the limit: a cached page never waits for a render slot.
     let pages = pages.layer(middleware::from_fn_with_state(state.clone(), search_admission));
     // The index APIs and feeds: read-only, the same for everyone.
@@ -130,7 +134,11 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), page_cache::layer))
         .layer(compression());
     let static_files = Router::new()
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            use_request_nonce,
+            shell,
+        ))
+        .layer(middleware::from_fn(page_headers))
         .layer(middleware::from_fn_with_state(state.clone(), static_cache_control));
     router
         .route("/_health", get(health))
@@ -178,18 +186,40 @@ pub fn page_csp(nonce: &str) -> String {
 const STATIC_HTML_CSP: &str =
     "default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// Called while a page renders (from the shell): its CSP names the nonce
-/// Leptos drew for this response, and browsers revalidate it (a 304 from
-/// its ETag) rather than store it for others: pages show who is logged in.
-pub fn set_page_headers() {
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
-        return;
-    };
-    response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if let Some(nonce) = leptos::nonce::use_nonce()
-        && let Ok(value) = HeaderValue::from_str(&page_csp(&nonce))
+/// Around every Leptos page (and the 404 page of the fallback): draws the
+/// render's nonce before it starts (`use_request_nonce` gives it to Leptos,
+/// which puts it on its scripts) and, on an HTML answer, sets the CSP that
+/// names it, and asks browsers to revalidate (a 304 from its ETag) rather
+/// than store it for others: pages show who is logged in.
+///
+/// Not through Leptos' `ResponseOptions` from the shell, as before: now and
+/// then (about one run in three of the Playwright suite, two workers) a
+/// page left without those headers though the shell had set them, and
+/// the fallback CSP then blocked its own stylesheet and scripts.
+async fn page_headers(mut request: Request, next: Next) -> Response {
+    let nonce = leptos::nonce::Nonce::new();
+    request.extensions_mut().insert(nonce.clone());
+    let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html && let Ok(csp) = HeaderValue::from_str(&page_csp(&nonce)) {
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    }
+    response
+}
+
+/// Leptos' additional context for a page: the nonce `page_headers` drew
+/// for this request, in place of the one Leptos drew itself.
+fn use_request_nonce() {
+    if let Some(nonce) = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<leptos::nonce::Nonce>().cloned())
     {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+        leptos::prelude::provide_context(nonce);
     }
 }
 
