@@ -111,9 +111,8 @@ pub fn router(state: AppState) -> Router {
     // refused. Off by default: while the limit is full of requests waiting
     // on the database, a fast page waits too (`make bench` shows both).
     // APIs, files and static assets are never limited.
-    let mut pages = Router::new().leptos_routes_with_context(&state, routes, use_request_nonce, {
-        let options = Arc::clone(&options);
-        move || shell(LeptosOptions::clone(&options))
+    let mut pages = Router::new().leptos_routes_with_context(&state, routes, use_request_nonce, move || {
+        shell(LeptosOptions::clone(&options))
     });
     if state.page_concurrency > 0 {
         pages = pages.layer(GlobalConcurrencyLimitLayer::new(state.page_concurrency));
@@ -200,17 +199,18 @@ async fn page_headers(mut request: Request, next: Next) -> Response {
     let nonce = leptos::nonce::Nonce::new();
     request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
-    let html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/html"));
+    let html = content_type(response.headers()).is_some_and(|t| t.starts_with("text/html"));
     if html && let Ok(csp) = HeaderValue::from_str(&page_csp(&nonce)) {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     }
     response
+}
+
+/// A response's `Content-Type`, when it is text.
+fn content_type(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
 }
 
 /// Leptos' additional context for a page: the nonce `page_headers` drew
@@ -234,9 +234,7 @@ fn add_security_headers(response: &mut Response) {
     headers
         .entry(header::REFERRER_POLICY)
         .or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
-    let html = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let html = content_type(headers)
         .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/vnd.pypi.simple.v1+html"));
     if html {
         headers

@@ -52,7 +52,8 @@ pub struct BenchLatency {
     pub latency: Duration,
     round_trips: AtomicU64,
     waited_nanos: AtomicU64,
-    link: std::sync::Mutex<mpsc::Sender<(Instant, oneshot::Sender<()>)>>,
+    /// `Sender` is `Sync`: every round trip sends on it without a lock.
+    link: mpsc::Sender<(Instant, oneshot::Sender<()>)>,
 }
 
 impl BenchLatency {
@@ -70,7 +71,7 @@ impl BenchLatency {
             latency,
             round_trips: AtomicU64::new(0),
             waited_nanos: AtomicU64::new(0),
-            link: std::sync::Mutex::new(tx),
+            link: tx,
         })
     }
 
@@ -94,11 +95,7 @@ impl BenchLatency {
         async move {
             let start = Instant::now();
             let (arrived, wait) = oneshot::channel();
-            let sent = match bench.link.lock() {
-                Ok(link) => link.send((start + bench.latency, arrived)).is_ok(),
-                Err(_) => false,
-            };
-            if sent {
+            if bench.link.send((start + bench.latency, arrived)).is_ok() {
                 // A closed channel means the link is gone: no wait.
                 let _ = wait.await;
             }
