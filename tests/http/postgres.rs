@@ -498,9 +498,11 @@ async fn cached_answers_read_the_generation_once_per_change() {
     use crate::helpers::spawn_on_with;
 
     let url = fresh_database().await;
-    let app = spawn_on_with(&url, |s| s.cache_notify = true).await;
+    // The first project is committed before the server listens: its
+    // notification cannot arrive after the baseline below is taken.
     let other = migrated(&url).await;
     add_project(&other, "first-cheese").await;
+    let app = spawn_on_with(&url, |s| s.cache_notify = true).await;
     let changes = app.db.changes().expect("PostgreSQL").clone();
     assert!(
         eventually(Duration::from_secs(10), || changes.is_live()).await,
