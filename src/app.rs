@@ -28,13 +28,59 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // The bundle's names carry their content hash in release builds.
                 <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <IslandScripts options/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The loader of the islands' code (`src/islands.js`), given the bundle's
+/// URLs. It runs after the page is parsed and starts loading the code at
+/// once if the page has an island that must work from the start (a copy
+/// button), and otherwise only when a visitor turns to the search box: a
+/// page whose one interactive part is the search box needs no code before
+/// it is usable, since the box is an ordinary form until then.
+///
+/// Leptos' own `HydrationScripts` loads the bundle on every page, and
+/// preloads it ahead of the stylesheet's fetch.
+#[component]
+fn IslandScripts(options: LeptosOptions) -> impl IntoView {
+    // Nothing outside an island hydrates, so nothing the server components
+    // read is serialized into the page for the browser.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let nonce = leptos::nonce::use_nonce();
+    view! { <script type="module" nonce=nonce>{island_loader(&options)}</script> }
+}
+
+/// The loader applied to the bundle's URLs (JSON strings: our own file
+/// names, never user input).
+fn island_loader(options: &LeptosOptions) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        static SCRIPT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        SCRIPT
+            .get_or_init(|| {
+                let js = crate::server::http::bundle_file(options, "js", "js");
+                let wasm = crate::server::http::bundle_file(options, "wasm", "wasm");
+                format!(
+                    "({})({},{});",
+                    include_str!("islands.js").trim().trim_end_matches(';'),
+                    serde_json::Value::from(js),
+                    serde_json::Value::from(wasm),
+                )
+            })
+            .clone()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = options;
+        String::new()
     }
 }
 

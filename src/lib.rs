@@ -1,7 +1,7 @@
 //! cheeseshop: a self-hostable Python package index.
 //!
-//! The same components render on the server (`ssr`) and hydrate in the
-//! browser (`hydrate`). `domain`, `model`, `error` and the pages compile for
+//! Pages render on the server (`ssr`); the few interactive parts are Leptos
+//! islands, which hydrate in the browser (`hydrate`). `domain`, `model`, `error` and the pages compile for
 //! both; `server` (database, HTTP, command line) only for `ssr`.
 
 // Deeply nested view types of release builds (debug builds erase them).
@@ -18,14 +18,12 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the WASM bundle: hydrate the server-rendered page, then
-/// mark it (`<body data-hydrated>`) so tests and tools know it is live.
+/// Entry point of the WASM bundle: readies the reactive system for the
+/// islands, which `src/islands.js` then hydrates one by one (each island is
+/// an export of its own).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    if let Some(body) = leptos::prelude::document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
 }

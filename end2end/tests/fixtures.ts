@@ -28,7 +28,16 @@ export const test = base.extend<{ consoleProblems: string[] }>({
 
 export { expect };
 
-/** Waits until the WASM bundle has hydrated the page. */
+/** Waits until the islands' code has run on the page (`src/islands.js`). */
 export async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+/**
+ * Turns to a search box, as a visitor does: on a page whose only island is
+ * the search box, that is what loads the islands' code. Waits until it ran.
+ */
+export async function wake(page: Page, searchBox = '#nav-search') {
+  await page.locator(searchBox).focus();
+  await hydrated(page);
 }

@@ -2,7 +2,6 @@ import { test, expect, hydrated } from './fixtures';
 
 test('home page shows the index counts and new releases', async ({ page }) => {
   await page.goto('/');
-  await hydrated(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Find, install and publish Python packages');
   await expect(page.locator('[data-test-stat="projects"] .stat-value')).toHaveText('96');
   await expect(page.locator('[data-test-stat="releases"] .stat-value')).toHaveText('5,547');
@@ -11,21 +10,36 @@ test('home page shows the index counts and new releases', async ({ page }) => {
   await expect(page.getByRole('combobox', { name: 'Search projects' }).first()).toBeVisible();
 });
 
-test('clicking a new release opens its project page client-side', async ({ page }) => {
+test('a page whose only island is the search box loads no code until the box is used', async ({ page }) => {
+  const code: string[] = [];
+  page.on('request', (r) => {
+    if (/\.(js|wasm)$/.test(new URL(r.url()).pathname)) code.push(new URL(r.url()).pathname);
+  });
   await page.goto('/');
-  await hydrated(page);
-  // A full page load would wipe this marker; client-side navigation keeps it.
-  await page.evaluate(() => ((window as any).__noReload = true));
+  await page.waitForLoadState('networkidle');
+  expect(code, 'nothing but the page, its stylesheet and icon').toEqual([]);
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(0);
+  // Typed at once, before the code has arrived: the suggestions still come.
+  await page.locator('#hero-search').pressSequentially('flas', { delay: 0 });
+  await expect(page.locator('#hero-search-suggestions [role="option"]').first()).toHaveAttribute(
+    'data-test-suggestion',
+    'flask',
+  );
+  expect(code.filter((p) => p.endsWith('.wasm'))).toHaveLength(1);
+  expect(code.filter((p) => p.endsWith('.js'))).toHaveLength(1);
+});
+
+test('clicking a new release opens its project page', async ({ page }) => {
+  await page.goto('/');
   const first = page.locator('[data-test-new-release]').first();
   const slug = await first.getAttribute('data-test-new-release');
-  const fetched = page.waitForResponse((r) => r.url().includes('/api/project') && r.status() === 200);
   await first.click();
-  await fetched;
   await expect(page).toHaveURL(new RegExp(`/project/${slug}/$`));
   await expect(page.locator('[data-test-project-title]')).toBeVisible();
   await expect(page.locator('[data-test-summary]')).toBeVisible();
   await expect(page.locator('[data-test-release-list] li').first()).toBeAttached();
-  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  // A project page has copy buttons: its islands' code loads at once.
+  await hydrated(page);
 });
 
 test('project page shows details, history and a copyable pip command', async ({ page }) => {
@@ -49,14 +63,12 @@ test('other spellings of a project land on the canonical URL', async ({ page }) 
 test('unknown projects get a real 404 page', async ({ page }) => {
   const response = await page.goto('/project/this-project-does-not-exist/');
   expect(response?.status()).toBe(404);
-  await hydrated(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Not found');
   await expect(page.locator('[data-test-error="404"]')).toBeVisible();
 });
 
-test('navigating back and forth after hydration works', async ({ page }) => {
+test('navigating back and forth works', async ({ page }) => {
   await page.goto('/');
-  await hydrated(page);
   await page.getByRole('link', { name: 'About', exact: true }).first().click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('About cheeseshop');
   await page.goBack();

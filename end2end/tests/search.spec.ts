@@ -1,9 +1,9 @@
-import { test, expect, hydrated } from './fixtures';
+import { test, expect, wake } from './fixtures';
 import { test as plain } from '@playwright/test';
 
 test('typing in the hero box suggests projects; arrows and Enter open one', async ({ page }) => {
   await page.goto('/');
-  await hydrated(page);
+  await wake(page, '#hero-search');
   const input = page.locator('#hero-search');
   await expect(input).toHaveAttribute('role', 'combobox');
   await expect(input).toHaveAttribute('aria-expanded', 'false');
@@ -25,7 +25,7 @@ test('typing in the hero box suggests projects; arrows and Enter open one', asyn
 
 test('leaving the page with a suggestion request in flight is harmless', async ({ page }) => {
   await page.goto('/');
-  await hydrated(page);
+  await wake(page, '#hero-search');
   const input = page.locator('#hero-search');
   await input.pressSequentially('fla', { delay: 0 });
   await expect(page.locator('#hero-search-suggestions [role="option"]').first()).toHaveAttribute(
@@ -47,16 +47,16 @@ test('leaving the page with a suggestion request in flight is harmless', async (
   await input.press('ArrowDown');
   await input.press('Enter');
   await expect(page).toHaveURL(/\/project\/flask\/$/);
-  const answered = page.waitForResponse('**/api/suggest*');
+  // Leaving is a full page load: the late answer reaches nothing.
   release();
-  await answered;
   await page.waitForTimeout(200);
+  await expect(page.locator('[data-test-project-title]')).toContainText('Flask');
   // The console fixture fails the test on any panic.
 });
 
 test('leaving the page before the typing pause ends is harmless', async ({ page }) => {
   await page.goto('/');
-  await hydrated(page);
+  await wake(page, '#hero-search');
   const input = page.locator('#hero-search');
   await input.pressSequentially('fla', { delay: 0 });
   // The answer for "fla" itself (an earlier one, for "f", may show first).
@@ -75,7 +75,7 @@ test('leaving the page before the typing pause ends is harmless', async ({ page 
 
 test('Escape closes the suggestions and Enter then searches', async ({ page }) => {
   await page.goto('/');
-  await hydrated(page);
+  await wake(page, '#hero-search');
   const input = page.locator('#hero-search');
   await input.pressSequentially('requests', { delay: 20 });
   await expect(page.locator('#hero-search-suggestions')).toBeVisible();
@@ -88,7 +88,7 @@ test('Escape closes the suggestions and Enter then searches', async ({ page }) =
 
 test('the newest answer wins when typing fast', async ({ page }) => {
   await page.goto('/');
-  await hydrated(page);
+  await wake(page);
   const input = page.locator('#nav-search');
   await input.pressSequentially('six', { delay: 0 });
   await input.fill('');
@@ -99,9 +99,8 @@ test('the newest answer wins when typing fast', async ({ page }) => {
   await expect(options.first()).toHaveAttribute('data-test-suggestion', 'pytz');
 });
 
-test('results page: filters, sorting and pages after hydration', async ({ page }) => {
+test('results page: filters, sorting and pages', async ({ page }) => {
   await page.goto('/search?q=python');
-  await hydrated(page);
   const total = Number(await page.locator('[data-test-total]').getAttribute('data-test-total'));
   expect(total).toBeGreaterThan(20);
   await page.locator('[data-test-facet]').first().click();

@@ -1,4 +1,4 @@
-import { test, expect, hydrated } from './fixtures';
+import { test, expect, hydrated, wake } from './fixtures';
 import { test as plain } from '@playwright/test';
 
 /** Records every Content-Security-Policy violation the page reports. */
@@ -19,7 +19,7 @@ test('pages hydrate and suggestions work under the Content-Security-Policy', asy
   expect(csp).toContain("script-src 'self' 'nonce-");
   expect(csp).toContain("frame-ancestors 'none'");
   expect(csp).not.toContain('unsafe-inline');
-  await hydrated(page);
+  await wake(page, '#hero-search');
 
   // Suggestions are fetched and shown by the WASM app.
   const input = page.locator('#hero-search');
@@ -44,7 +44,7 @@ test('pages hydrate and suggestions work under the Content-Security-Policy', asy
 
 plain('a script injected into a page does not run', async ({ page }) => {
   await page.goto('/about');
-  await hydrated(page);
+  await wake(page);
   const ran = await page.evaluate(async () => {
     (window as any).__injected = false;
     const script = document.createElement('script');

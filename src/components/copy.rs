@@ -1,8 +1,10 @@
 use leptos::prelude::*;
 
-/// A button that copies `text` to the clipboard and says so.
-#[component]
-pub fn CopyButton(#[prop(into)] text: String, #[prop(into)] label: String) -> impl IntoView {
+/// A button that copies `text` to the clipboard and says so. An island:
+/// the page that has one loads the islands' code at once (without it the
+/// button does nothing, and the text beside it is still selectable).
+#[island]
+pub fn CopyButton(text: String, label: String) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let on_click = move |_| {
         copy_to_clipboard(&text);
@@ -22,7 +24,7 @@ pub fn CopyCommand(#[prop(into)] command: String) -> impl IntoView {
     view! {
         <div class="copy-command">
             <code data-test-pip-command>{command.clone()}</code>
-            <CopyButton text=command label="Copy the command to the clipboard"/>
+            <CopyButton text=command label="Copy the command to the clipboard".to_owned()/>
         </div>
     }
 }

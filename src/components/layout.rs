@@ -27,7 +27,7 @@ pub fn SiteHeader() -> impl IntoView {
                     <span class="brand-name">"cheeseshop"</span>
                 </a>
                 <div class="header-search">
-                    <SearchForm id="nav-search" compact=true suggest=true/>
+                    <SearchForm id="nav-search".to_owned() compact=true value=String::new()/>
                 </div>
                 <nav class="site-nav" aria-label="Main">
                     <ul>

@@ -1,37 +1,30 @@
-use leptos::html::Input;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
-use crate::domain::search::{SearchOrder, search_url};
 use crate::model::Suggestion;
 
-/// A search box that submits `GET /search?q=` (client-side after hydration,
-/// a plain form post without JavaScript). With `suggest`, it becomes an
-/// ARIA combobox after hydration: suggestions appear while typing
-/// (debounced), arrows move through them, Enter opens one, Escape closes.
-/// Answers to superseded requests are dropped, so a slow early answer never
-/// replaces a newer one.
-#[component]
+/// A search box: a plain `GET /search?q=` form, which is all it is until
+/// the browser has the islands' code (loaded when the box is first focused
+/// or hovered, see `src/islands.js`). Then it becomes an ARIA combobox:
+/// suggestions appear while typing (debounced), arrows move through them,
+/// Enter opens one, Escape closes. Answers to superseded requests are
+/// dropped, so a slow early answer never replaces a newer one.
+///
+/// An island: the only code of the page that runs in the browser, with
+/// the copy buttons. Its props travel in the page as JSON.
+#[island]
 pub fn SearchForm(
     /// Unique id of the input, tied to its label.
-    id: &'static str,
+    id: String,
     /// The small variant of the header.
-    #[prop(optional)]
     compact: bool,
     /// Prefilled query.
-    #[prop(optional, into)]
     value: String,
-    /// Offer suggestions while typing.
-    #[prop(optional)]
-    suggest: bool,
 ) -> impl IntoView {
     let listbox_id = format!("{id}-suggestions");
-    let text = RwSignal::new(value.clone());
     let items = RwSignal::new(Vec::<Suggestion>::new());
     let active = RwSignal::new(None::<usize>);
     let open = RwSignal::new(false);
     let ticket = StoredValue::new(0u64);
-    let navigate = use_navigate();
 
     // The box can be gone (the page changed) before a debounced call runs
     // or an answer arrives: both only touch its state through `try_`
@@ -66,10 +59,6 @@ pub fn SearchForm(
     });
     let on_input = move |ev: leptos::ev::Event| {
         let q = event_target_value(&ev);
-        text.set(q.clone());
-        if !suggest {
-            return;
-        }
         if q.trim().is_empty() {
             ticket.update_value(|n| *n += 1);
             open.set(false);
@@ -78,13 +67,10 @@ pub fn SearchForm(
         }
         debounce(pending, move || fetch(q));
     };
-    let open_active = {
-        let navigate = navigate.clone();
-        move |index: usize| {
-            if let Some(name) = items.with_untracked(|l| l.get(index).map(|s| s.normalized_name.clone())) {
-                open.set(false);
-                navigate(&format!("/project/{name}/"), Default::default());
-            }
+    let open_active = move |index: usize| {
+        if let Some(name) = items.with_untracked(|l| l.get(index).map(|s| s.normalized_name.clone())) {
+            open.set(false);
+            go_to(&format!("/project/{name}/"));
         }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
@@ -116,28 +102,20 @@ pub fn SearchForm(
             _ => {}
         }
     };
-    // After hydration a submission navigates client-side; without
-    // JavaScript the form is an ordinary GET to /search.
-    let input_ref = NodeRef::<Input>::new();
-    let on_submit = {
-        let navigate = navigate.clone();
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let mut q = text.get_untracked();
-            if q.trim().is_empty() {
-                // Typed before hydration: the signal has not seen it.
-                q = input_ref.get_untracked().map(|i| i.value()).unwrap_or_default();
-            }
-            ticket.update_value(|n| *n += 1);
-            open.set(false);
-            navigate(
-                &search_url(q.trim(), SearchOrder::Relevance, &[], 1),
-                Default::default(),
-            );
-        }
+    // A submission is the form's own GET: a full page load, the same with
+    // and without the islands' code. Only the suggestions are dropped.
+    let on_submit = move |_: leptos::ev::SubmitEvent| {
+        ticket.update_value(|n| *n += 1);
+        open.set(false);
     };
-    let option_id = move |i: usize| format!("{id}-option-{i}");
-    let active_descendant = move || active.get().filter(|_| open.get()).map(option_id);
+    let option_id = {
+        let id = id.clone();
+        move |i: usize| format!("{id}-option-{i}")
+    };
+    let active_descendant = {
+        let option_id = option_id.clone();
+        move || active.get().filter(|_| open.get()).map(&option_id)
+    };
     let class = if compact {
         "search-form search-compact"
     } else {
@@ -145,27 +123,26 @@ pub fn SearchForm(
     };
 
     view! {
-        <form action="/search" method="get" class=class role="search" on:submit=on_submit>
-            <label class="visually-hidden" for=id>"Search projects"</label>
+        <form action="/search" method="get" class=class role="search" on:submit=on_submit data-hydrate="interaction">
+            <label class="visually-hidden" for=id.clone()>"Search projects"</label>
             <div class="search-combo">
                 <input
-                    node_ref=input_ref
-                    id=id
+                    id=id.clone()
                     type="search"
                     name="q"
                     value=value
                     placeholder="Search projects"
                     autocomplete="off"
                     maxlength="200"
-                    role=suggest.then_some("combobox")
-                    aria-autocomplete=suggest.then_some("list")
-                    aria-controls=suggest.then(|| listbox_id.clone())
-                    aria-expanded=move || suggest.then(|| if open.get() { "true" } else { "false" })
+                    role="combobox"
+                    aria-autocomplete="list"
+                    aria-controls=listbox_id.clone()
+                    aria-expanded=move || if open.get() { "true" } else { "false" }
                     aria-activedescendant=active_descendant
                     on:input=on_input
                     on:keydown=on_keydown
                     on:blur=move |_| open.set(false)
-                    data-test-search-input=id
+                    data-test-search-input=id.clone()
                 />
                 <ul
                     id=listbox_id
@@ -219,3 +196,12 @@ fn debounce(pending: StoredValue<Option<TimeoutHandle>>, f: impl FnOnce() + 'sta
 
 #[cfg(not(feature = "hydrate"))]
 fn debounce(_pending: StoredValue<Option<TimeoutHandle>>, _f: impl FnOnce() + 'static) {}
+
+/// Opens a page: a full page load, as a link would.
+#[cfg(feature = "hydrate")]
+fn go_to(href: &str) {
+    let _ = window().location().set_href(href);
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn go_to(_href: &str) {}

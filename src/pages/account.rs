@@ -210,7 +210,7 @@ fn TokensCard(
                     <p>"Your new token “" {t.name.clone()} "”. Copy it now: it will not be shown again."</p>
                     <div class="copy-command">
                         <code data-test-new-token-value>{t.token.clone()}</code>
-                        <CopyButton text=t.token.clone() label="Copy the token to the clipboard"/>
+                        <CopyButton text=t.token.clone() label="Copy the token to the clipboard".to_owned()/>
                     </div>
                 </div>
             })}

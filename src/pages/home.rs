@@ -22,7 +22,7 @@ pub fn HomePage() -> impl IntoView {
                     "The packages your team depends on, on an index you run yourself. "
                     "Works with pip, uv and twine."
                 </p>
-                <SearchForm id="hero-search" suggest=true/>
+                <SearchForm id="hero-search".to_owned() compact=false value=String::new()/>
                 <p class="hero-hint">"Or " <a href="/about">"learn how to use this index"</a> "."</p>
             </div>
         </section>

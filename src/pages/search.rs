@@ -29,7 +29,7 @@ pub fn SearchPage() -> impl IntoView {
         <Meta name="robots" content="noindex"/>
         <section class="search-header">
             <div class="container">
-                <SearchForm id="search-page" value=initial() suggest=true/>
+                <SearchForm id="search-page".to_owned() compact=false value=initial()/>
             </div>
         </section>
         <Suspense fallback=|| view! { <p class="container loading">"Searching…"</p> }>

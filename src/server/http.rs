@@ -57,6 +57,12 @@ pub fn leptos_options() -> Result<LeptosOptions, String> {
 /// names (the `css:` line of the hash file cargo-leptos writes beside the
 /// binary). Without a readable hash file, the unhashed name.
 pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    bundle_file(options, "css", "css")
+}
+
+/// The URL of a file of the bundle (`kind` as cargo-leptos names it in its
+/// hash file: `css`, `js`, `wasm`), with its content hash in release builds.
+pub fn bundle_file(options: &LeptosOptions, kind: &str, extension: &str) -> String {
     let hash = options
         .hash_files
         .then(|| std::env::current_exe().ok())
@@ -65,12 +71,12 @@ pub fn stylesheet_href(options: &LeptosOptions) -> String {
         .and_then(|hashes| {
             hashes.lines().find_map(|line| {
                 let (file, hash) = line.split_once(':')?;
-                (file.trim() == "css").then(|| hash.trim().to_owned())
+                (file.trim() == kind).then(|| hash.trim().to_owned())
             })
         });
     match hash {
-        Some(hash) => format!("/{}/{}.{hash}.css", options.site_pkg_dir, options.output_name),
-        None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
+        Some(hash) => format!("/{}/{}.{hash}.{extension}", options.site_pkg_dir, options.output_name),
+        None => format!("/{}/{}.{extension}", options.site_pkg_dir, options.output_name),
     }
 }
 
