@@ -20,7 +20,8 @@ Environment knobs (defaults in brackets):
   BENCH_PG_LATENCY_MS [5]   injected database latency in PostgreSQL's async mode
   BENCH_SCALE_PROJECTS [1000000]            the scale suite's catalogue...
   BENCH_SCALE_RELEASES_PER_PROJECT [5]      ...and its releases per project
-  BENCH_SUITES [dataset,demo,index,latency,postgres,scale,cluster]  which parts to run
+  BENCH_SUITES [dataset,demo,index,latency,postgres,scale,cluster,pages]  which parts to run
+  BENCH_PAGES_RUNS [3]      runs per page in the pages suite (see bench/pages.py for its knobs)
   BENCH_CLUSTER_SIZES [1,2,3]   instances behind nginx in the cluster suite...
   BENCH_CLUSTER_CONNECTIONS [64]  ...at this many connections
   BENCH_OUT [bench/results/<date>.md]  where the report is written
@@ -50,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pages  # noqa: E402
 import peers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1504,7 +1506,7 @@ def cluster_targets(r: ClusterResult) -> list[str]:
 
 SUITES = [
     s.strip()
-    for s in os.environ.get("BENCH_SUITES", "dataset,demo,index,latency,postgres,scale,cluster").split(",")
+    for s in os.environ.get("BENCH_SUITES", "dataset,demo,index,latency,postgres,scale,cluster,pages").split(",")
 ]
 
 
@@ -1576,6 +1578,12 @@ def main() -> None:
         if cluster:
             cluster.stop()
     scaled_out = run_cluster_suite() if "cluster" in SUITES else None
+    in_browser = None
+    if "pages" in SUITES:
+        if DATASET.is_dir():
+            in_browser = pages.run(prepare_db("dataset", ["import", str(DATASET)]), PORT + 10)
+        else:
+            log(f"{DATASET} not found: the pages suite is skipped")
 
     wasm = bundle_file(".wasm")
     wasm_gzip_kb = len(gzip.compress(wasm.read_bytes(), 9)) / 1000
@@ -1603,6 +1611,7 @@ def main() -> None:
     lines += targets(suites, index, latencies[0] if latencies and latencies[0].backend == "SQLite" else None,
                      wasm_gzip_kb)
     extra = scale_targets(scale, latencies) + (cluster_targets(scaled_out) if scaled_out else [])
+    extra += pages.targets(in_browser) if in_browser else []
     if extra:
         lines = lines[:-1] + extra + [""]
     lines += ["## Results", ""]
@@ -1620,6 +1629,8 @@ def main() -> None:
         lines += scale_section(scale)
     if scaled_out:
         lines += cluster_section(scaled_out)
+    if in_browser:
+        lines += pages.section(in_browser)
     lines.append(f"Total bench time: {(time.time() - started) / 60:.1f} min.")
     report = "\n".join(lines) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)

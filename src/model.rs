@@ -1,7 +1,6 @@
 //! What server functions send to pages: plain serializable data, WASM-safe.
 //! Values are already formatted for display where the server knows best
-//! (relative times are computed against the server clock, so SSR and
-//! hydration agree).
+//! (relative times are computed against the server clock).
 
 use serde::{Deserialize, Serialize};
 

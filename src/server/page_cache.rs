@@ -1,5 +1,6 @@
 //! A cache of rendered responses: pages for visitors without a session,
-//! the read-only server functions that hydrated pages call, and the index
+//! the read-only server functions (the search box's suggestions, and any
+//! client calling them over HTTP), and the index
 //! APIs (Simple API in HTML and JSON, the JSON API, RSS) for everyone.
 //!
 //! **Current after any write, on every instance.** Each entry remembers the
