@@ -290,12 +290,18 @@ def section(result: PagesResult) -> list[str]:
                     f"{kb(b['css'])} | {kb(b['js'])} | {kb(b['wasm'])} | {kb(v['total'])} | {v['requests']} | "
                     f"{ms(v['lcp'])} | {ms(v['interactive'])} | {v['tbt']:.0f} | {wake} |"
                 )
-    lines += ["", "Navigation (warm: the destination's code cached), from a click on the home page's first "
-              "new release until the project page shows and is interactive:", ""]
+    lines += ["", "Navigation (warm: the destination's code cached), timed in the pages from the click on "
+              "the home page's first new release until the project page shows its title (the first frame "
+              "with it), and until it is interactive; clicked at once, and after the pointer rested on the "
+              "link for 0.3 s:", "",
+              "| site | shown | interactive | shown, after hovering | interactive, after hovering |",
+              "|---|--:|--:|--:|--:|"]
     for site in result.sites:
         nav = site.get("navigation")
         if nav:
-            lines.append(f"- {site['label']}: {ms(nav['ms'])}")
+            d, h = nav["direct"], nav["hovered"]
+            lines.append(f"| {site['label']} | {ms(d['shown'])} | {ms(d['interactive'])} | {ms(h['shown'])} | "
+                         f"{ms(h['interactive'])} |")
     lines.append("")
     return lines
 

@@ -252,3 +252,35 @@ async fn pages_carry_security_headers_and_a_csp_naming_their_scripts_nonce() {
     );
     assert_eq!(simple.headers()["x-frame-options"], "DENY");
 }
+
+/// Pages are server-rendered and load no hydration state; they name the
+/// links worth fetching ahead (speculation rules): pages only, never
+/// package files, APIs, feeds or the account pages.
+#[tokio::test]
+async fn pages_carry_no_hydration_state_and_prefetch_only_pages() {
+    let app = spawn_with_dataset().await;
+    let body = app.get("/project/flask/").await.text().await.expect("body");
+    assert!(!body.contains("__RESOLVED_RESOURCES=[{"), "no serialized resources");
+    assert!(
+        body.contains("<leptos-island"),
+        "the copy buttons and the search box are islands"
+    );
+
+    let open = r#"<script type="speculationrules""#;
+    let start = body.find(open).expect("speculation rules");
+    let json_start = start + body[start..].find('>').expect("tag end") + 1;
+    let json_end = json_start + body[json_start..].find("</script>").expect("script end");
+    let rules: serde_json::Value = serde_json::from_str(&body[json_start..json_end]).expect("valid JSON");
+    let patterns: Vec<String> = rules["prefetch"][0]["where"]["or"]
+        .as_array()
+        .expect("a list of patterns")
+        .iter()
+        .map(|p| p["href_matches"]["pathname"].as_str().expect("a pathname").to_owned())
+        .collect();
+    assert!(patterns.iter().any(|p| p == "/project/*"), "{patterns:?}");
+    for p in &patterns {
+        for never in ["/files", "/api", "/simple", "/pypi", "/rss", "/account"] {
+            assert!(!p.starts_with(never), "{p} must not be fetched ahead");
+        }
+    }
+}
