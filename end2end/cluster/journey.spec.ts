@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Page } from '@playwright/test';
-import { test, expect, hydrated } from '../tests/fixtures';
+import { test, expect, wake } from '../tests/fixtures';
 
 // A user's whole journey through nginx in front of three instances
 // (scripts/cluster.sh): register, make a token, publish with twine, then
@@ -52,7 +52,6 @@ test('register, publish with a token, browse, search and install through the bal
 
   // Register through one instance; the session works through all of them.
   await page.goto('/account/register');
-  await hydrated(page);
   await page.getByLabel('Name', { exact: true }).fill('Grace Hopper');
   await page.getByLabel('Username', { exact: true }).fill(user);
   await page.getByLabel('E-mail address').fill(`${user}@example.org`);
@@ -66,7 +65,6 @@ test('register, publish with a token, browse, search and install through the bal
   });
 
   // A token for publishing, shown once.
-  await hydrated(page);
   await page.getByLabel('Token name').fill('release laptop');
   await page.getByRole('button', { name: 'Create token' }).click();
   const value = page.locator('[data-test-new-token-value]');
@@ -94,8 +92,8 @@ test('register, publish with a token, browse, search and install through the bal
     await page.goto('/');
     await expect(page.locator(`[data-test-new-release="${project}"]`)).toHaveCount(1);
 
-    // Search from the home page's box finds it.
-    await hydrated(page);
+    // Search from the home page's box finds it (its suggestions' code too).
+    await wake(page, '#hero-search');
     await page.locator('#hero-search').fill('aged through three instances');
     await page.locator('#hero-search').press('Enter');
     await expect(page).toHaveURL(/\/search\?q=/);
