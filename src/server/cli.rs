@@ -389,7 +389,14 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         // Served anyway: `/_health` says so until the store answers.
         tracing::warn!(%error, "the file store does not answer");
     }
+    let upstream = match &config.upstream {
+        Some(options) => Some(Arc::new(
+            crate::server::upstream::Upstream::new(options).map_err(|e| format!("CHEESESHOP_UPSTREAM_URL: {e}"))?,
+        )),
+        None => None,
+    };
     let state = AppState::from(Shared {
+        upstream,
         secure_cookies: config.secure_cookies,
         cache_notify: config.cache_notify,
         trust_proxy: config.trust_proxy,

@@ -66,6 +66,8 @@ pub struct Config {
     /// `CHEESESHOP_SHUTDOWN_GRACE_SECONDS`: then how long requests in
     /// flight may take to finish (default 30).
     pub shutdown_grace: Duration,
+    /// `CHEESESHOP_UPSTREAM_URL` and its settings: the pull-through cache.
+    pub upstream: Option<crate::server::upstream::UpstreamOptions>,
 }
 
 /// Where package files live.
@@ -177,6 +179,21 @@ impl<S: Source> Reader<S> {
         }
     }
 
+    /// A duration: seconds, or a number with `s`, `m`, `h` or `d`.
+    fn duration(&self, name: &'static str) -> Result<Option<Duration>, ConfigError> {
+        let Some(value) = self.raw(name) else {
+            return Ok(None);
+        };
+        match crate::domain::format::parse_duration(&value) {
+            Some(duration) => Ok(Some(duration)),
+            None => Err(ConfigError {
+                variable: name,
+                value,
+                expected: "a duration such as 600, 30s, 10m, 12h or 7d",
+            }),
+        }
+    }
+
     /// A size in MiB (fractions allowed), in bytes.
     fn mebibytes(&self, name: &'static str, allow_zero: bool) -> Result<Option<f64>, ConfigError> {
         let expected = if allow_zero {
@@ -253,7 +270,42 @@ impl Config {
                 }
             },
         };
+        // Read (and checked) even when no upstream is set.
+        let upstream_ttl = env
+            .duration("CHEESESHOP_UPSTREAM_TTL")?
+            .unwrap_or(Duration::from_secs(600));
+        let upstream_timeout = env
+            .duration("CHEESESHOP_UPSTREAM_TIMEOUT")?
+            .unwrap_or(Duration::from_secs(5));
+        let upstream = match env.raw("CHEESESHOP_UPSTREAM_URL") {
+            None => None,
+            Some(value) => {
+                let urls: Vec<String> = value
+                    .split([',', ' ', '\n', '\t'])
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                let valid = !urls.is_empty()
+                    && urls
+                        .iter()
+                        .all(|u| (u.starts_with("https://") || u.starts_with("http://")) && u.len() > "https://".len());
+                if !valid {
+                    return Err(ConfigError {
+                        variable: "CHEESESHOP_UPSTREAM_URL",
+                        value,
+                        expected: "Simple API URLs such as https://pypi.org/simple/, comma-separated, in priority order",
+                    });
+                }
+                Some(crate::server::upstream::UpstreamOptions {
+                    urls,
+                    ttl: upstream_ttl,
+                    timeout: upstream_timeout,
+                })
+            }
+        };
         Ok(Self {
+            upstream,
             database_url,
             max_connections: env
                 .parsed(
@@ -372,8 +424,20 @@ mod tests {
             ("CHEESESHOP_PAGE_CACHE_MB", "0"),
             ("CHEESESHOP_SECURE_COOKIES", "yes"),
             ("CHEESESHOP_DB_MAX_CONNECTIONS", "16"),
+            (
+                "CHEESESHOP_UPSTREAM_URL",
+                "https://pypi.org/simple/, http://mirror.internal/simple",
+            ),
+            ("CHEESESHOP_UPSTREAM_TTL", "1h"),
         ])
         .unwrap();
+        let upstream = config.upstream.as_ref().expect("an upstream");
+        assert_eq!(
+            upstream.urls,
+            ["https://pypi.org/simple/", "http://mirror.internal/simple"]
+        );
+        assert_eq!(upstream.ttl, Duration::from_secs(3600));
+        assert_eq!(upstream.timeout, Duration::from_secs(5));
         assert_eq!(config.max_upload_bytes, 1_572_864);
         assert_eq!(config.base_url.as_deref(), Some("https://pypi.example.org"));
         assert_eq!(config.page_cache_bytes, 0);
@@ -406,6 +470,10 @@ mod tests {
             ("CHEESESHOP_STORAGE_URL", "s3://"),
             ("CHEESESHOP_STORAGE_URL", "gs://bucket"),
             ("CHEESESHOP_STORAGE_REDIRECT", "sometimes"),
+            ("CHEESESHOP_UPSTREAM_URL", "pypi.org/simple/"),
+            ("CHEESESHOP_UPSTREAM_URL", "https://pypi.org/simple/, ftp://mirror/"),
+            ("CHEESESHOP_UPSTREAM_TTL", "soon"),
+            ("CHEESESHOP_UPSTREAM_TIMEOUT", "-1"),
         ] {
             let error = Config::from_pairs(&[(variable, value)]).expect_err(value);
             assert_eq!(error.variable, variable);

@@ -16,6 +16,7 @@ pub mod render;
 pub mod state;
 pub mod storage;
 pub mod trove;
+pub mod upstream;
 
 /// Memory settings made first thing in `main`, before any other thread
 /// exists.

@@ -434,6 +434,12 @@ impl PageCache {
     }
 }
 
+/// Put in a response's extensions by a handler whose answer must not be
+/// kept (an upstream index's link list, which has a lifetime of its own):
+/// it is still validated (ETag, 304).
+#[derive(Debug, Clone, Copy)]
+pub struct Uncacheable;
+
 /// What may be cached of a request, by its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -573,7 +579,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let storable = !parts.headers.contains_key(header::SET_COOKIE);
+    let storable = !parts.headers.contains_key(header::SET_COOKIE) && parts.extensions.get::<Uncacheable>().is_none();
     match (key, generation) {
         (Some((key, kind)), Some(generation)) if storable => {
             let ttl = (kind == Kind::Page).then_some(TTL);

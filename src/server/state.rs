@@ -58,6 +58,8 @@ pub struct Shared {
     /// Set when the server was told to stop: `/_health/ready` answers 503
     /// so that load balancers send no more requests (see `http::Server::run`).
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// The pull-through cache of upstream indexes, when configured.
+    pub upstream: Option<Arc<crate::server::upstream::Upstream>>,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl Shared {
             page_cache: Arc::new(PageCache::new(crate::server::config::DEFAULT_PAGE_CACHE_BYTES)),
             search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency(0))),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            upstream: None,
         }
     }
 }

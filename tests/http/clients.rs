@@ -107,7 +107,7 @@ pub(crate) async fn build(work: &Path, p: &Package<'_>) -> Vec<PathBuf> {
     files
 }
 
-async fn twine_upload(app: &TestApp, token: &str, files: &[PathBuf]) -> Output {
+pub(crate) async fn twine_upload(app: &TestApp, token: &str, files: &[PathBuf]) -> Output {
     let mut cmd = tool("twine");
     cmd.arg("upload")
         .args(["--repository-url", &app.url("/legacy/")])

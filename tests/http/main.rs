@@ -19,3 +19,4 @@ mod postgres;
 mod project;
 mod search;
 mod storage;
+mod upstream;

@@ -38,6 +38,7 @@ pub mod latency;
 pub mod postgres;
 pub mod probe;
 pub mod search;
+pub mod upstream;
 pub mod write;
 
 pub use latency::BenchLatency;

@@ -13,7 +13,7 @@ use super::IndexError;
 use crate::server::state::AppState;
 use crate::server::storage::valid_key;
 
-fn content_type(key: &str) -> &'static str {
+pub fn content_type(key: &str) -> &'static str {
     if key.ends_with(".metadata") {
         "text/plain; charset=utf-8"
     } else if key.ends_with(".whl") || key.ends_with(".zip") {
@@ -83,6 +83,20 @@ pub async fn download(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, IndexError> {
+    // Files of the pull-through cache (`server::upstream`).
+    if let Some(path) = key.strip_prefix("upstream/") {
+        let Some(upstream) = state.upstream.clone() else {
+            return Err(IndexError::not_found());
+        };
+        return crate::server::upstream::download(&state, &upstream, path, method, headers).await;
+    }
+    serve(&state, &key, method, &headers).await
+}
+
+/// Serves the object at `key` (of `file_key`'s shape, or that plus
+/// `.metadata`) from storage.
+pub async fn serve(state: &AppState, key: &str, method: Method, headers: &HeaderMap) -> Result<Response, IndexError> {
+    let key = key.to_owned();
     let base = key.strip_suffix(".metadata").unwrap_or(&key);
     if !valid_key(base) {
         return Err(IndexError::not_found());

@@ -46,7 +46,7 @@ fn not_acceptable() -> Response {
     response
 }
 
-fn respond(content_type: &'static str, serial: i64, body: String) -> Response {
+fn respond(content_type: &'static str, serial: impl Into<Option<i64>>, body: String) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -55,7 +55,9 @@ fn respond(content_type: &'static str, serial: i64, body: String) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static(super::API_CACHE_CONTROL),
     );
-    if let Ok(value) = HeaderValue::from_str(&serial.to_string()) {
+    if let Some(serial) = serial.into()
+        && let Ok(value) = HeaderValue::from_str(&serial.to_string())
+    {
         headers.insert("X-PyPI-Last-Serial", value);
     }
     response
@@ -130,57 +132,175 @@ pub async fn project(
         return Ok(not_acceptable());
     };
     let Some(project) = index::simple_project(&state.db, &normalized).await? else {
+        // Not a local name: the upstream's, when there is one. A local name
+        // never reaches this (no dependency confusion).
+        if let Some(upstream) = &state.upstream {
+            return upstream_project(&state, upstream, &normalized, content_type).await;
+        }
         return Err(IndexError::not_found());
     };
-    let files = &project.files;
-    let body = if content_type == JSON_V1 {
+    let files: Vec<LinkFile> = project.files.iter().map(LinkFile::local).collect();
+    let body = project_page(
+        content_type,
+        &project.normalized_name,
+        &project.name,
+        &project.versions,
+        &files,
+        Some(project.last_serial),
+    );
+    Ok(respond(content_type, project.last_serial, body))
+}
+
+/// A project's page in the negotiated form.
+fn project_page(
+    content_type: &str,
+    normalized: &str,
+    name: &str,
+    versions: &[String],
+    files: &[LinkFile],
+    serial: Option<i64>,
+) -> String {
+    if content_type == JSON_V1 {
         // The same files as the HTML form: none whose URL could not be a link.
         let files: Vec<_> = files
             .iter()
-            .filter(|f| url_attr(&f.url).is_some())
+            .filter(|f| url_attr(f.url).is_some())
             .map(json_file)
             .collect();
-        let versions = &project.versions;
+        let meta = match serial {
+            Some(serial) => json!({"api-version": API_VERSION, "_last-serial": serial}),
+            None => json!({"api-version": API_VERSION}),
+        };
         json!({
-            "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
-            "name": project.normalized_name,
+            "meta": meta,
+            "name": normalized,
             "versions": versions,
             "files": files,
         })
         .to_string()
     } else {
         let mut html = String::with_capacity(256 * files.len() + 256);
-        html.push_str(&page_head(&format!("Links for {}", project.name)));
-        let _ = writeln!(html, "    <h1>Links for {}</h1>", html_text(&project.name));
+        html.push_str(&page_head(&format!("Links for {name}")));
+        let _ = writeln!(html, "    <h1>Links for {}</h1>", html_text(name));
         for f in files {
             html_file(&mut html, f);
         }
         html.push_str("  </body>\n</html>\n");
         html
+    }
+}
+
+/// An upstream project's page (see `server::upstream`): its files under our
+/// URLs, never kept by the response cache (the upstream cache has its own
+/// lifetime), and marked when the upstream could not be asked.
+async fn upstream_project(
+    state: &AppState,
+    upstream: &std::sync::Arc<crate::server::upstream::Upstream>,
+    normalized: &str,
+    content_type: &'static str,
+) -> Result<Response, IndexError> {
+    use crate::server::upstream;
+    let Some(served) = upstream.project(&state.db, normalized).await? else {
+        return Err(IndexError::not_found());
     };
-    Ok(respond(content_type, project.last_serial, body))
+    let urls: Vec<String> = served
+        .listing
+        .files
+        .iter()
+        .map(|f| upstream::file_url(normalized, f))
+        .collect();
+    let files: Vec<LinkFile> = served
+        .listing
+        .files
+        .iter()
+        .zip(&urls)
+        .map(|(f, url)| LinkFile::upstream(f, url))
+        .collect();
+    let versions = if served.listing.versions.is_empty() {
+        upstream::versions_of(normalized, &served.listing.files)
+    } else {
+        served.listing.versions.clone()
+    };
+    let body = project_page(content_type, normalized, &served.listing.name, &versions, &files, None);
+    let mut response = respond(content_type, None, body);
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60, public"));
+    if let Ok(value) = HeaderValue::from_str(&iso_micros(served.fetched_at * 1_000_000)) {
+        headers.insert("X-Cheeseshop-Upstream-Fetched", value);
+    }
+    if served.stale {
+        headers.insert(
+            header::WARNING,
+            HeaderValue::from_static("110 cheeseshop \"Response is Stale: the upstream index did not answer\""),
+        );
+    }
+    response.extensions_mut().insert(crate::server::page_cache::Uncacheable);
+    Ok(response)
+}
+
+/// One file of a Simple API page, local or from an upstream.
+struct LinkFile<'a> {
+    filename: &'a str,
+    url: &'a str,
+    sha256: &'a str,
+    md5: Option<&'a str>,
+    blake2b_256: Option<&'a str>,
+    requires_python: Option<&'a str>,
+    /// `Some(reason)` (possibly empty) when yanked.
+    yanked: Option<&'a str>,
+    metadata_sha256: Option<&'a str>,
+    size: Option<i64>,
+    upload_time: Option<String>,
+}
+
+impl<'a> LinkFile<'a> {
+    fn local(f: &'a IndexFile) -> Self {
+        Self {
+            filename: &f.filename,
+            url: &f.url,
+            sha256: &f.sha256,
+            md5: f.md5.as_deref(),
+            blake2b_256: f.blake2b_256.as_deref(),
+            requires_python: f.requires_python.as_deref(),
+            yanked: f.yanked.then(|| f.yanked_reason.as_deref().unwrap_or("")),
+            metadata_sha256: f.metadata_sha256.as_deref(),
+            size: Some(f.size),
+            upload_time: Some(iso_micros(f.upload_time)),
+        }
+    }
+
+    fn upstream(f: &'a crate::server::upstream::LinkedFile, url: &'a str) -> Self {
+        Self {
+            filename: &f.filename,
+            url,
+            sha256: &f.sha256,
+            md5: None,
+            blake2b_256: None,
+            requires_python: f.requires_python.as_deref(),
+            yanked: f.yanked.as_deref(),
+            metadata_sha256: f.metadata_sha256.as_deref(),
+            size: f.size,
+            upload_time: f.upload_time.clone(),
+        }
+    }
 }
 
 /// One file's anchor. Every value is escaped for its attribute (PEP 503
 /// wants `>=3.8` as `&gt;=3.8`); a URL that is neither `http(s)` nor a path
 /// on this site leaves the file out rather than becoming a link.
-fn html_file(html: &mut String, f: &IndexFile) {
-    let Some(url) = url_attr(&f.url) else {
+fn html_file(html: &mut String, f: &LinkFile) {
+    let Some(url) = url_attr(f.url) else {
         tracing::warn!(filename = %f.filename, "file with an unusable URL left out of the Simple API");
         return;
     };
-    let _ = write!(html, "    <a href=\"{url}#sha256={}\"", html_attr(&f.sha256));
-    if let Some(requires_python) = f.requires_python.as_deref().filter(|s| !s.is_empty()) {
+    let _ = write!(html, "    <a href=\"{url}#sha256={}\"", html_attr(f.sha256));
+    if let Some(requires_python) = f.requires_python.filter(|s| !s.is_empty()) {
         let _ = write!(html, " data-requires-python=\"{}\"", html_attr(requires_python));
     }
-    if f.yanked {
-        let _ = write!(
-            html,
-            " data-yanked=\"{}\"",
-            html_attr(f.yanked_reason.as_deref().unwrap_or(""))
-        );
+    if let Some(reason) = f.yanked {
+        let _ = write!(html, " data-yanked=\"{}\"", html_attr(reason));
     }
-    if let Some(digest) = &f.metadata_sha256 {
+    if let Some(digest) = f.metadata_sha256 {
         // PEP 714's name, and PEP 658's for older clients.
         let digest = html_attr(digest);
         let _ = write!(
@@ -188,39 +308,45 @@ fn html_file(html: &mut String, f: &IndexFile) {
             " data-core-metadata=\"sha256={digest}\" data-dist-info-metadata=\"sha256={digest}\""
         );
     }
-    let _ = writeln!(html, ">{}</a><br/>", html_text(&f.filename));
+    let _ = writeln!(html, ">{}</a><br/>", html_text(f.filename));
 }
 
-fn json_file(f: &IndexFile) -> serde_json::Value {
+fn json_file(f: &LinkFile) -> serde_json::Value {
     let mut hashes = serde_json::Map::new();
-    hashes.insert("sha256".into(), f.sha256.clone().into());
-    if let Some(md5) = &f.md5 {
-        hashes.insert("md5".into(), md5.clone().into());
+    hashes.insert("sha256".into(), f.sha256.into());
+    if let Some(md5) = f.md5 {
+        hashes.insert("md5".into(), md5.into());
     }
-    if let Some(b2) = &f.blake2b_256 {
-        hashes.insert("blake2b_256".into(), b2.clone().into());
+    if let Some(b2) = f.blake2b_256 {
+        hashes.insert("blake2b_256".into(), b2.into());
     }
-    let yanked = if f.yanked {
-        match f.yanked_reason.as_deref().filter(|r| !r.is_empty()) {
-            Some(reason) => json!(reason),
-            None => json!(true),
-        }
-    } else {
-        json!(false)
+    let yanked = match f.yanked {
+        Some(reason) if !reason.is_empty() => json!(reason),
+        Some(_) => json!(true),
+        None => json!(false),
     };
-    let core_metadata = match &f.metadata_sha256 {
+    let core_metadata = match f.metadata_sha256 {
         Some(digest) => json!({"sha256": digest}),
         None => json!(false),
     };
-    json!({
+    let mut file = json!({
         "filename": f.filename,
         "url": f.url,
         "hashes": hashes,
-        "requires-python": f.requires_python.as_deref().filter(|s| !s.is_empty()),
+        "requires-python": f.requires_python.filter(|s| !s.is_empty()),
         "yanked": yanked,
-        "size": f.size,
-        "upload-time": iso_micros(f.upload_time),
         "core-metadata": core_metadata,
         "dist-info-metadata": core_metadata,
-    })
+    });
+    // PEP 700: `size` and `upload-time` when known (an HTML upstream does
+    // not say).
+    if let Some(map) = file.as_object_mut() {
+        if let Some(size) = f.size {
+            map.insert("size".into(), size.into());
+        }
+        if let Some(time) = &f.upload_time {
+            map.insert("upload-time".into(), time.clone().into());
+        }
+    }
+    file
 }

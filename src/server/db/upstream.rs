@@ -1,0 +1,102 @@
+//! The pull-through cache's tables (migration `*_upstream.sql`): link lists
+//! of upstream projects, and the upstream files kept in storage. A cache,
+//! not a table of record: `cheeseshop copy` leaves it out, and anything in
+//! it can be fetched again.
+
+use sqlx::FromRow;
+
+use super::Db;
+
+/// A cached answer of the upstream for one project.
+#[derive(Debug, Clone, FromRow)]
+pub struct CachedProject {
+    pub found: bool,
+    pub upstream: String,
+    /// `upstream::Listing` as JSON (`{}` for a remembered 404).
+    pub listing: String,
+    pub etag: Option<String>,
+    pub fetched_at: i64,
+}
+
+pub async fn cached_project(db: &Db, normalized: &str) -> Result<Option<CachedProject>, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_as(
+        "SELECT found, upstream, listing, etag, fetched_at FROM upstream_projects WHERE normalized_name = $1",
+    )
+    .bind(normalized)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// Stores (or replaces) the upstream's answer for a project.
+pub async fn store_project(db: &Db, normalized: &str, answer: &CachedProject) -> Result<(), sqlx::Error> {
+    each_backend!(db, pool => sqlx::query(
+        "INSERT INTO upstream_projects (normalized_name, found, upstream, listing, etag, fetched_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (normalized_name) DO UPDATE SET found = excluded.found, upstream = excluded.upstream, \
+         listing = excluded.listing, etag = excluded.etag, fetched_at = excluded.fetched_at",
+    )
+    .bind(normalized)
+    .bind(answer.found)
+    .bind(&answer.upstream)
+    .bind(&answer.listing)
+    .bind(&answer.etag)
+    .bind(answer.fetched_at)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+}
+
+/// The upstream said "not modified": the cached list is current again.
+pub async fn touch_project(db: &Db, normalized: &str, fetched_at: i64) -> Result<(), sqlx::Error> {
+    each_backend!(db, pool => sqlx::query(
+        "UPDATE upstream_projects SET fetched_at = $2 WHERE normalized_name = $1",
+    )
+    .bind(normalized)
+    .bind(fetched_at)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredFile {
+    pub storage_key: String,
+    pub size: i64,
+}
+
+/// Where a verified upstream file is kept, if it is.
+pub async fn stored_file(db: &Db, sha256: &str, filename: &str) -> Result<Option<StoredFile>, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_as(
+        "SELECT storage_key, size FROM upstream_files WHERE sha256 = $1 AND filename = $2",
+    )
+    .bind(sha256)
+    .bind(filename)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// Records a verified file once it is in storage. Idempotent: the key is
+/// the content's, so a second instance storing the same file agrees.
+pub async fn record_file(
+    db: &Db,
+    sha256: &str,
+    filename: &str,
+    normalized: &str,
+    storage_key: &str,
+    size: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    each_backend!(db, pool => sqlx::query(
+        "INSERT INTO upstream_files (sha256, filename, normalized_name, storage_key, size, stored_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256, filename) DO NOTHING",
+    )
+    .bind(sha256)
+    .bind(filename)
+    .bind(normalized)
+    .bind(storage_key)
+    .bind(size)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+}

@@ -1,0 +1,402 @@
+//! The pull-through cache (`CHEESESHOP_UPSTREAM_URL`): link lists and files
+//! of projects that are not local come from the upstream, cached and
+//! verified; local names never do.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cheeseshop::server::upstream::{Upstream, UpstreamOptions};
+use sha2::Digest as _;
+
+use crate::helpers::{Package, TestApp, spawn_empty, spawn_empty_with, user_with_token};
+
+/// How the fake upstream behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Healthy,
+    /// Link lists answer 500.
+    Failing,
+    /// Link lists take 10 s.
+    Slow,
+    /// Files come with other bytes than the listing's hash.
+    WrongBytes,
+}
+
+/// An upstream index of our own making: one project, `far-away`, with a
+/// wheel, in PEP 691 JSON with an ETag; it counts what it is asked.
+struct FakeUpstream {
+    addr: std::net::SocketAddr,
+    state: Arc<Fake>,
+}
+
+struct Fake {
+    mode: std::sync::Mutex<Mode>,
+    files: HashMap<String, Vec<u8>>,
+    lists: AtomicUsize,
+    not_modified: AtomicUsize,
+    downloads: AtomicUsize,
+}
+
+const WHEEL: &str = "far_away-1.0-py3-none-any.whl";
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+impl FakeUpstream {
+    async fn start() -> Self {
+        // Big enough to come in many chunks.
+        let wheel: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let state = Arc::new(Fake {
+            mode: std::sync::Mutex::new(Mode::Healthy),
+            files: HashMap::from([(WHEEL.to_owned(), wheel)]),
+            lists: AtomicUsize::new(0),
+            not_modified: AtomicUsize::new(0),
+            downloads: AtomicUsize::new(0),
+        });
+        let app = axum::Router::new()
+            .route("/simple/{name}/", axum::routing::get(list))
+            .route("/packages/{file}", axum::routing::get(file))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { addr, state }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/simple/", self.addr)
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.state.mode.lock().expect("mode") = mode;
+    }
+
+    fn wheel(&self) -> &[u8] {
+        &self.state.files[WHEEL]
+    }
+}
+
+async fn list(State(fake): State<Arc<Fake>>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    fake.lists.fetch_add(1, Ordering::SeqCst);
+    let mode = *fake.mode.lock().expect("mode");
+    match mode {
+        Mode::Failing => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Mode::Slow => tokio::time::sleep(Duration::from_secs(10)).await,
+        _ => {}
+    }
+    if name != "far-away" {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let etag = "\"v1\"";
+    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == etag) {
+        fake.not_modified.fetch_add(1, Ordering::SeqCst);
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let body = serde_json::json!({
+        "meta": {"api-version": "1.1"},
+        "name": "Far-Away",
+        "versions": ["1.0"],
+        "files": [{
+            "filename": WHEEL,
+            "url": format!("../../packages/{WHEEL}"),
+            "hashes": {"sha256": sha256(&fake.files[WHEEL])},
+            "requires-python": ">=3.8",
+            "yanked": false,
+            "size": fake.files[WHEEL].len(),
+            "upload-time": "2024-05-01T12:00:00.000000Z",
+        }],
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.pypi.simple.v1+json"),
+            (header::ETAG, etag),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn file(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Response {
+    fake.downloads.fetch_add(1, Ordering::SeqCst);
+    let Some(bytes) = fake.files.get(&name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut bytes = bytes.clone();
+    if *fake.mode.lock().expect("mode") == Mode::WrongBytes {
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+    }
+    // A little slow, so that concurrent requests overlap.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    bytes.into_response()
+}
+
+async fn proxy_of(upstreams: Vec<String>, ttl: Duration) -> TestApp {
+    let upstream = Upstream::new(&UpstreamOptions {
+        urls: upstreams,
+        ttl,
+        timeout: Duration::from_secs(2),
+    })
+    .expect("upstream");
+    let upstream = Arc::new(upstream);
+    spawn_empty_with(move |s| s.upstream = Some(upstream)).await
+}
+
+const JSON: &str = "application/vnd.pypi.simple.v1+json";
+
+async fn simple_json(app: &TestApp, name: &str) -> (u16, HeaderMap, serde_json::Value) {
+    let response = app
+        .client
+        .get(app.url(&format!("/simple/{name}/")))
+        .header(header::ACCEPT, JSON)
+        .send()
+        .await
+        .expect("get");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = if status == 200 {
+        response.json().await.expect("json")
+    } else {
+        serde_json::Value::Null
+    };
+    (status, headers, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_project_is_listed_with_our_urls_and_its_file_fetched_once_verified() {
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_of(vec![fake.url()], Duration::from_secs(600)).await;
+
+    let (status, _, body) = simple_json(&proxy, "far-away").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["name"], "far-away");
+    assert_eq!(body["versions"], serde_json::json!(["1.0"]));
+    let file = &body["files"][0];
+    let digest = sha256(fake.wheel());
+    assert_eq!(file["hashes"]["sha256"], digest.as_str());
+    assert_eq!(file["requires-python"], ">=3.8");
+    assert_eq!(file["size"], fake.wheel().len());
+    assert_eq!(file["upload-time"], "2024-05-01T12:00:00.000000Z");
+    let url = file["url"].as_str().expect("url");
+    assert_eq!(url, format!("/files/upstream/far-away/{digest}/{WHEEL}"));
+
+    // HTML too, with the same link and hash.
+    let (status, html) = proxy.get_text("/simple/far-away/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("href=\"{url}#sha256={digest}\"")), "{html}");
+    assert!(html.contains("data-requires-python=\"&gt;=3.8\""), "{html}");
+
+    // The list was asked for once: the second answer came from the cache.
+    assert_eq!(fake.state.lists.load(Ordering::SeqCst), 1);
+
+    let first = proxy.client.get(proxy.url(url)).send().await.expect("download");
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.bytes().await.expect("bytes").as_ref(), fake.wheel());
+    let again = proxy.client.get(proxy.url(url)).send().await.expect("download");
+    assert_eq!(again.status(), 200);
+    assert!(again.headers().get(header::ETAG).is_some(), "served from storage");
+    assert_eq!(again.bytes().await.expect("bytes").as_ref(), fake.wheel());
+    assert_eq!(fake.state.downloads.load(Ordering::SeqCst), 1, "fetched once");
+
+    // Unknown names: 404, remembered.
+    let (status, _, _) = simple_json(&proxy, "nowhere-at-all").await;
+    assert_eq!(status, 404);
+    let (status, _, _) = simple_json(&proxy, "nowhere-at-all").await;
+    assert_eq!(status, 404);
+    assert_eq!(fake.state.lists.load(Ordering::SeqCst), 2, "the 404 is cached");
+    // A file that is not in any list is not fetched.
+    let made_up = format!("/files/upstream/far-away/{}/{WHEEL}", "0".repeat(64));
+    assert_eq!(proxy.get(&made_up).await.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_downloads_fetch_once() {
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_of(vec![fake.url()], Duration::from_secs(600)).await;
+    let (_, _, body) = simple_json(&proxy, "far-away").await;
+    let url = proxy.url(body["files"][0]["url"].as_str().expect("url"));
+    let downloads = (0..32).map(|_| {
+        let client = proxy.client.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            let response = client.get(url).send().await.expect("download");
+            assert_eq!(response.status(), 200);
+            response.bytes().await.expect("bytes")
+        })
+    });
+    for body in futures_util::future::join_all(downloads).await {
+        assert_eq!(body.expect("task").as_ref(), fake.wheel());
+    }
+    assert_eq!(fake.state.downloads.load(Ordering::SeqCst), 1, "one upstream fetch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_with_the_wrong_hash_is_never_served_whole_nor_stored() {
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_of(vec![fake.url()], Duration::from_secs(600)).await;
+    let (_, _, body) = simple_json(&proxy, "far-away").await;
+    let url = proxy.url(body["files"][0]["url"].as_str().expect("url"));
+    fake.set(Mode::WrongBytes);
+    for _ in 0..2 {
+        let response = proxy.client.get(&url).send().await.expect("response");
+        let body = response.bytes().await;
+        assert!(body.is_err(), "the body ends in an error, never complete and wrong");
+    }
+    assert_eq!(
+        fake.state.downloads.load(Ordering::SeqCst),
+        2,
+        "nothing stored: fetched again"
+    );
+    assert!(proxy.stored_files().is_empty(), "nothing in storage");
+    // Healthy again: the right bytes, stored.
+    fake.set(Mode::Healthy);
+    let response = proxy.client.get(&url).send().await.expect("response");
+    assert_eq!(response.bytes().await.expect("bytes").as_ref(), fake.wheel());
+    assert_eq!(proxy.stored_files().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erring_or_slow_upstream_gets_the_stale_list_and_an_unknown_name_a_clean_error() {
+    let fake = FakeUpstream::start().await;
+    // Every request revalidates.
+    let proxy = proxy_of(vec![fake.url()], Duration::ZERO).await;
+    let (status, headers, _) = simple_json(&proxy, "far-away").await;
+    assert_eq!(status, 200);
+    assert!(headers.get(header::WARNING).is_none());
+    let (status, _, _) = simple_json(&proxy, "far-away").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        fake.state.not_modified.load(Ordering::SeqCst),
+        1,
+        "revalidated with the ETag"
+    );
+
+    for mode in [Mode::Failing, Mode::Slow] {
+        fake.set(mode);
+        let started = std::time::Instant::now();
+        let (status, headers, body) = simple_json(&proxy, "far-away").await;
+        assert_eq!(status, 200, "{mode:?}: the stale list");
+        assert!(started.elapsed() < Duration::from_secs(5), "{mode:?}: no hang");
+        assert_eq!(body["files"][0]["filename"], WHEEL);
+        let warning = headers.get(header::WARNING).expect("a Warning header");
+        assert!(warning.to_str().expect("ascii").starts_with("110"), "{warning:?}");
+        // A name never seen: a clean 502/504, soon.
+        let started = std::time::Instant::now();
+        let (status, _, _) = simple_json(&proxy, "never-seen").await;
+        assert!(matches!(status, 502 | 504), "{mode:?}: {status}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{mode:?}: no hang");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_project_is_never_merged_with_an_upstream_one() {
+    // The upstream: a cheeseshop with internal-lib 2.0.
+    let upstream = spawn_empty().await;
+    let (_, token) = user_with_token(&upstream, "them", None).await;
+    let (filename, bytes) = Package::new("internal-lib", "2.0").wheel();
+    let form = Package::new("internal-lib", "2.0").form("bdist_wheel", &filename, &bytes, &[]);
+    assert_eq!(upstream.upload(Some(&token), form).await.0, 200);
+    // Ours: internal-lib 1.0, and the upstream behind it.
+    let proxy = proxy_of(vec![upstream.url("/simple/")], Duration::from_secs(600)).await;
+    let (_, token) = user_with_token(&proxy, "us", None).await;
+    let (filename, bytes) = Package::new("internal-lib", "1.0").wheel();
+    let form = Package::new("internal-lib", "1.0").form("bdist_wheel", &filename, &bytes, &[]);
+    assert_eq!(proxy.upload(Some(&token), form).await.0, 200);
+
+    let (status, _, body) = simple_json(&proxy, "internal-lib").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["versions"], serde_json::json!(["1.0"]), "local releases only");
+    let (_, html) = proxy.get_text("/simple/internal-lib/").await;
+    assert!(
+        html.contains("internal_lib-1.0") && !html.contains("internal_lib-2.0"),
+        "{html}"
+    );
+    // Another name comes through from the same upstream (a cheeseshop: HTML
+    // and JSON alike).
+    let (filename, bytes) = Package::new("public-lib", "3.0").wheel();
+    let (_, their_token) = user_with_token(&upstream, "more", None).await;
+    let form = Package::new("public-lib", "3.0").form("bdist_wheel", &filename, &bytes, &[]);
+    assert_eq!(upstream.upload(Some(&their_token), form).await.0, 200);
+    let (status, _, body) = simple_json(&proxy, "public-lib").await;
+    assert_eq!(status, 200);
+    let url = body["files"][0]["url"].as_str().expect("url").to_owned();
+    assert!(url.starts_with("/files/upstream/public-lib/"), "{url}");
+    let downloaded = proxy.client.get(proxy.url(&url)).send().await.expect("get");
+    assert_eq!(downloaded.bytes().await.expect("bytes").as_ref(), bytes.as_slice());
+    // Its PEP 658 metadata too.
+    let metadata = body["files"][0]["core-metadata"]["sha256"]
+        .as_str()
+        .expect("metadata digest");
+    let metadata_url = format!("{url}.metadata");
+    let (status, text) = proxy.get_text(&metadata_url).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("Name: public-lib"), "{text}");
+    assert_eq!(sha256(text.as_bytes()), metadata);
+}
+
+/// pip and uv install through one URL: local projects, their dependencies
+/// from the upstream (a cheeseshop here), and the local `internal-lib`
+/// rather than the upstream's higher version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pip_and_uv_install_local_and_upstream_projects_through_one_url() {
+    use crate::clients::{
+        Package as Built, build, make_pip_venv, make_uv_venv, pip_install, python_in, run, twine_upload, uv_install,
+    };
+
+    let work = tempfile::TempDir::new().expect("tempdir");
+    let w = work.path();
+    let built = |name: &'static str, version: &'static str, dependencies: &'static [&'static str]| {
+        let w = w.to_path_buf();
+        async move {
+            build(
+                &w,
+                &Built {
+                    name,
+                    version,
+                    requires_python: ">=3.8",
+                    dependencies,
+                },
+            )
+            .await
+        }
+    };
+    // Upstream: cheese-rind 1.0 and 2.0, and a public internal-lib 9.0.
+    let upstream = spawn_empty().await;
+    let (_, theirs) = user_with_token(&upstream, "public", None).await;
+    for files in [
+        built("cheese-rind", "1.0", &[]).await,
+        built("cheese-rind", "2.0", &[]).await,
+        built("internal-lib", "9.0", &[]).await,
+    ] {
+        twine_upload(&upstream, &theirs, &files).await;
+    }
+    // Ours: internal-lib 1.0, which needs cheese-rind<2 (from upstream).
+    let proxy = proxy_of(vec![upstream.url("/simple/")], Duration::from_secs(600)).await;
+    let (_, ours) = user_with_token(&proxy, "team", None).await;
+    twine_upload(&proxy, &ours, &built("internal-lib", "1.0", &["cheese-rind<2"]).await).await;
+
+    let index = proxy.url("/simple/");
+    let check = "import internal_lib, cheese_rind; print(internal_lib.VERSION, cheese_rind.VERSION)";
+    let pip_venv = w.join("venv-pip");
+    make_pip_venv(&pip_venv).await;
+    run(pip_install(&pip_venv, &index, "internal-lib")).await;
+    assert_eq!(python_in(&pip_venv, check).await, "1.0 1.0");
+
+    let uv_cache = w.join("uv-cache");
+    let uv_venv = w.join("venv-uv");
+    make_uv_venv(&uv_venv, &uv_cache).await;
+    run(uv_install(&uv_venv, &index, &uv_cache, &["internal-lib"])).await;
+    assert_eq!(python_in(&uv_venv, check).await, "1.0 1.0");
+    // And the upstream's newest, on its own.
+    run(uv_install(&uv_venv, &index, &uv_cache, &["--upgrade", "cheese-rind"])).await;
+    assert_eq!(
+        python_in(&uv_venv, "import cheese_rind; print(cheese_rind.VERSION)").await,
+        "2.0"
+    );
+}
