@@ -277,6 +277,23 @@ impl Config {
         let upstream_timeout = env
             .duration("CHEESESHOP_UPSTREAM_TIMEOUT")?
             .unwrap_or(Duration::from_secs(5));
+        let upstream_policy = crate::server::upstream::Policy {
+            min_age: env.duration("CHEESESHOP_UPSTREAM_MIN_AGE")?,
+            deny: match env.raw("CHEESESHOP_UPSTREAM_DENY") {
+                None => Vec::new(),
+                Some(value) => match crate::server::upstream::policy::parse_deny_list(&value) {
+                    Some(rules) => rules,
+                    None => {
+                        return Err(ConfigError {
+                            variable: "CHEESESHOP_UPSTREAM_DENY",
+                            value,
+                            expected: "project names or name==version, comma-separated",
+                        });
+                    }
+                },
+            },
+        };
+        let upstream_offline = env.flag("CHEESESHOP_UPSTREAM_OFFLINE")?;
         let upstream = match env.raw("CHEESESHOP_UPSTREAM_URL") {
             None => None,
             Some(value) => {
@@ -301,6 +318,8 @@ impl Config {
                     urls,
                     ttl: upstream_ttl,
                     timeout: upstream_timeout,
+                    policy: upstream_policy,
+                    offline: upstream_offline,
                 })
             }
         };
@@ -429,6 +448,8 @@ mod tests {
                 "https://pypi.org/simple/, http://mirror.internal/simple",
             ),
             ("CHEESESHOP_UPSTREAM_TTL", "1h"),
+            ("CHEESESHOP_UPSTREAM_MIN_AGE", "7d"),
+            ("CHEESESHOP_UPSTREAM_DENY", "evil-pkg, requests==2.32.0"),
         ])
         .unwrap();
         let upstream = config.upstream.as_ref().expect("an upstream");
@@ -438,6 +459,9 @@ mod tests {
         );
         assert_eq!(upstream.ttl, Duration::from_secs(3600));
         assert_eq!(upstream.timeout, Duration::from_secs(5));
+        assert_eq!(upstream.policy.min_age, Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(upstream.policy.deny.len(), 2);
+        assert!(!upstream.offline);
         assert_eq!(config.max_upload_bytes, 1_572_864);
         assert_eq!(config.base_url.as_deref(), Some("https://pypi.example.org"));
         assert_eq!(config.page_cache_bytes, 0);
@@ -474,6 +498,9 @@ mod tests {
             ("CHEESESHOP_UPSTREAM_URL", "https://pypi.org/simple/, ftp://mirror/"),
             ("CHEESESHOP_UPSTREAM_TTL", "soon"),
             ("CHEESESHOP_UPSTREAM_TIMEOUT", "-1"),
+            ("CHEESESHOP_UPSTREAM_MIN_AGE", "a week"),
+            ("CHEESESHOP_UPSTREAM_DENY", "good, bad/name"),
+            ("CHEESESHOP_UPSTREAM_OFFLINE", "perhaps"),
         ] {
             let error = Config::from_pairs(&[(variable, value)]).expect_err(value);
             assert_eq!(error.variable, variable);

@@ -411,6 +411,11 @@ impl TestApp {
     pub async fn spawn_beside(&self) -> TestApp {
         spawn_at(self._dir.clone(), &self.db_path, self.test_db.clone(), |_| {}).await
     }
+
+    /// The same, configured differently.
+    pub async fn spawn_beside_with(&self, configure: impl FnOnce(&mut Shared)) -> TestApp {
+        spawn_at(self._dir.clone(), &self.db_path, self.test_db.clone(), configure).await
+    }
 }
 
 /// A server on a free port over a fresh copy of the imported dataset.

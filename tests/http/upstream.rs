@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cheeseshop::server::upstream::{Upstream, UpstreamOptions};
+use cheeseshop::server::upstream::{DenyRule, Policy, Upstream, UpstreamOptions};
 use sha2::Digest as _;
 
 use crate::helpers::{Package, TestApp, spawn_empty, spawn_empty_with, user_with_token};
@@ -138,12 +138,18 @@ async fn file(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Respon
 }
 
 async fn proxy_of(upstreams: Vec<String>, ttl: Duration) -> TestApp {
-    let upstream = Upstream::new(&UpstreamOptions {
+    proxy_with(UpstreamOptions {
         urls: upstreams,
         ttl,
         timeout: Duration::from_secs(2),
+        policy: Policy::default(),
+        offline: false,
     })
-    .expect("upstream");
+    .await
+}
+
+async fn proxy_with(options: UpstreamOptions) -> TestApp {
+    let upstream = Upstream::new(&options).expect("upstream");
     let upstream = Arc::new(upstream);
     spawn_empty_with(move |s| s.upstream = Some(upstream)).await
 }
@@ -399,4 +405,124 @@ async fn pip_and_uv_install_local_and_upstream_projects_through_one_url() {
         python_in(&uv_venv, "import cheese_rind; print(cheese_rind.VERSION)").await,
         "2.0"
     );
+}
+
+/// Offline, only what is cached is served: cached lists whatever their
+/// age, stored files; anything else a clear 404 without asking anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_serves_what_is_cached_and_nothing_else() {
+    let fake = FakeUpstream::start().await;
+    let online = proxy_of(vec![fake.url()], Duration::from_secs(600)).await;
+    let (_, _, body) = simple_json(&online, "far-away").await;
+    let url = body["files"][0]["url"].as_str().expect("url").to_owned();
+    let (status, _) = online.get_text(&url).await;
+    assert_eq!(status, 200);
+    let asked = (
+        fake.state.lists.load(Ordering::SeqCst),
+        fake.state.downloads.load(Ordering::SeqCst),
+    );
+
+    // Another instance on the same database and storage, offline, with a
+    // TTL of zero: it would revalidate everything if it could.
+    let options = UpstreamOptions {
+        urls: vec![fake.url()],
+        ttl: Duration::ZERO,
+        timeout: Duration::from_secs(2),
+        policy: Policy::default(),
+        offline: true,
+    };
+    let upstream = Arc::new(Upstream::new(&options).expect("upstream"));
+    let offline = online.spawn_beside_with(move |s| s.upstream = Some(upstream)).await;
+    let (status, _, body) = simple_json(&offline, "far-away").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["files"][0]["url"], url.as_str());
+    let downloaded = offline.client.get(offline.url(&url)).send().await.expect("get");
+    assert_eq!(downloaded.bytes().await.expect("bytes").as_ref(), fake.wheel());
+    let (status, text) = offline.get_text("/simple/never-cached/").await;
+    assert_eq!(status, 404);
+    assert!(text.contains("offline"), "{text}");
+    assert_eq!(
+        (
+            fake.state.lists.load(Ordering::SeqCst),
+            fake.state.downloads.load(Ordering::SeqCst)
+        ),
+        asked,
+        "the upstream was not asked"
+    );
+}
+
+/// The minimum age and the deny list, as pip and uv resolve: the upstream
+/// (a cheeseshop) has cheese-whey 1.0 (a month old), 2.0 (denied) and 3.0
+/// (uploaded today); through the proxy both install 1.0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pip_and_uv_honour_the_minimum_age_and_the_deny_list() {
+    use crate::clients::{
+        Package as Built, build, make_pip_venv, make_uv_venv, pip_install, python_in, run, twine_upload, uv_install,
+    };
+    use crate::helpers::execute_sql;
+
+    let work = tempfile::TempDir::new().expect("tempdir");
+    let w = work.path();
+    let upstream = spawn_empty().await;
+    let (_, token) = user_with_token(&upstream, "public", None).await;
+    for version in ["1.0", "2.0", "3.0"] {
+        let files = build(
+            w,
+            &Built {
+                name: "cheese-whey",
+                version,
+                requires_python: ">=3.8",
+                dependencies: &[],
+            },
+        )
+        .await;
+        twine_upload(&upstream, &token, &files).await;
+    }
+    let month_ago = ((cheeseshop::server::now_micros() / 1_000_000 - 30 * 86_400) * 1_000_000).to_string();
+    execute_sql(
+        &upstream.db_url,
+        "UPDATE files SET upload_time = CAST($1 AS BIGINT) WHERE filename LIKE '%-1.0%' OR filename LIKE '%-2.0%'",
+        &[&month_ago],
+    )
+    .await;
+    let proxy = proxy_with(UpstreamOptions {
+        urls: vec![upstream.url("/simple/")],
+        ttl: Duration::from_secs(600),
+        timeout: Duration::from_secs(2),
+        policy: Policy {
+            min_age: Some(Duration::from_secs(7 * 86_400)),
+            deny: vec![DenyRule::parse("cheese-whey==2.0").expect("rule")],
+        },
+        offline: false,
+    })
+    .await;
+    let (_, _, body) = simple_json(&proxy, "cheese-whey").await;
+    assert_eq!(body["versions"], serde_json::json!(["1.0"]), "{body:#}");
+    // A hidden file is not served by its URL either.
+    let (_, _, upstream_body) = simple_json(&upstream, "cheese-whey").await;
+    let young = upstream_body["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["filename"].as_str().is_some_and(|n| n.contains("-3.0")))
+        .expect("3.0")
+        .clone();
+    let hidden = format!(
+        "/files/upstream/cheese-whey/{}/{}",
+        young["hashes"]["sha256"].as_str().expect("digest"),
+        young["filename"].as_str().expect("filename")
+    );
+    assert_eq!(proxy.get(&hidden).await.status(), 404);
+
+    let index = proxy.url("/simple/");
+    let check = "import cheese_whey; print(cheese_whey.VERSION)";
+    let pip_venv = w.join("venv-pip");
+    make_pip_venv(&pip_venv).await;
+    run(pip_install(&pip_venv, &index, "cheese-whey")).await;
+    assert_eq!(python_in(&pip_venv, check).await, "1.0");
+    let uv_cache = w.join("uv-cache");
+    let uv_venv = w.join("venv-uv");
+    make_uv_venv(&uv_venv, &uv_cache).await;
+    run(uv_install(&uv_venv, &index, &uv_cache, &["cheese-whey"])).await;
+    assert_eq!(python_in(&uv_venv, check).await, "1.0");
 }

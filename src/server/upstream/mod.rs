@@ -23,6 +23,7 @@
 //!   local releases only: the upstream is never consulted for it.
 
 pub mod listing;
+pub mod policy;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 pub use listing::{LinkedFile, Listing};
+pub use policy::{DenyRule, Policy};
 
 use crate::server::db::{self, Db};
 use crate::server::index::IndexError;
@@ -58,6 +60,8 @@ pub struct Upstream {
     ttl: Duration,
     timeout: Duration,
     client: reqwest::Client,
+    policy: Policy,
+    offline: bool,
     /// Files being fetched by this instance, so that concurrent first
     /// requests fetch once.
     fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -72,6 +76,10 @@ pub struct UpstreamOptions {
     /// How long a request waits for an upstream's link list before the
     /// stale one is served.
     pub timeout: Duration,
+    /// What may be offered (minimum age, deny list).
+    pub policy: Policy,
+    /// Serve only what is cached; never ask the upstreams.
+    pub offline: bool,
 }
 
 /// A link list as served: the listing, when it was fetched, and whether it
@@ -91,6 +99,8 @@ pub enum UpstreamError {
     Status(u16),
     #[error("the upstream index's page could not be read: {0}")]
     Unreadable(String),
+    #[error("{0} is not in the cache, and this index is offline")]
+    Offline(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -99,6 +109,7 @@ impl From<UpstreamError> for IndexError {
     fn from(error: UpstreamError) -> Self {
         match error {
             UpstreamError::Database(e) => e.into(),
+            UpstreamError::Offline(_) => IndexError::new(StatusCode::NOT_FOUND, format!("Not Found: {error}")),
             other => IndexError::new(StatusCode::BAD_GATEWAY, format!("Bad Gateway: {other}")),
         }
     }
@@ -138,6 +149,8 @@ impl Upstream {
             ttl: options.ttl,
             timeout: options.timeout,
             client,
+            policy: options.policy.clone(),
+            offline: options.offline,
             fetching: Mutex::new(HashMap::new()),
         })
     }
@@ -145,7 +158,36 @@ impl Upstream {
     /// The link list of `normalized` (a name with no local project), or
     /// `None` when no upstream has it.
     pub async fn project(self: &Arc<Self>, db: &Db, normalized: &str) -> Result<Option<Served>, UpstreamError> {
+        if self.policy.denies_project(normalized) {
+            return Ok(None);
+        }
+        let served = self.unfiltered(db, normalized).await?;
+        Ok(served.map(|s| self.filtered(normalized, s)))
+    }
+
+    /// The listing without what the policy hides; versions recomputed from
+    /// the files left when any was hidden.
+    fn filtered(&self, normalized: &str, mut served: Served) -> Served {
+        if self.policy.is_empty() {
+            return served;
+        }
+        let now = unix_now();
+        let before = served.listing.files.len();
+        served.listing.files.retain(|f| self.policy.admits(normalized, f, now));
+        if served.listing.files.len() != before {
+            served.listing.versions = versions_of(normalized, &served.listing.files);
+        }
+        served
+    }
+
+    async fn unfiltered(self: &Arc<Self>, db: &Db, normalized: &str) -> Result<Option<Served>, UpstreamError> {
         let cached = db::upstream::cached_project(db, normalized).await?;
+        if self.offline {
+            return match &cached {
+                Some(c) => Ok(served(c, false)),
+                None => Err(UpstreamError::Offline(normalized.to_owned())),
+            };
+        }
         let now = unix_now();
         if let Some(c) = &cached {
             let ttl = if c.found { self.ttl } else { NEGATIVE_TTL };
@@ -349,6 +391,12 @@ pub async fn download(
     else {
         return Err(IndexError::not_found());
     };
+    if !upstream.policy.admits(project, file, unix_now()) {
+        return Err(IndexError::not_found());
+    }
+    if upstream.offline {
+        return Err(UpstreamError::Offline(filename.to_owned()).into());
+    }
     let (source, expected) = if metadata {
         let Some(digest) = &file.metadata_sha256 else {
             return Err(IndexError::not_found());
