@@ -99,6 +99,11 @@ PYTOOLS=.tools/python
 PYTOOLS_PACKAGES="twine==7.0.0 build==1.6.1 uv==0.13.9 wheel==0.48.0 setuptools==80.9.0 trove-classifiers==2026.9.21.13"
 venv_install "$PYTOOLS" "$PYTOOLS_PACKAGES" "Python clients for the tests"
 
+# Other indexes as upstreams of the pull-through cache's tests: pypiserver
+# and devpi-server (with its client, to make a user and an index).
+UPSTREAM_PACKAGES="pypiserver==2.4.2 devpi-server==6.20.3 devpi-client==7.3.0"
+venv_install .tools/upstreams "$UPSTREAM_PACKAGES" "pypiserver and devpi-server for the tests"
+
 # An S3-compatible server for the tests of object storage: moto in server
 # mode (scripts/s3.sh starts it), in a venv of its own.
 S3TOOLS_PACKAGES="moto[server]==5.2.5"

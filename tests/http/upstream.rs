@@ -526,3 +526,186 @@ async fn pip_and_uv_honour_the_minimum_age_and_the_deny_list() {
     run(uv_install(&uv_venv, &index, &uv_cache, &["cheese-whey"])).await;
     assert_eq!(python_in(&uv_venv, check).await, "1.0");
 }
+
+/// Another index, run from `.tools/upstreams` (scripts/setup.sh) on a free
+/// port for one test, killed when dropped.
+struct Peer {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn peer_tool(name: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".tools/upstreams/bin")
+        .join(name);
+    assert!(path.exists(), "{} is missing: run scripts/setup.sh", path.display());
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+async fn answers(url: &str, child: &mut std::process::Child) {
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{url}: the server exited ({status})");
+        }
+        if client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} did not answer within 30 s");
+}
+
+/// pypiserver serving `files` from its directory.
+async fn start_pypiserver(files: &[std::path::PathBuf]) -> Peer {
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let packages = dir.path().join("packages");
+    std::fs::create_dir_all(&packages).expect("mkdir");
+    for f in files {
+        std::fs::copy(f, packages.join(f.file_name().expect("name"))).expect("copy");
+    }
+    let port = free_port();
+    let mut child = std::process::Command::new(peer_tool("pypi-server"))
+        .args(["run", "-p", &port.to_string(), "-i", "127.0.0.1", "-a", ".", "-P", "."])
+        .arg(&packages)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("pypi-server");
+    let base = format!("http://127.0.0.1:{port}/simple/");
+    answers(&base, &mut child).await;
+    Peer { child, base, _dir: dir }
+}
+
+/// devpi-server with a user and an index of no bases, `files` uploaded
+/// with twine.
+async fn start_devpi(files: &[std::path::PathBuf]) -> Peer {
+    use crate::clients::{run, tool};
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let server_dir = dir.path().join("server");
+    let client_dir = dir.path().join("client");
+    let mut init = std::process::Command::new(peer_tool("devpi-init"));
+    init.arg("--serverdir")
+        .arg(&server_dir)
+        .args(["--no-root-pypi", "--root-passwd", "root"]);
+    run(init).await;
+    let port = free_port();
+    let mut child = std::process::Command::new(peer_tool("devpi-server"))
+        .arg("--serverdir")
+        .arg(&server_dir)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("devpi-server");
+    let root = format!("http://127.0.0.1:{port}");
+    answers(&format!("{root}/+api"), &mut child).await;
+    let devpi = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(peer_tool("devpi"));
+        cmd.arg("--clientdir").arg(&client_dir).args(args);
+        cmd
+    };
+    run(devpi(&["use", &root])).await;
+    run(devpi(&[
+        "user",
+        "-c",
+        "team",
+        "password=team",
+        "email=team@example.org",
+    ]))
+    .await;
+    run(devpi(&["login", "team", "--password", "team"])).await;
+    run(devpi(&["index", "-c", "dev", "bases=", "volatile=False"])).await;
+    let mut twine = tool("twine");
+    twine
+        .arg("upload")
+        .args(["--repository-url", &format!("{root}/team/dev/")])
+        .args(["-u", "team", "-p", "team", "--disable-progress-bar"])
+        .args(files);
+    run(twine).await;
+    Peer {
+        child,
+        base: format!("{root}/team/dev/+simple/"),
+        _dir: dir,
+    }
+}
+
+/// pypiserver and devpi-server as upstreams: what they serve comes through
+/// our URL, and pip and uv install it (with a local project that depends
+/// on it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pypiserver_and_devpi_as_upstreams_for_pip_and_uv() {
+    use crate::clients::{
+        Package as Built, build, make_pip_venv, make_uv_venv, pip_install, python_in, run, twine_upload, uv_install,
+    };
+    let work = tempfile::TempDir::new().expect("tempdir");
+    let w = work.path();
+    let rind = build(
+        w,
+        &Built {
+            name: "cheese-rind",
+            version: "1.5",
+            requires_python: ">=3.8",
+            dependencies: &[],
+        },
+    )
+    .await;
+    let app = build(
+        w,
+        &Built {
+            name: "cheese-plate",
+            version: "1.0",
+            requires_python: ">=3.8",
+            dependencies: &["cheese-rind>=1"],
+        },
+    )
+    .await;
+    for (name, peer) in [
+        ("pypiserver", start_pypiserver(&rind).await),
+        ("devpi", start_devpi(&rind).await),
+    ] {
+        let proxy = proxy_of(vec![peer.base.clone()], Duration::from_secs(600)).await;
+        let (_, token) = user_with_token(&proxy, "team", None).await;
+        twine_upload(&proxy, &token, &app).await;
+        let (status, _, body) = simple_json(&proxy, "cheese-rind").await;
+        assert_eq!(status, 200, "{name}");
+        let files = body["files"].as_array().expect("files");
+        assert_eq!(files.len(), 2, "{name}: the sdist and the wheel: {body:#}");
+        for f in files {
+            assert!(
+                f["url"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("/files/upstream/cheese-rind/")),
+                "{name}: {f}"
+            );
+        }
+        assert_eq!(body["versions"], serde_json::json!(["1.5"]), "{name}");
+
+        let index = proxy.url("/simple/");
+        let check = "import cheese_plate, cheese_rind; print(cheese_rind.VERSION)";
+        let pip_venv = w.join(format!("venv-pip-{name}"));
+        make_pip_venv(&pip_venv).await;
+        run(pip_install(&pip_venv, &index, "cheese-plate")).await;
+        assert_eq!(python_in(&pip_venv, check).await, "1.5", "{name}: pip");
+        let uv_cache = w.join(format!("uv-cache-{name}"));
+        let uv_venv = w.join(format!("venv-uv-{name}"));
+        make_uv_venv(&uv_venv, &uv_cache).await;
+        run(uv_install(&uv_venv, &index, &uv_cache, &["cheese-plate"])).await;
+        assert_eq!(python_in(&uv_venv, check).await, "1.5", "{name}: uv");
+    }
+}
