@@ -148,6 +148,7 @@ pub fn router(state: AppState) -> Router {
     router
         .route("/_health", get(health))
         .route("/_health/ready", get(ready))
+        .route("/_metrics", get(metrics))
         .merge(index::file_routes(&state))
         .merge(rendered)
         .merge(static_files)
@@ -388,6 +389,23 @@ async fn server_fn_error_status(response: Response) -> Response {
         parts.status = error.status();
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// `/_metrics`: counters in Prometheus' text format (the pull-through
+/// cache's, when it is on; empty otherwise).
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.upstream.as_ref().map(|u| u.metrics.render()).unwrap_or_default();
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// How long the database and the store may take to answer `/_health`.

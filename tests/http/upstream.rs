@@ -219,6 +219,27 @@ async fn an_upstream_project_is_listed_with_our_urls_and_its_file_fetched_once_v
     // A file that is not in any list is not fetched.
     let made_up = format!("/files/upstream/far-away/{}/{WHEEL}", "0".repeat(64));
     assert_eq!(proxy.get(&made_up).await.status(), 404);
+
+    // What happened, as Prometheus reads it.
+    let response = proxy.get("/_metrics").await;
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .starts_with("text/plain")
+    );
+    let metrics = response.text().await.expect("metrics");
+    for line in [
+        "cheeseshop_upstream_lists_total{outcome=\"hit\"} 2".to_owned(),
+        "cheeseshop_upstream_lists_total{outcome=\"fetched\"} 2".to_owned(),
+        "cheeseshop_upstream_files_total{outcome=\"fetched\"} 1".to_owned(),
+        "cheeseshop_upstream_files_total{outcome=\"hit\"} 1".to_owned(),
+        format!("cheeseshop_upstream_fetched_bytes_total {}", fake.wheel().len()),
+        format!("cheeseshop_upstream_saved_bytes_total {}", fake.wheel().len()),
+        "# TYPE cheeseshop_upstream_errors_total counter".to_owned(),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -23,6 +23,7 @@
 //!   local releases only: the upstream is never consulted for it.
 
 pub mod listing;
+pub mod metrics;
 pub mod policy;
 
 use std::collections::HashMap;
@@ -39,6 +40,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 pub use listing::{LinkedFile, Listing};
+pub use metrics::Metrics;
 pub use policy::{DenyRule, Policy};
 
 use crate::server::db::{self, Db};
@@ -62,6 +64,8 @@ pub struct Upstream {
     client: reqwest::Client,
     policy: Policy,
     offline: bool,
+    /// Hits, misses, upstream errors and bytes, for `/_metrics`.
+    pub metrics: Metrics,
     /// Files being fetched by this instance, so that concurrent first
     /// requests fetch once.
     fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -151,6 +155,7 @@ impl Upstream {
             client,
             policy: options.policy.clone(),
             offline: options.offline,
+            metrics: Metrics::default(),
             fetching: Mutex::new(HashMap::new()),
         })
     }
@@ -192,6 +197,7 @@ impl Upstream {
         if let Some(c) = &cached {
             let ttl = if c.found { self.ttl } else { NEGATIVE_TTL };
             if now.saturating_sub(c.fetched_at) < ttl.as_secs() as i64 {
+                self.metrics.count(&self.metrics.list_hits);
                 return Ok(served(c, false));
             }
         }
@@ -216,10 +222,15 @@ impl Upstream {
             (Ok(result), _) => Ok(result),
             (Err(UpstreamError::Database(e)), _) => Err(UpstreamError::Database(e)),
             (Err(error), Some(c)) => {
+                self.metrics.count(&self.metrics.upstream_errors);
+                self.metrics.count(&self.metrics.list_stale);
                 tracing::warn!(project = normalized, %error, "upstream unavailable: serving the cached list");
                 Ok(served(&c, true))
             }
-            (Err(error), None) => Err(error),
+            (Err(error), None) => {
+                self.metrics.count(&self.metrics.upstream_errors);
+                Err(error)
+            }
         }
     }
 
@@ -246,6 +257,7 @@ impl Upstream {
             let now = unix_now();
             match response.status().as_u16() {
                 304 if revalidate.is_some() => {
+                    self.metrics.count(&self.metrics.list_revalidated);
                     db::upstream::touch_project(db, normalized, now).await?;
                     if let Some(c) = revalidate {
                         let mut c = c.clone();
@@ -282,6 +294,7 @@ impl Upstream {
                         fetched_at: now,
                     };
                     db::upstream::store_project(db, normalized, &answer).await?;
+                    self.metrics.count(&self.metrics.list_fetches);
                     return Ok(Some(Served {
                         listing,
                         fetched_at: now,
@@ -299,6 +312,7 @@ impl Upstream {
             fetched_at: unix_now(),
         };
         db::upstream::store_project(db, normalized, &missing).await?;
+        self.metrics.count(&self.metrics.list_fetches);
         Ok(None)
     }
 
@@ -373,7 +387,8 @@ pub async fn download(
     if !crate::server::storage::valid_key(key.strip_suffix(".metadata").unwrap_or(&key)) {
         return Err(IndexError::not_found());
     }
-    if db::upstream::stored_file(&state.db, sha256, filename).await?.is_some() {
+    if let Some(stored) = db::upstream::stored_file(&state.db, sha256, filename).await? {
+        upstream.metrics.served_from_cache(&method, stored.size);
         return crate::server::index::files::serve(state, &key, method, &headers).await;
     }
     // Which upstream URL: the file must be in the project's cached list,
@@ -409,17 +424,21 @@ pub async fn download(
     let lock = upstream.file_lock(&key);
     let guard = lock.lock_owned().await;
     // Fetched by a request we waited for?
-    if db::upstream::stored_file(&state.db, sha256, filename).await?.is_some() {
+    if let Some(stored) = db::upstream::stored_file(&state.db, sha256, filename).await? {
         drop(guard);
+        upstream.metrics.served_from_cache(&method, stored.size);
         return crate::server::index::files::serve(state, &key, method, &headers).await;
     }
+    upstream.metrics.count(&upstream.metrics.file_fetches);
     let response = upstream.client.get(&source).send().await.map_err(|e| {
+        upstream.metrics.count(&upstream.metrics.upstream_errors);
         IndexError::new(
             StatusCode::BAD_GATEWAY,
             format!("Bad Gateway: the upstream index could not be reached: {e}"),
         )
     })?;
     if !response.status().is_success() {
+        upstream.metrics.count(&upstream.metrics.upstream_errors);
         return Err(IndexError::new(
             StatusCode::BAD_GATEWAY,
             format!(
@@ -431,6 +450,7 @@ pub async fn download(
     let length = response.content_length();
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let fetch = Fetch {
+        upstream: Arc::clone(upstream),
         storage: Arc::clone(&state.storage),
         db: state.db.clone(),
         key: key.clone(),
@@ -471,6 +491,7 @@ fn tokio_stream_from(
 /// One upstream file on its way: to the client, to a staging file, through
 /// the hash; stored only if the hash is the listing's.
 struct Fetch {
+    upstream: Arc<Upstream>,
     storage: Arc<dyn Storage>,
     db: Db,
     key: String,
@@ -494,6 +515,7 @@ impl Fetch {
             .join(format!("upstream-{}.part", rand::random::<u64>()));
         let result = self.stream(response, &client, &staged).await;
         if result.is_err() {
+            self.upstream.metrics.count(&self.upstream.metrics.file_failures);
             let _ = tokio::fs::remove_file(&staged).await;
             // The client's body ends with an error: it never sees a
             // complete response with the wrong bytes.
@@ -523,6 +545,9 @@ impl Fetch {
             hasher.update(&chunk);
             file.write_all(&chunk).await?;
             size += chunk.len() as i64;
+            self.upstream
+                .metrics
+                .add(&self.upstream.metrics.bytes_fetched, chunk.len() as u64);
             if let Some(previous) = held.replace(chunk)
                 && !client_gone
                 && client.send(Ok(previous)).await.is_err()
