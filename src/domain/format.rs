@@ -66,9 +66,47 @@ pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     (seconds <= 366 * 86_400).then(|| std::time::Duration::from_secs(seconds))
 }
 
+/// A size as people write it in configuration: bytes (`1048576`), or a
+/// number with a unit: `KB`, `MB`, `GB`, `TB` (powers of 1000) or `KiB`,
+/// `MiB`, `GiB`, `TiB` (powers of 1024). Fractions allowed (`1.5GB`).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1e3,
+        "mb" | "m" => 1e6,
+        "gb" | "g" => 1e9,
+        "tb" | "t" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    let bytes = n * factor;
+    (bytes.is_finite() && (0.0..1e18).contains(&bytes)).then_some(bytes as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_as_configured() {
+        assert_eq!(parse_size("1048576"), Some(1_048_576));
+        assert_eq!(parse_size("500MB"), Some(500_000_000));
+        assert_eq!(parse_size("10 GB"), Some(10_000_000_000));
+        assert_eq!(parse_size("2GiB"), Some(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_size("1.5kb"), Some(1500));
+        for bad in ["", "MB", "-1GB", "1..2MB", "5 PB", "1e30"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn durations_as_configured() {

@@ -71,6 +71,11 @@ enum Command {
         #[arg(long)]
         releases_per_project: Option<usize>,
     },
+    /// The pull-through cache of upstream indexes (CHEESESHOP_UPSTREAM_URL).
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Copy a whole index to another database (SQLite to PostgreSQL, or
     /// back): every table, keeping ids; the target is migrated first, and
     /// running it again finishes an interrupted copy and adds nothing twice.
@@ -103,6 +108,18 @@ enum UserCommand {
         /// Display name (default: the username).
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// How many upstream projects and files are cached, and their size.
+    Stats,
+    /// Forget an upstream project's cached list and its stored files (they
+    /// are fetched again when asked for).
+    Purge {
+        /// The project's name.
+        name: String,
     },
 }
 
@@ -187,6 +204,7 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
         Command::Token {
             command: TokenCommand::Create { user, project, name },
         } => create_token(&db, &user, project.as_deref(), &name).await,
+        Command::Cache { command } => cache(&db, command, config).await,
         Command::DemoData {
             projects,
             seed,
@@ -485,6 +503,51 @@ async fn copy_files(from_url: &str, to_url: &str, config: &Config) -> Result<(),
 /// The package file store at `location`, with the configuration's other
 /// storage settings (staging, redirects; the AWS variables are read by the
 /// store itself).
+async fn cache(db: &Db, command: CacheCommand, config: &Config) -> Result<(), String> {
+    use crate::domain::format::{human_size, thousands};
+    let database = |e: sqlx::Error| format!("database error: {e}");
+    match command {
+        CacheCommand::Stats => {
+            let stats = crate::server::db::upstream::stats(db).await.map_err(database)?;
+            println!(
+                "Upstream projects cached: {} (and {} names the upstream does not have)",
+                thousands(stats.projects),
+                thousands(stats.missing)
+            );
+            println!(
+                "Upstream files stored: {} ({})",
+                thousands(stats.files),
+                human_size(stats.bytes)
+            );
+            if let Some(max) = config.upstream.as_ref().and_then(|u| u.max_bytes) {
+                println!("Size cap: {}", human_size(i64::try_from(max).unwrap_or(i64::MAX)));
+            }
+            Ok(())
+        }
+        CacheCommand::Purge { name } => {
+            if crate::domain::ProjectName::parse(&name).is_err() {
+                return Err(format!("{name:?} is not a project name"));
+            }
+            let normalized = crate::domain::normalize_project_name(&name);
+            let storage = open_storage(&config.storage, config)?;
+            let (listed, files, bytes) = crate::server::upstream::purge(db, &*storage, &normalized)
+                .await
+                .map_err(database)?;
+            if !listed && files == 0 {
+                println!("{normalized} is not in the cache.");
+            } else {
+                println!(
+                    "Forgot {normalized}: its list{} and {} stored files ({}).",
+                    if listed { "" } else { " (none cached)" },
+                    thousands(files as i64),
+                    human_size(bytes as i64)
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
 pub fn open_storage(location: &StorageLocation, config: &Config) -> Result<Arc<dyn Storage>, String> {
     match location {
         StorageLocation::Local(dir) => LocalStorage::open(dir)

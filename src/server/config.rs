@@ -294,6 +294,19 @@ impl Config {
             },
         };
         let upstream_offline = env.flag("CHEESESHOP_UPSTREAM_OFFLINE")?;
+        let upstream_max_bytes = match env.raw("CHEESESHOP_UPSTREAM_CACHE_MAX") {
+            None => None,
+            Some(value) => match crate::domain::format::parse_size(&value) {
+                Some(bytes) => Some(bytes),
+                None => {
+                    return Err(ConfigError {
+                        variable: "CHEESESHOP_UPSTREAM_CACHE_MAX",
+                        value,
+                        expected: "a size such as 50GB, 500MiB or 1073741824 (bytes)",
+                    });
+                }
+            },
+        };
         let upstream = match env.raw("CHEESESHOP_UPSTREAM_URL") {
             None => None,
             Some(value) => {
@@ -320,6 +333,7 @@ impl Config {
                     timeout: upstream_timeout,
                     policy: upstream_policy,
                     offline: upstream_offline,
+                    max_bytes: upstream_max_bytes,
                 })
             }
         };
@@ -501,6 +515,7 @@ mod tests {
             ("CHEESESHOP_UPSTREAM_MIN_AGE", "a week"),
             ("CHEESESHOP_UPSTREAM_DENY", "good, bad/name"),
             ("CHEESESHOP_UPSTREAM_OFFLINE", "perhaps"),
+            ("CHEESESHOP_UPSTREAM_CACHE_MAX", "lots"),
         ] {
             let error = Config::from_pairs(&[(variable, value)]).expect_err(value);
             assert_eq!(error.variable, variable);

@@ -43,6 +43,7 @@ struct Fake {
 }
 
 const WHEEL: &str = "far_away-1.0-py3-none-any.whl";
+const SDIST: &str = "far_away-1.0.tar.gz";
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
@@ -52,9 +53,10 @@ impl FakeUpstream {
     async fn start() -> Self {
         // Big enough to come in many chunks.
         let wheel: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let sdist: Vec<u8> = (0..1_000_000u32).map(|i| (i % 241) as u8).collect();
         let state = Arc::new(Fake {
             mode: std::sync::Mutex::new(Mode::Healthy),
-            files: HashMap::from([(WHEEL.to_owned(), wheel)]),
+            files: HashMap::from([(WHEEL.to_owned(), wheel), (SDIST.to_owned(), sdist)]),
             lists: AtomicUsize::new(0),
             not_modified: AtomicUsize::new(0),
             downloads: AtomicUsize::new(0),
@@ -110,6 +112,11 @@ async fn list(State(fake): State<Arc<Fake>>, Path(name): Path<String>, headers: 
             "yanked": false,
             "size": fake.files[WHEEL].len(),
             "upload-time": "2024-05-01T12:00:00.000000Z",
+        }, {
+            "filename": SDIST,
+            "url": format!("../../packages/{SDIST}"),
+            "hashes": {"sha256": sha256(&fake.files[SDIST])},
+            "upload-time": "2024-05-01T12:00:00.000000Z",
         }],
     });
     (
@@ -137,6 +144,21 @@ async fn file(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Respon
     bytes.into_response()
 }
 
+/// The files in the proxy's storage once the count is `n` (a fetch stores
+/// the file just after its last bytes reach the client), within 10 s.
+async fn stored_eventually(app: &TestApp, n: usize) -> Vec<std::path::PathBuf> {
+    for _ in 0..200 {
+        let stored = app.stored_files();
+        if stored.len() == n {
+            return stored;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stored = app.stored_files();
+    assert_eq!(stored.len(), n, "{stored:?}");
+    stored
+}
+
 async fn proxy_of(upstreams: Vec<String>, ttl: Duration) -> TestApp {
     proxy_with(UpstreamOptions {
         urls: upstreams,
@@ -144,6 +166,7 @@ async fn proxy_of(upstreams: Vec<String>, ttl: Duration) -> TestApp {
         timeout: Duration::from_secs(2),
         policy: Policy::default(),
         offline: false,
+        max_bytes: None,
     })
     .await
 }
@@ -285,7 +308,7 @@ async fn a_file_with_the_wrong_hash_is_never_served_whole_nor_stored() {
     fake.set(Mode::Healthy);
     let response = proxy.client.get(&url).send().await.expect("response");
     assert_eq!(response.bytes().await.expect("bytes").as_ref(), fake.wheel());
-    assert_eq!(proxy.stored_files().len(), 1);
+    stored_eventually(&proxy, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -451,6 +474,7 @@ async fn offline_serves_what_is_cached_and_nothing_else() {
         timeout: Duration::from_secs(2),
         policy: Policy::default(),
         offline: true,
+        max_bytes: None,
     };
     let upstream = Arc::new(Upstream::new(&options).expect("upstream"));
     let offline = online.spawn_beside_with(move |s| s.upstream = Some(upstream)).await;
@@ -515,6 +539,7 @@ async fn pip_and_uv_honour_the_minimum_age_and_the_deny_list() {
             deny: vec![DenyRule::parse("cheese-whey==2.0").expect("rule")],
         },
         offline: false,
+        max_bytes: None,
     })
     .await;
     let (_, _, body) = simple_json(&proxy, "cheese-whey").await;
@@ -729,4 +754,82 @@ async fn pypiserver_and_devpi_as_upstreams_for_pip_and_uv() {
         run(uv_install(&uv_venv, &index, &uv_cache, &["cheese-plate"])).await;
         assert_eq!(python_in(&uv_venv, check).await, "1.5", "{name}: uv");
     }
+}
+
+/// Over `CHEESESHOP_UPSTREAM_CACHE_MAX`, the least recently used files go
+/// (row, then object); `cheeseshop cache stats` and `cache purge` report
+/// and forget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_keeps_under_its_cap_and_the_command_line_reports_and_purges() {
+    use crate::helpers::execute_sql;
+
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_with(UpstreamOptions {
+        urls: vec![fake.url()],
+        ttl: Duration::from_secs(600),
+        timeout: Duration::from_secs(2),
+        policy: Policy::default(),
+        offline: false,
+        max_bytes: Some(3_500_000),
+    })
+    .await;
+    let (_, _, body) = simple_json(&proxy, "far-away").await;
+    let url_of = |i: usize| proxy.url(body["files"][i]["url"].as_str().expect("url"));
+    let download = |url: String| {
+        let client = proxy.client.clone();
+        async move { client.get(url).send().await.expect("get").bytes().await.expect("bytes") }
+    };
+    assert_eq!(download(url_of(0)).await.len(), 3_000_000);
+    stored_eventually(&proxy, 1).await;
+    // The wheel was last used long ago; the sdist makes the cache too big.
+    execute_sql(&proxy.db_url, "UPDATE upstream_files SET last_used = 1", &[]).await;
+    assert_eq!(download(url_of(1)).await.len(), 1_000_000);
+    // Stored, then the wheel evicted.
+    for _ in 0..200 {
+        let stored = proxy.stored_files();
+        if stored.len() == 1 && stored[0].ends_with(SDIST) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stored = proxy.stored_files();
+    assert!(
+        stored.len() == 1 && stored[0].ends_with(SDIST),
+        "the wheel was evicted: {stored:?}"
+    );
+    // Asked for again, it is fetched again.
+    assert_eq!(download(url_of(0)).await.as_ref(), fake.wheel());
+    assert_eq!(fake.state.downloads.load(Ordering::SeqCst), 3);
+    // Now the sdist is the least recently used: it went for the wheel.
+    let stored = stored_eventually(&proxy, 1).await;
+    assert!(stored[0].ends_with(WHEEL), "{stored:?}");
+
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cheeseshop"))
+            .args(args)
+            .env("DATABASE_URL", &proxy.db_url)
+            .env("CHEESESHOP_STORAGE_DIR", &proxy.storage_dir)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run cheeseshop");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let stats = cli(&["cache", "stats"]);
+    assert!(stats.contains("Upstream projects cached: 1"), "{stats}");
+    assert!(stats.contains("Upstream files stored: 1 "), "{stats}");
+    let purged = cli(&["cache", "purge", "Far_Away"]);
+    assert!(
+        purged.contains("Forgot far-away: its list and 1 stored files"),
+        "{purged}"
+    );
+    assert!(proxy.stored_files().is_empty(), "the objects went too");
+    let stats = cli(&["cache", "stats"]);
+    assert!(stats.contains("Upstream projects cached: 0"), "{stats}");
+    assert!(cli(&["cache", "purge", "far-away"]).contains("not in the cache"));
+    // Purged: the list is fetched again.
+    let lists = fake.state.lists.load(Ordering::SeqCst);
+    let (status, _, _) = simple_json(&proxy, "far-away").await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.state.lists.load(Ordering::SeqCst), lists + 1);
 }

@@ -60,14 +60,18 @@ pub async fn touch_project(db: &Db, normalized: &str, fetched_at: i64) -> Result
 
 #[derive(Debug, Clone, FromRow)]
 pub struct StoredFile {
+    pub sha256: String,
+    pub filename: String,
     pub storage_key: String,
     pub size: i64,
+    pub last_used: i64,
 }
 
 /// Where a verified upstream file is kept, if it is.
 pub async fn stored_file(db: &Db, sha256: &str, filename: &str) -> Result<Option<StoredFile>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_as(
-        "SELECT storage_key, size FROM upstream_files WHERE sha256 = $1 AND filename = $2",
+        "SELECT sha256, filename, storage_key, size, last_used FROM upstream_files \
+         WHERE sha256 = $1 AND filename = $2",
     )
     .bind(sha256)
     .bind(filename)
@@ -87,8 +91,8 @@ pub async fn record_file(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     each_backend!(db, pool => sqlx::query(
-        "INSERT INTO upstream_files (sha256, filename, normalized_name, storage_key, size, stored_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256, filename) DO NOTHING",
+        "INSERT INTO upstream_files (sha256, filename, normalized_name, storage_key, size, stored_at, last_used) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (sha256, filename) DO NOTHING",
     )
     .bind(sha256)
     .bind(filename)
@@ -99,4 +103,96 @@ pub async fn record_file(
     .execute(pool)
     .await
     .map(|_| ()))
+}
+
+/// Marks a stored file as used now.
+pub async fn touch_file(db: &Db, sha256: &str, filename: &str, now: i64) -> Result<(), sqlx::Error> {
+    each_backend!(db, pool => sqlx::query(
+        "UPDATE upstream_files SET last_used = $3 WHERE sha256 = $1 AND filename = $2",
+    )
+    .bind(sha256)
+    .bind(filename)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+}
+
+/// Projects cached (with a list, and remembered 404s), files stored, and
+/// their bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromRow)]
+pub struct CacheStats {
+    pub projects: i64,
+    pub missing: i64,
+    pub files: i64,
+    pub bytes: i64,
+}
+
+pub async fn stats(db: &Db) -> Result<CacheStats, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_as(
+        "SELECT \
+           (SELECT COUNT(*) FROM upstream_projects WHERE found) AS projects, \
+           (SELECT COUNT(*) FROM upstream_projects WHERE NOT found) AS missing, \
+           (SELECT COUNT(*) FROM upstream_files) AS files, \
+           (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upstream_files) AS bytes",
+    )
+    .fetch_one(pool)
+    .await)
+}
+
+/// The least recently used stored files, oldest first.
+pub async fn least_recently_used(db: &Db, limit: i64) -> Result<Vec<StoredFile>, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_as(
+        "SELECT sha256, filename, storage_key, size, last_used FROM upstream_files \
+         ORDER BY last_used, sha256, filename LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}
+
+/// A project's stored files.
+pub async fn files_of(db: &Db, normalized: &str) -> Result<Vec<StoredFile>, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_as(
+        "SELECT sha256, filename, storage_key, size, last_used FROM upstream_files WHERE normalized_name = $1",
+    )
+    .bind(normalized)
+    .fetch_all(pool)
+    .await)
+}
+
+/// Forgets a stored file, if it was not used since `last_used`. Returns
+/// whether the row went (and the object may go, once nothing else refers
+/// to its key).
+pub async fn forget_file(db: &Db, file: &StoredFile) -> Result<bool, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query(
+        "DELETE FROM upstream_files WHERE sha256 = $1 AND filename = $2 AND last_used = $3",
+    )
+    .bind(&file.sha256)
+    .bind(&file.filename)
+    .bind(file.last_used)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected() > 0))
+}
+
+/// Whether any row (an uploaded file, or an upstream file) still refers to
+/// the storage key.
+pub async fn key_in_use(db: &Db, key: &str) -> Result<bool, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM files WHERE storage_key = $1) \
+             OR EXISTS (SELECT 1 FROM upstream_files WHERE storage_key = $1)",
+    )
+    .bind(key)
+    .fetch_one(pool)
+    .await)
+}
+
+/// Forgets a project's cached list (its files are forgotten one by one).
+pub async fn forget_project(db: &Db, normalized: &str) -> Result<bool, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query("DELETE FROM upstream_projects WHERE normalized_name = $1")
+        .bind(normalized)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))
 }

@@ -64,6 +64,7 @@ pub struct Upstream {
     client: reqwest::Client,
     policy: Policy,
     offline: bool,
+    max_bytes: Option<u64>,
     /// Hits, misses, upstream errors and bytes, for `/_metrics`.
     pub metrics: Metrics,
     /// Files being fetched by this instance, so that concurrent first
@@ -84,6 +85,9 @@ pub struct UpstreamOptions {
     pub policy: Policy,
     /// Serve only what is cached; never ask the upstreams.
     pub offline: bool,
+    /// The most bytes of upstream files kept in storage; the least recently
+    /// used go first when a new one makes it more.
+    pub max_bytes: Option<u64>,
 }
 
 /// A link list as served: the listing, when it was fetched, and whether it
@@ -155,6 +159,7 @@ impl Upstream {
             client,
             policy: options.policy.clone(),
             offline: options.offline,
+            max_bytes: options.max_bytes,
             metrics: Metrics::default(),
             fetching: Mutex::new(HashMap::new()),
         })
@@ -389,6 +394,13 @@ pub async fn download(
     }
     if let Some(stored) = db::upstream::stored_file(&state.db, sha256, filename).await? {
         upstream.metrics.served_from_cache(&method, stored.size);
+        // Recently used, for eviction: written at most once a minute per file.
+        let now = crate::server::now_micros();
+        if now.saturating_sub(stored.last_used) > 60_000_000
+            && let Err(error) = db::upstream::touch_file(&state.db, sha256, filename, now).await
+        {
+            tracing::warn!(%error, "upstream cache: cannot mark a file as used");
+        }
         return crate::server::index::files::serve(state, &key, method, &headers).await;
     }
     // Which upstream URL: the file must be in the project's cached list,
@@ -578,12 +590,73 @@ impl Fetch {
             &self.project,
             &self.key,
             size,
-            unix_now(),
+            crate::server::now_micros(),
         )
         .await
         .map_err(std::io::Error::other)?;
+        if let Some(max) = self.upstream.max_bytes
+            && let Err(error) = evict(&self.db, &*self.storage, max).await
+        {
+            tracing::warn!(%error, "upstream cache: eviction failed");
+        }
         Ok(())
     }
+}
+
+/// Forgets stored upstream files, least recently used first, until they
+/// take at most `max` bytes. A row goes first; its object only once no
+/// row refers to its key (nothing a committed row points to is deleted).
+/// Returns the files and bytes forgotten.
+pub async fn evict(db: &Db, storage: &dyn Storage, max: u64) -> Result<(u64, u64), sqlx::Error> {
+    let mut total = u64::try_from(db::upstream::stats(db).await?.bytes).unwrap_or(0);
+    let (mut files, mut bytes) = (0, 0);
+    while total > max {
+        let oldest = db::upstream::least_recently_used(db, 64).await?;
+        if oldest.is_empty() {
+            break;
+        }
+        for file in oldest {
+            if total <= max {
+                break;
+            }
+            if forget(db, storage, &file).await? {
+                let size = u64::try_from(file.size).unwrap_or(0);
+                total = total.saturating_sub(size);
+                files += 1;
+                bytes += size;
+            }
+        }
+    }
+    Ok((files, bytes))
+}
+
+/// Forgets one stored file: its row, then its object unless another row
+/// refers to the key.
+async fn forget(db: &Db, storage: &dyn Storage, file: &db::upstream::StoredFile) -> Result<bool, sqlx::Error> {
+    if !db::upstream::forget_file(db, file).await? {
+        return Ok(false);
+    }
+    if !db::upstream::key_in_use(db, &file.storage_key).await?
+        && let Err(error) = storage.delete(&file.storage_key).await
+    {
+        tracing::warn!(%error, key = %file.storage_key, "upstream cache: an object could not be removed");
+    }
+    Ok(true)
+}
+
+/// `cheeseshop cache purge NAME`: forgets a project's list and its stored
+/// files. Returns whether a list was cached, and the files and bytes
+/// forgotten.
+pub async fn purge(db: &Db, storage: &dyn Storage, normalized: &str) -> Result<(bool, u64, u64), sqlx::Error> {
+    let listed = db::upstream::forget_project(db, normalized).await?;
+    let (mut files, mut bytes) = (0, 0);
+    for file in db::upstream::files_of(db, normalized).await? {
+        if forget(db, storage, &file).await? {
+            files += 1;
+            bytes += u64::try_from(file.size).unwrap_or(0);
+        }
+    }
+    Ok((listed, files, bytes))
 }
 
 /// The versions of an upstream project's files, in PEP 440 order, for an
