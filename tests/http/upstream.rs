@@ -25,6 +25,8 @@ enum Mode {
     Slow,
     /// Files come with other bytes than the listing's hash.
     WrongBytes,
+    /// Everything is cut off half-way: the connection ends mid-body.
+    Truncated,
 }
 
 /// An upstream index of our own making: one project, `far-away`, with a
@@ -89,6 +91,7 @@ async fn list(State(fake): State<Arc<Fake>>, Path(name): Path<String>, headers: 
     let mode = *fake.mode.lock().expect("mode");
     match mode {
         Mode::Failing => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Mode::Truncated => return truncated(b"{\"meta\": {\"api-version\": \"1.1\"}, \"files\": [".to_vec()),
         Mode::Slow => tokio::time::sleep(Duration::from_secs(10)).await,
         _ => {}
     }
@@ -135,6 +138,9 @@ async fn file(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Respon
         return StatusCode::NOT_FOUND.into_response();
     };
     let mut bytes = bytes.clone();
+    if *fake.mode.lock().expect("mode") == Mode::Truncated {
+        return truncated(bytes);
+    }
     if *fake.mode.lock().expect("mode") == Mode::WrongBytes {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
@@ -157,6 +163,18 @@ async fn stored_eventually(app: &TestApp, n: usize) -> Vec<std::path::PathBuf> {
     let stored = app.stored_files();
     assert_eq!(stored.len(), n, "{stored:?}");
     stored
+}
+
+/// A response that promises `bytes` but sends half, then breaks off.
+fn truncated(bytes: Vec<u8>) -> Response {
+    let length = bytes.len();
+    let half = bytes[..length / 2].to_vec();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(half), Err(std::io::Error::other("cut off"))];
+    (
+        [(header::CONTENT_LENGTH, length.to_string())],
+        axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+        .into_response()
 }
 
 async fn proxy_of(upstreams: Vec<String>, ttl: Duration) -> TestApp {
@@ -832,4 +850,111 @@ async fn the_cache_keeps_under_its_cap_and_the_command_line_reports_and_purges()
     let (status, _, _) = simple_json(&proxy, "far-away").await;
     assert_eq!(status, 200);
     assert_eq!(fake.state.lists.load(Ordering::SeqCst), lists + 1);
+}
+
+/// An upstream that breaks off mid-body: the stale list is served, a file
+/// download errs (never a short file taken for whole), and nothing is
+/// stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_upstream_answer_is_never_taken_for_whole() {
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_of(vec![fake.url()], Duration::ZERO).await;
+    let (_, _, body) = simple_json(&proxy, "far-away").await;
+    let url = proxy.url(body["files"][0]["url"].as_str().expect("url"));
+    fake.set(Mode::Truncated);
+    let (status, headers, body) = simple_json(&proxy, "far-away").await;
+    assert_eq!(status, 200, "the stale list");
+    assert!(headers.get(header::WARNING).is_some());
+    assert_eq!(body["files"][0]["filename"], WHEEL);
+    let response = proxy.client.get(&url).send().await.expect("response");
+    assert!(response.bytes().await.is_err(), "the download errs");
+    assert!(proxy.stored_files().is_empty(), "nothing stored");
+    let (status, _, _) = simple_json(&proxy, "never-seen").await;
+    assert!(matches!(status, 502 | 504), "{status}");
+}
+
+/// A TCP relay to another server, which can be cut: then new and open
+/// connections alike fail, as when the upstream goes down.
+struct Relay {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn to(target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self { addr, task }
+    }
+
+    fn cut(&self) {
+        self.task.abort();
+    }
+}
+
+/// With the upstream gone, pip still installs what was installed through
+/// the proxy before (stale lists, stored files), and an uncached project
+/// fails soon with an error, not a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installs_of_cached_projects_survive_the_upstream_going_down() {
+    use crate::clients::{Package as Built, build, make_pip_venv, pip_install, python_in, run, twine_upload};
+
+    let work = tempfile::TempDir::new().expect("tempdir");
+    let w = work.path();
+    let upstream = spawn_empty().await;
+    let (_, token) = user_with_token(&upstream, "public", None).await;
+    for name in ["cheese-wax", "cheese-cloth"] {
+        let files = build(
+            w,
+            &Built {
+                name,
+                version: "1.0",
+                requires_python: ">=3.8",
+                dependencies: &[],
+            },
+        )
+        .await;
+        twine_upload(&upstream, &token, &files).await;
+    }
+    let relay = Relay::to(upstream.addr).await;
+    // Every list is revalidated: the upstream's absence is felt at once.
+    let proxy = proxy_of(vec![format!("http://{}/simple/", relay.addr)], Duration::ZERO).await;
+    let index = proxy.url("/simple/");
+    let first = w.join("venv-first");
+    make_pip_venv(&first).await;
+    run(pip_install(&first, &index, "cheese-wax")).await;
+
+    relay.cut();
+    let second = w.join("venv-second");
+    make_pip_venv(&second).await;
+    run(pip_install(&second, &index, "cheese-wax")).await;
+    assert_eq!(
+        python_in(&second, "import cheese_wax; print(cheese_wax.VERSION)").await,
+        "1.0"
+    );
+
+    let started = std::time::Instant::now();
+    let mut uncached = pip_install(&second, &index, "cheese-cloth");
+    let output = tokio::task::spawn_blocking(move || uncached.output())
+        .await
+        .expect("join")
+        .expect("pip");
+    assert!(!output.status.success(), "an uncached project cannot be installed");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "no hang: {:?}",
+        started.elapsed()
+    );
+    let (status, _, _) = simple_json(&proxy, "cheese-cloth").await;
+    assert!(matches!(status, 502 | 504), "a clean error: {status}");
 }
