@@ -66,6 +66,7 @@ impl FakeUpstream {
         let app = axum::Router::new()
             .route("/simple/{name}/", axum::routing::get(list))
             .route("/packages/{file}", axum::routing::get(file))
+            .route("/pypi/{name}/json", axum::routing::get(json_api))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -130,6 +131,37 @@ async fn list(State(fake): State<Arc<Fake>>, Path(name): Path<String>, headers: 
         body.to_string(),
     )
         .into_response()
+}
+
+/// PyPI's JSON API for far-away: a summary and a description, and the
+/// files with PyPI's upstream URLs.
+async fn json_api(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Response {
+    if name != "far-away" {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let file = |filename: &str| {
+        serde_json::json!({
+            "filename": filename,
+            "url": format!("https://files.example/{filename}"),
+            "digests": {"sha256": sha256(&fake.files[filename])},
+            "packagetype": if filename.ends_with(".whl") { "bdist_wheel" } else { "sdist" },
+            "size": fake.files[filename].len(),
+        })
+    };
+    axum::Json(serde_json::json!({
+        "info": {
+            "name": "Far-Away",
+            "version": "1.0",
+            "summary": "Cheese from far away",
+            "description": "# Far away\n\n<script>alert(1)</script> Aged **long**.",
+            "description_content_type": "text/markdown",
+            "license": "MIT",
+            "requires_python": ">=3.8",
+        },
+        "releases": {"1.0": [file(WHEEL), file(SDIST)]},
+        "urls": [file(WHEEL), file(SDIST)],
+    }))
+    .into_response()
 }
 
 async fn file(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Response {
@@ -406,6 +438,13 @@ async fn a_local_project_is_never_merged_with_an_upstream_one() {
     assert_eq!(status, 200);
     assert!(text.contains("Name: public-lib"), "{text}");
     assert_eq!(sha256(text.as_bytes()), metadata);
+    // The JSON API: the upstream cheeseshop's document, our URLs.
+    let doc = proxy.get_json("/pypi/public-lib/json").await;
+    assert_eq!(doc["info"]["summary"], "A test package");
+    let url = doc["urls"][0]["url"].as_str().expect("url");
+    assert!(url.starts_with(&proxy.url("/files/upstream/public-lib/")), "{url}");
+    let local = proxy.get_json("/pypi/internal-lib/json").await;
+    assert_eq!(local["info"]["version"], "1.0", "the local project's own document");
 }
 
 /// pip and uv install through one URL: local projects, their dependencies
@@ -759,6 +798,10 @@ async fn pypiserver_and_devpi_as_upstreams_for_pip_and_uv() {
             );
         }
         assert_eq!(body["versions"], serde_json::json!(["1.5"]), "{name}");
+        // No JSON API there: a document made from the link list.
+        let doc = proxy.get_json("/pypi/cheese-rind/json").await;
+        assert_eq!(doc["info"]["version"], "1.5", "{name}: {doc:#}");
+        assert_eq!(doc["urls"].as_array().map(Vec::len), Some(2), "{name}: {doc:#}");
 
         let index = proxy.url("/simple/");
         let check = "import cheese_plate, cheese_rind; print(cheese_rind.VERSION)";
@@ -957,4 +1000,30 @@ async fn installs_of_cached_projects_survive_the_upstream_going_down() {
     );
     let (status, _, _) = simple_json(&proxy, "cheese-cloth").await;
     assert!(matches!(status, 502 | 504), "a clean error: {status}");
+}
+
+/// The JSON API of an upstream project: the upstream's own document (here
+/// PyPI's form), with our URLs; one release of it; and, for a cheeseshop
+/// upstream, its document with our URLs, which download.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_api_of_upstream_projects_has_our_urls() {
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_of(vec![fake.url()], Duration::from_secs(600)).await;
+    let doc = proxy.get_json("/pypi/far-away/json").await;
+    assert_eq!(doc["info"]["summary"], "Cheese from far away");
+    assert_eq!(doc["info"]["version"], "1.0");
+    let origin = proxy.url("");
+    let origin = origin.trim_end_matches('/');
+    assert_eq!(doc["info"]["package_url"], format!("{origin}/project/far-away/"));
+    let wheel_url = format!("{origin}/files/upstream/far-away/{}/{WHEEL}", sha256(fake.wheel()));
+    assert_eq!(doc["releases"]["1.0"][0]["url"], wheel_url.as_str());
+    assert_eq!(doc["urls"][0]["url"], wheel_url.as_str());
+    let release = proxy.get_json("/pypi/far-away/1.0.0/json").await;
+    assert_eq!(release["info"]["version"], "1.0");
+    assert!(release.get("releases").is_none());
+    assert_eq!(release["urls"].as_array().map(Vec::len), Some(2));
+    assert_eq!(proxy.get("/pypi/far-away/9.9/json").await.status(), 404);
+    assert_eq!(proxy.get("/pypi/nowhere-at-all/json").await.status(), 404);
+    let downloaded = proxy.client.get(&wheel_url).send().await.expect("get");
+    assert_eq!(downloaded.bytes().await.expect("bytes").as_ref(), fake.wheel());
 }

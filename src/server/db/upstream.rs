@@ -196,3 +196,43 @@ pub async fn forget_project(db: &Db, normalized: &str) -> Result<bool, sqlx::Err
         .await
         .map(|r| r.rows_affected() > 0))
 }
+
+/// A cached JSON API document of an upstream project.
+#[derive(Debug, Clone, FromRow)]
+pub struct CachedDocument {
+    pub document: Option<String>,
+    pub etag: Option<String>,
+    pub fetched_at: i64,
+}
+
+pub async fn cached_document(db: &Db, normalized: &str) -> Result<Option<CachedDocument>, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_as(
+        "SELECT document, etag, fetched_at FROM upstream_documents WHERE normalized_name = $1",
+    )
+    .bind(normalized)
+    .fetch_optional(pool)
+    .await)
+}
+
+pub async fn store_document(db: &Db, normalized: &str, document: &CachedDocument) -> Result<(), sqlx::Error> {
+    each_backend!(db, pool => sqlx::query(
+        "INSERT INTO upstream_documents (normalized_name, document, etag, fetched_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (normalized_name) DO UPDATE SET document = excluded.document, etag = excluded.etag, \
+         fetched_at = excluded.fetched_at",
+    )
+    .bind(normalized)
+    .bind(&document.document)
+    .bind(&document.etag)
+    .bind(document.fetched_at)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+}
+
+pub async fn forget_document(db: &Db, normalized: &str) -> Result<(), sqlx::Error> {
+    each_backend!(db, pool => sqlx::query("DELETE FROM upstream_documents WHERE normalized_name = $1")
+        .bind(normalized)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+}

@@ -92,6 +92,10 @@ async fn document(
 ) -> Result<Response, sqlx::Error> {
     let db = &state.db;
     let Some(project) = catalog::project(db, normalized).await? else {
+        // Not a local name: the upstream's document, when there is one.
+        if let Some(upstream) = &state.upstream {
+            return Ok(upstream_document(state, upstream, headers, normalized, version).await);
+        }
         return Ok(not_found());
     };
     // The project document's metadata is known from the project row: read
@@ -247,4 +251,67 @@ fn file_object(f: &IndexFile, base: &str) -> Value {
         "yanked": f.yanked,
         "yanked_reason": if f.yanked { text(f.yanked_reason.as_deref()) } else { Value::Null },
     })
+}
+
+/// An upstream project's document (see `server::upstream::document`), or
+/// one release of it; never kept by the response cache.
+async fn upstream_document(
+    state: &AppState,
+    upstream: &std::sync::Arc<crate::server::upstream::Upstream>,
+    headers: &HeaderMap,
+    normalized: &str,
+    version: Option<&str>,
+) -> Response {
+    let origin = state.origin(headers);
+    let document = match upstream.document(&state.db, normalized, &origin).await {
+        Ok(Some(document)) => document,
+        Ok(None) => return not_found(),
+        Err(error) => {
+            let error = super::IndexError::from(error);
+            return (error.status, Json(json!({"message": error.message}))).into_response();
+        }
+    };
+    let mut value = document.value;
+    if let Some(wanted) = version {
+        let Some(found) = value
+            .get("releases")
+            .and_then(Value::as_object)
+            .and_then(|releases| {
+                releases.keys().find(|v| {
+                    *v == wanted
+                        || pep440_rs::Version::from_str(v)
+                            .ok()
+                            .zip(pep440_rs::Version::from_str(wanted).ok())
+                            .is_some_and(|(a, b)| a == b)
+                })
+            })
+            .cloned()
+        else {
+            return not_found();
+        };
+        let files = value
+            .pointer(&format!("/releases/{}", found.replace('~', "~0").replace('/', "~1")))
+            .cloned();
+        if let Some(object) = value.as_object_mut() {
+            object.remove("releases");
+            object.insert("urls".into(), files.unwrap_or_else(|| json!([])));
+            if let Some(info) = object.get_mut("info").and_then(Value::as_object_mut) {
+                info.insert("version".into(), json!(found));
+            }
+        }
+    }
+    let mut response = Json(value).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=60, public"),
+    );
+    if document.stale {
+        headers.insert(
+            axum::http::header::WARNING,
+            HeaderValue::from_static("110 cheeseshop \"Response is Stale: the upstream index did not answer\""),
+        );
+    }
+    response.extensions_mut().insert(crate::server::page_cache::Uncacheable);
+    response
 }

@@ -22,6 +22,7 @@
 //! - **Dependency confusion.** A name that exists locally is served from
 //!   local releases only: the upstream is never consulted for it.
 
+pub mod document;
 pub mod listing;
 pub mod metrics;
 pub mod policy;
@@ -97,6 +98,8 @@ pub struct Served {
     pub listing: Listing,
     pub fetched_at: i64,
     pub stale: bool,
+    /// The base URL of the upstream that answered.
+    pub upstream: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -304,6 +307,7 @@ impl Upstream {
                         listing,
                         fetched_at: now,
                         stale: false,
+                        upstream: base.to_string(),
                     }));
                 }
                 status => return Err(UpstreamError::Status(status)),
@@ -340,6 +344,7 @@ fn served(cached: &db::upstream::CachedProject, stale: bool) -> Option<Served> {
         listing,
         fetched_at: cached.fetched_at,
         stale,
+        upstream: cached.upstream.clone(),
     })
 }
 
@@ -649,6 +654,7 @@ async fn forget(db: &Db, storage: &dyn Storage, file: &db::upstream::StoredFile)
 /// forgotten.
 pub async fn purge(db: &Db, storage: &dyn Storage, normalized: &str) -> Result<(bool, u64, u64), sqlx::Error> {
     let listed = db::upstream::forget_project(db, normalized).await?;
+    db::upstream::forget_document(db, normalized).await?;
     let (mut files, mut bytes) = (0, 0);
     for file in db::upstream::files_of(db, normalized).await? {
         if forget(db, storage, &file).await? {
