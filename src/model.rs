@@ -102,6 +102,17 @@ pub struct ProjectDetail {
     pub file_count: usize,
     /// The releases of this page of the history, on a time axis.
     pub timeline: crate::domain::timeline::Timeline,
+    /// Set for a project of an upstream index (the pull-through cache):
+    /// when its data was last fetched.
+    #[serde(default)]
+    pub upstream: Option<UpstreamOrigin>,
+}
+
+/// Where an upstream project's page comes from, and how fresh it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamOrigin {
+    pub fetched_ago: String,
+    pub fetched_at: String,
 }
 
 /// Releases per page of a project's release history, newest first: the

@@ -86,6 +86,10 @@ pub(crate) mod ssr {
         let state = AppState::from_context()?;
         let db = &state.db;
         let Some((p, releases)) = catalog::project_with_releases(db, &normalize_project_name(name)).await? else {
+            // Not a local name: the upstream's, when there is one.
+            if let Some(upstream) = &state.upstream {
+                return crate::server::upstream::page::project(&state, upstream, name, version, history_page).await;
+            }
             return Err(AppError::project_not_found(name));
         };
         let latest = releases.iter().find(|r| Some(r.id) == p.latest_release_id);
@@ -234,6 +238,7 @@ pub(crate) mod ssr {
             maintainer_email: m.maintainer_email,
             requires_python: m.requires_python,
             keywords: m.keywords,
+            upstream: None,
         })
     }
 }

@@ -63,6 +63,7 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
         files,
         file_count,
         timeline,
+        upstream,
         ..
     } = project;
     let base = format!("/project/{normalized_name}/");
@@ -108,7 +109,8 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
         <Title text=title/>
         <Meta name="description" content=meta_description/>
         <Link rel="canonical" href=canonical/>
-        <Link rel="alternate" type_="application/rss+xml" title=feed_title href=feed/>
+        // Feeds are of local projects.
+        {upstream.is_none().then(|| view! { <Link rel="alternate" type_="application/rss+xml" title=feed_title href=feed/> })}
         <section class="project-header">
             <div class="container project-header-inner">
                 <div>
@@ -128,6 +130,10 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
                         }.into_any()
                     }}
                     {is_prerelease.then(|| view! { <span class="badge badge-pre">"Pre-release"</span> })}
+                    {upstream.map(|u| view! {
+                        <span class="badge badge-upstream" data-test-upstream>"From upstream"</span>
+                        <p class="released">"Refreshed " <time datetime=u.fetched_at>{u.fetched_ago}</time></p>
+                    })}
                     <p class="released">"Released: " <time datetime=released_at>{released_on}</time></p>
                 </div>
             </div>

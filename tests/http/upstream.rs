@@ -153,7 +153,7 @@ async fn json_api(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Re
             "name": "Far-Away",
             "version": "1.0",
             "summary": "Cheese from far away",
-            "description": "# Far away\n\n<script>alert(1)</script> Aged **long**.",
+            "description": "# Far away\n\nAged **long**.\n\n<script>alert(1)</script>\n",
             "description_content_type": "text/markdown",
             "license": "MIT",
             "requires_python": ">=3.8",
@@ -1026,4 +1026,41 @@ async fn the_json_api_of_upstream_projects_has_our_urls() {
     assert_eq!(proxy.get("/pypi/nowhere-at-all/json").await.status(), 404);
     let downloaded = proxy.client.get(&wheel_url).send().await.expect("get");
     assert_eq!(downloaded.bytes().await.expect("bytes").as_ref(), fake.wheel());
+}
+
+/// An upstream project has a project page: its data from the upstream's
+/// JSON API, its description sanitized, its files with our URLs, a "From
+/// upstream" badge; version pages too; a local project's page is its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_projects_have_pages_with_a_badge() {
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_of(vec![fake.url()], Duration::from_secs(600)).await;
+    let (status, page) = proxy.get_text("/project/far-away/").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("data-test-upstream"), "the badge");
+    assert!(page.contains("Cheese from far away"), "the summary");
+    assert!(page.contains("Aged <strong>long</strong>"), "the description, rendered");
+    assert!(!page.contains("<script>alert"), "and sanitized");
+    let digest = sha256(fake.wheel());
+    assert!(
+        page.contains(&format!("/files/upstream/far-away/{digest}/{WHEEL}")),
+        "our file URL"
+    );
+    assert!(!page.contains("files.example"), "never the upstream's URL");
+    let (status, version_page) = proxy.get_text("/project/far-away/1.0/").await;
+    assert_eq!(status, 200);
+    assert!(version_page.contains("data-test-upstream"));
+    let (status, _) = proxy.get_text("/project/far-away/7.0/").await;
+    assert_eq!(status, 404);
+    let (status, _) = proxy.get_text("/project/nowhere-at-all/").await;
+    assert_eq!(status, 404);
+
+    // A local project: no badge.
+    let (_, token) = user_with_token(&proxy, "team", None).await;
+    let (filename, bytes) = Package::new("home-made", "1.0").wheel();
+    let form = Package::new("home-made", "1.0").form("bdist_wheel", &filename, &bytes, &[]);
+    assert_eq!(proxy.upload(Some(&token), form).await.0, 200);
+    let (status, local) = proxy.get_text("/project/home-made/").await;
+    assert_eq!(status, 200);
+    assert!(!local.contains("data-test-upstream"));
 }

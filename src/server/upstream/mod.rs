@@ -25,6 +25,7 @@
 pub mod document;
 pub mod listing;
 pub mod metrics;
+pub mod page;
 pub mod policy;
 
 use std::collections::HashMap;
