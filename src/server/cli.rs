@@ -71,6 +71,11 @@ enum Command {
         #[arg(long)]
         releases_per_project: Option<usize>,
     },
+    /// Reserve names that no upstream index may serve.
+    Name {
+        #[command(subcommand)]
+        command: NameCommand,
+    },
     /// The pull-through cache of upstream indexes (CHEESESHOP_UPSTREAM_URL).
     Cache {
         #[command(subcommand)]
@@ -109,6 +114,22 @@ enum UserCommand {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum NameCommand {
+    /// Reserve names: never served from an upstream index.
+    Reserve {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Release reserved names.
+    Release {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// List the reserved names.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +226,7 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
             command: TokenCommand::Create { user, project, name },
         } => create_token(&db, &user, project.as_deref(), &name).await,
         Command::Cache { command } => cache(&db, command, config).await,
+        Command::Name { command } => names(&db, command).await,
         Command::DemoData {
             projects,
             seed,
@@ -503,6 +525,47 @@ async fn copy_files(from_url: &str, to_url: &str, config: &Config) -> Result<(),
 /// The package file store at `location`, with the configuration's other
 /// storage settings (staging, redirects; the AWS variables are read by the
 /// store itself).
+async fn names(db: &Db, command: NameCommand) -> Result<(), String> {
+    use crate::server::db::upstream;
+    let database = |e: sqlx::Error| format!("database error: {e}");
+    let parse = |name: &str| {
+        crate::domain::ProjectName::parse(name)
+            .map(|_| crate::domain::normalize_project_name(name))
+            .map_err(|_| format!("{name:?} is not a project name"))
+    };
+    match command {
+        NameCommand::Reserve { names } => {
+            for name in &names {
+                let normalized = parse(name)?;
+                if upstream::reserve(db, &normalized, crate::server::now_micros())
+                    .await
+                    .map_err(database)?
+                {
+                    println!("Reserved {normalized}.");
+                } else {
+                    println!("{normalized} was reserved already.");
+                }
+            }
+        }
+        NameCommand::Release { names } => {
+            for name in &names {
+                let normalized = parse(name)?;
+                if upstream::release_name(db, &normalized).await.map_err(database)? {
+                    println!("Released {normalized}.");
+                } else {
+                    println!("{normalized} was not reserved.");
+                }
+            }
+        }
+        NameCommand::List => {
+            for name in upstream::reserved_names(db).await.map_err(database)? {
+                println!("{name}");
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn cache(db: &Db, command: CacheCommand, config: &Config) -> Result<(), String> {
     use crate::domain::format::{human_size, thousands};
     let database = |e: sqlx::Error| format!("database error: {e}");

@@ -1064,3 +1064,37 @@ async fn upstream_projects_have_pages_with_a_badge() {
     assert_eq!(status, 200);
     assert!(!local.contains("data-test-upstream"));
 }
+
+/// A name reserved with `cheeseshop name reserve` never comes from the
+/// upstream: not its list, document, page or files; released, it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_names_never_come_from_upstream() {
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_of(vec![fake.url()], Duration::from_secs(600)).await;
+    let (_, _, body) = simple_json(&proxy, "far-away").await;
+    let file = body["files"][0]["url"].as_str().expect("url").to_owned();
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cheeseshop"))
+            .args(args)
+            .env("DATABASE_URL", &proxy.db_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run cheeseshop");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(cli(&["name", "reserve", "Far_Away", "internal-thing"]).contains("Reserved far-away."));
+    assert_eq!(cli(&["name", "list"]), "far-away\ninternal-thing\n");
+    for path in [
+        "/simple/far-away/",
+        "/pypi/far-away/json",
+        "/project/far-away/",
+        file.as_str(),
+    ] {
+        assert_eq!(proxy.get(path).await.status(), 404, "{path}");
+    }
+    assert!(cli(&["name", "release", "far-away"]).contains("Released far-away."));
+    let (status, _, _) = simple_json(&proxy, "far-away").await;
+    assert_eq!(status, 200);
+    assert_eq!(proxy.get(&file).await.status(), 200);
+}

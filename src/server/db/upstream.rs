@@ -236,3 +236,43 @@ pub async fn forget_document(db: &Db, normalized: &str) -> Result<(), sqlx::Erro
         .await
         .map(|_| ()))
 }
+
+/// Whether an administrator reserved the name.
+pub async fn is_reserved(db: &Db, normalized: &str) -> Result<bool, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM reserved_names WHERE normalized_name = $1)",
+    )
+    .bind(normalized)
+    .fetch_one(pool)
+    .await)
+}
+
+/// Reserves a name; true if it was not reserved yet.
+pub async fn reserve(db: &Db, normalized: &str, now: i64) -> Result<bool, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query(
+        "INSERT INTO reserved_names (normalized_name, reserved_at) VALUES ($1, $2) \
+         ON CONFLICT (normalized_name) DO NOTHING",
+    )
+    .bind(normalized)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected() > 0))
+}
+
+/// Releases a reserved name; true if it was reserved.
+pub async fn release_name(db: &Db, normalized: &str) -> Result<bool, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query("DELETE FROM reserved_names WHERE normalized_name = $1")
+        .bind(normalized)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))
+}
+
+pub async fn reserved_names(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_scalar(
+        "SELECT normalized_name FROM reserved_names ORDER BY normalized_name",
+    )
+    .fetch_all(pool)
+    .await)
+}

@@ -172,7 +172,7 @@ impl Upstream {
     /// The link list of `normalized` (a name with no local project), or
     /// `None` when no upstream has it.
     pub async fn project(self: &Arc<Self>, db: &Db, normalized: &str) -> Result<Option<Served>, UpstreamError> {
-        if self.policy.denies_project(normalized) {
+        if self.policy.denies_project(normalized) || db::upstream::is_reserved(db, normalized).await? {
             return Ok(None);
         }
         let served = self.unfiltered(db, normalized).await?;
@@ -388,7 +388,10 @@ pub async fn download(
         None => (filename, false),
     };
     let hex64 = sha256.len() == 64 && sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if !hex64 || crate::domain::normalize_project_name(project) != project {
+    if !hex64
+        || crate::domain::normalize_project_name(project) != project
+        || db::upstream::is_reserved(&state.db, project).await?
+    {
         return Err(IndexError::not_found());
     }
     let key = {
