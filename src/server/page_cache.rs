@@ -218,12 +218,16 @@ impl Conditions {
 }
 
 /// The headers an answer keeps when it is cached or answered 304.
-const KEPT: [HeaderName; 5] = [
+const KEPT: [HeaderName; 7] = [
     header::CONTENT_TYPE,
     header::CONTENT_SECURITY_POLICY,
     header::CACHE_CONTROL,
     header::VARY,
     HeaderName::from_static("x-pypi-last-serial"),
+    // An upstream project's answer (`server::upstream`): stale or not, and
+    // when fetched.
+    header::WARNING,
+    HeaderName::from_static("x-cheeseshop-upstream-fetched"),
 ];
 
 /// The `KEPT` headers of an answer, with its `etag`.
@@ -434,11 +438,12 @@ impl PageCache {
     }
 }
 
-/// Put in a response's extensions by a handler whose answer must not be
-/// kept (an upstream index's link list, which has a lifetime of its own):
-/// it is still validated (ETag, 304).
+/// Put in a response's extensions by a handler whose answer may be kept
+/// only so long (an upstream index's list, which has a lifetime of its
+/// own, besides the catalogue generation); `Duration::ZERO`: not kept, but
+/// still validated (ETag, 304).
 #[derive(Debug, Clone, Copy)]
-pub struct Uncacheable;
+pub struct CacheFor(pub Duration);
 
 /// What may be cached of a request, by its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -579,10 +584,15 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let storable = !parts.headers.contains_key(header::SET_COOKIE) && parts.extensions.get::<Uncacheable>().is_none();
+    let cache_for = parts.extensions.get::<CacheFor>().map(|c| c.0);
+    let storable = !parts.headers.contains_key(header::SET_COOKIE) && cache_for != Some(Duration::ZERO);
     match (key, generation) {
         (Some((key, kind)), Some(generation)) if storable => {
-            let ttl = (kind == Kind::Page).then_some(TTL);
+            let ttl = match (kind, cache_for) {
+                (Kind::Page, Some(limit)) => Some(limit.min(TTL)),
+                (Kind::Page, None) => Some(TTL),
+                (Kind::Api, limit) => limit,
+            };
             let entry = Arc::new(Entry::new(bytes, &parts.headers, ttl));
             cache.put(key, Arc::clone(&entry), generation);
             entry.respond(&conditions, true).await

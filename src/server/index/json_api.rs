@@ -312,6 +312,8 @@ async fn upstream_document(
             HeaderValue::from_static("110 cheeseshop \"Response is Stale: the upstream index did not answer\""),
         );
     }
-    response.extensions_mut().insert(crate::server::page_cache::Uncacheable);
+    response.extensions_mut().insert(crate::server::page_cache::CacheFor(
+        upstream.fresh_for(document.fetched_at, document.stale),
+    ));
     response
 }

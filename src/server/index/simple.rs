@@ -234,7 +234,9 @@ async fn upstream_project(
             HeaderValue::from_static("110 cheeseshop \"Response is Stale: the upstream index did not answer\""),
         );
     }
-    response.extensions_mut().insert(crate::server::page_cache::Uncacheable);
+    response.extensions_mut().insert(crate::server::page_cache::CacheFor(
+        upstream.fresh_for(served.fetched_at, served.stale),
+    ));
     Ok(response)
 }
 

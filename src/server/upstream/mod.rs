@@ -336,6 +336,22 @@ impl Upstream {
     }
 }
 
+impl Upstream {
+    /// How long an answer made from `served` may be reused as it is: what
+    /// is left of its TTL, or a few seconds for a stale one (so that an
+    /// upstream outage does not make every request wait for the timeout).
+    pub fn fresh_for(&self, served_at: i64, stale: bool) -> Duration {
+        if stale {
+            return STALE_REUSE;
+        }
+        let age = u64::try_from(unix_now().saturating_sub(served_at)).unwrap_or(0);
+        self.ttl.saturating_sub(Duration::from_secs(age))
+    }
+}
+
+/// How long a stale answer is reused before the upstream is asked again.
+const STALE_REUSE: Duration = Duration::from_secs(10);
+
 fn served(cached: &db::upstream::CachedProject, stale: bool) -> Option<Served> {
     if !cached.found {
         return None;
