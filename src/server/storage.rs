@@ -199,6 +199,11 @@ impl Storage for LocalStorage {
     }
 }
 
+/// How much of a local file one read takes. Each read of a tokio file is a
+/// trip to the blocking pool: ReaderStream's default of 4 KiB made a 50 MB
+/// download 12,000 of them (94 MB/s here); 256 KiB reads make it 200.
+const READ_CHUNK: usize = 256 * 1024;
+
 /// An open local file.
 struct LocalContent(tokio::fs::File);
 
@@ -210,9 +215,9 @@ impl ObjectContent for LocalContent {
                 Some(range) => {
                     file.seek(io::SeekFrom::Start(range.start)).await?;
                     let reader = file.take(range.end.saturating_sub(range.start));
-                    Body::from_stream(tokio_util::io::ReaderStream::new(reader))
+                    Body::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, READ_CHUNK))
                 }
-                None => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+                None => Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK)),
             })
         })
     }
