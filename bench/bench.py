@@ -20,7 +20,7 @@ Environment knobs (defaults in brackets):
   BENCH_PG_LATENCY_MS [5]   injected database latency in PostgreSQL's async mode
   BENCH_SCALE_PROJECTS [1000000]            the scale suite's catalogue...
   BENCH_SCALE_RELEASES_PER_PROJECT [5]      ...and its releases per project
-  BENCH_SUITES [dataset,demo,index,latency,postgres,scale,cluster,pages]  which parts to run
+  BENCH_SUITES [dataset,demo,index,latency,postgres,scale,cluster,pages,proxy]  which parts to run
   BENCH_PAGES_RUNS [3]      runs per page in the pages suite (see bench/pages.py for its knobs)
   BENCH_CLUSTER_SIZES [1,2,3]   instances behind nginx in the cluster suite...
   BENCH_CLUSTER_CONNECTIONS [64]  ...at this many connections
@@ -641,6 +641,170 @@ def measure_routes(process, routes: list[Route], label: str) -> list[Cell]:
             log(f"{label}: {route.name} with {c} connections")
             cells.append(measure(process, route, c))
     return cells
+
+
+@dataclass
+class ProxySuite:
+    """The pull-through caches: cheeseshop's upstream cache, devpi's mirror
+    index and proxpi, each in front of the same pypiserver."""
+
+    servers: list[str] = field(default_factory=list)
+    cells: dict[str, list[Cell]] = field(default_factory=dict)
+    ttfb_direct_ms: float = 0.0
+    ttfb_first_ms: float = 0.0
+    big_bytes: int = 0
+    big_cached_mb_s: float = 0.0
+    big_direct_mb_s: float = 0.0
+
+
+def first_byte(url: str) -> tuple[float, int]:
+    """Milliseconds from the request to the first byte of the body, and the
+    body's length (read to the end)."""
+    import http.client
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.netloc, timeout=60)
+    started = time.perf_counter()
+    conn.request("GET", parts.path)
+    response = conn.getresponse()
+    first = response.read(1)
+    ttfb = (time.perf_counter() - started) * 1000
+    rest = response.read()
+    conn.close()
+    if response.status != 200 or not first:
+        raise SystemExit(f"{url} answered {response.status}")
+    return ttfb, len(first) + len(rest)
+
+
+def throughput(url: str, rounds: int = 3) -> float:
+    """MB/s of whole downloads of `url`, best of `rounds`."""
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        with urllib.request.urlopen(url, timeout=120) as r:
+            n = 0
+            while chunk := r.read(1 << 20):
+                n += len(chunk)
+        best = max(best, n / 1e6 / (time.perf_counter() - started))
+    return best
+
+
+def run_proxy_suite() -> ProxySuite:
+    suite = ProxySuite()
+    files = peers.build_packages()
+    big = peers.build_big_wheel()
+    suite.big_bytes = big.stat().st_size
+    upstream = peers.start_pypiserver([*files, big], PEER_PORT)
+    upstream_simple = f"{upstream.base}/simple/"
+    project = peers.PROJECT
+    html = {"Accept": "text/html"}
+    try:
+        db = WORK / "proxy.db"
+        storage = WORK / "proxy-files"
+        for stale in WORK.glob("proxy.db*"):
+            stale.unlink()
+        shutil.rmtree(storage, ignore_errors=True)
+        ours = ServerProcess(
+            db, "proxy", {"CHEESESHOP_UPSTREAM_URL": upstream_simple, "CHEESESHOP_STORAGE_DIR": str(storage)}
+        )
+        try:
+            # The big file: its first byte through us (fetched from the
+            # upstream while streamed) against straight from the upstream.
+            status, _, body = fetch(
+                f"/simple/{peers.big_name()}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+            )
+            if status != 200:
+                raise SystemExit(f"the proxy's list of the big project: {status}")
+            ours_url = BASE + json.loads(body)["files"][0]["url"]
+            suite.ttfb_direct_ms, _ = first_byte(f"{upstream.base}/packages/{big.name}")
+            suite.ttfb_first_ms, n = first_byte(ours_url)
+            if n != suite.big_bytes:
+                raise SystemExit(f"the proxy sent {n} bytes of {suite.big_bytes}")
+            time.sleep(1)  # stored once its last byte is sent
+            suite.big_cached_mb_s = throughput(ours_url)
+            suite.big_direct_mb_s = throughput(f"{upstream.base}/packages/{big.name}")
+            route = Route(f"cached /simple/{project}/", f"/simple/{project}/", headers=html)
+            label = "cheeseshop"
+            suite.servers.append(label)
+            suite.cells[label] = measure_routes(ours, [route], label)
+        finally:
+            ours.stop()
+
+        devpi, prefix = peers.start_devpi_mirror(upstream_simple, PEER_PORT + 1)
+        try:
+            route = Route(f"cached /simple/{project}/", f"{prefix}/{project}/", base=devpi.base, headers=html)
+            fetch(route.path, headers=html, base=devpi.base)
+            label = "devpi-server 6.20.3 (mirror index)"
+            suite.servers.append(label)
+            suite.cells[label] = measure_routes(devpi, [route], label)
+        finally:
+            devpi.stop()
+
+        proxpi = peers.start_proxpi(upstream_simple, PEER_PORT + 2)
+        try:
+            route = Route(f"cached /simple/{project}/", f"/index/{project}/", base=proxpi.base, headers=html)
+            fetch(route.path, headers=html, base=proxpi.base)
+            label = "proxpi 1.3.1"
+            suite.servers.append(label)
+            suite.cells[label] = measure_routes(proxpi, [route], label)
+        finally:
+            proxpi.stop()
+    finally:
+        upstream.stop()
+    return suite
+
+
+def proxy_section(suite: ProxySuite) -> list[str]:
+    lines = [
+        "### Pull-through caches",
+        "",
+        f"One pypiserver (the index suite's 240 files and a {suite.big_bytes / 1e6:.0f} MB wheel) is the "
+        "upstream of each: cheeseshop with `CHEESESHOP_UPSTREAM_URL`, devpi-server's mirror index, and proxpi "
+        "(gunicorn, one worker). Each project page was asked for once (fetched and cached), then wrk asks "
+        "for it again and again (HTML).",
+        "",
+        "| server | route | conns | req/s | p50 ms | p99 ms | errors | server CPU |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for server in suite.servers:
+        for c in suite.cells.get(server, []):
+            lines.append(
+                f"| {server} | {c.route} | {c.connections} | {c.rps:,.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | "
+                f"{c.non2xx + c.socket_errors} | {c.cpu_percent:.0f}% |"
+            )
+    lines += [
+        "",
+        f"- First download of the {suite.big_bytes / 1e6:.0f} MB wheel through cheeseshop (fetched from the "
+        f"upstream while streamed): first byte after {suite.ttfb_first_ms:.1f} ms, against "
+        f"{suite.ttfb_direct_ms:.1f} ms straight from the upstream.",
+        f"- The same file once cached: {suite.big_cached_mb_s:,.0f} MB/s through cheeseshop "
+        f"({suite.big_direct_mb_s:,.0f} MB/s from pypiserver directly).",
+        "",
+    ]
+    return lines
+
+
+def proxy_targets(suite: ProxySuite) -> list[str]:
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    lines = []
+    ours = {c.connections: c for c in suite.cells.get("cheeseshop", [])}
+    for conns in (1, 16, 64):
+        others = [c.rps for s in suite.servers[1:] for c in suite.cells.get(s, []) if c.connections == conns]
+        if conns in ours and others:
+            ratio = ours[conns].rps / max(others)
+            lines.append(
+                f"| proxy: cached Simple page ≥ 10× the fastest of devpi and proxpi at {conns} | "
+                f"{ratio:.1f}× | {verdict(ratio >= 10)} |"
+            )
+    extra = suite.ttfb_first_ms - suite.ttfb_direct_ms
+    lines.append(
+        f"| proxy: first-download time to first byte within 20 ms of the upstream's | +{extra:.1f} ms | "
+        f"{verdict(extra <= 20)} |"
+    )
+    return lines
 
 
 def run_index_suite() -> IndexSuite:
@@ -1506,7 +1670,7 @@ def cluster_targets(r: ClusterResult) -> list[str]:
 
 SUITES = [
     s.strip()
-    for s in os.environ.get("BENCH_SUITES", "dataset,demo,index,latency,postgres,scale,cluster,pages").split(",")
+    for s in os.environ.get("BENCH_SUITES", "dataset,demo,index,latency,postgres,scale,cluster,pages,proxy").split(",")
 ]
 
 
@@ -1578,6 +1742,7 @@ def main() -> None:
         if cluster:
             cluster.stop()
     scaled_out = run_cluster_suite() if "cluster" in SUITES else None
+    proxies = run_proxy_suite() if "proxy" in SUITES else None
     in_browser = None
     if "pages" in SUITES:
         if DATASET.is_dir():
@@ -1612,6 +1777,7 @@ def main() -> None:
                      wasm_gzip_kb)
     extra = scale_targets(scale, latencies) + (cluster_targets(scaled_out) if scaled_out else [])
     extra += pages.targets(in_browser) if in_browser else []
+    extra += proxy_targets(proxies) if proxies else []
     if extra:
         lines = lines[:-1] + extra + [""]
     lines += ["## Results", ""]
@@ -1629,6 +1795,8 @@ def main() -> None:
         lines += scale_section(scale)
     if scaled_out:
         lines += cluster_section(scaled_out)
+    if proxies:
+        lines += proxy_section(proxies)
     if in_browser:
         lines += pages.section(in_browser)
     lines.append(f"Total bench time: {(time.time() - started) / 60:.1f} min.")

@@ -276,3 +276,72 @@ def fetch_bytes(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str],
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# ------------------------------------------------------------ proxies
+
+
+def big_name() -> str:
+    """The project of `build_big_wheel`."""
+    return "peer-big-pkg"
+
+
+def build_big_wheel(megabytes: int = 50) -> Path:
+    """A wheel of `megabytes` MB of incompressible bytes (stored, not
+    deflated), for download throughput and time to first byte."""
+    out = WORK / "peer-big"
+    path = out / "peer_big_pkg-1.0-py3-none-any.whl"
+    if path.exists() and path.stat().st_size > megabytes * 1_000_000:
+        return path
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    info = "peer_big_pkg-1.0.dist-info"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("peer_big_pkg/__init__.py", "")
+        z.writestr("peer_big_pkg/blob.bin", secrets.token_bytes(megabytes * 1_000_000))
+        z.writestr(f"{info}/METADATA", _metadata("peer-big-pkg", "1.0"))
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: make-bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        z.writestr(f"{info}/RECORD", "")
+    return path
+
+
+def start_devpi_mirror(upstream_simple: str, port: int) -> tuple[Peer, str]:
+    """devpi-server with an index `root/mirror` mirroring `upstream_simple`
+    (devpi's pull-through cache). Returns the peer and its Simple prefix."""
+    home = WORK / "devpi-mirror"
+    shutil.rmtree(home, ignore_errors=True)
+    server_dir, client_dir = home / "server", home / "client"
+    subprocess.run(
+        [str(TOOLS / "devpi-init"), "--serverdir", str(server_dir), "--no-root-pypi", "--root-passwd", "root"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    peer = Peer(
+        "devpi-mirror", f"http://127.0.0.1:{port}",
+        [str(TOOLS / "devpi-server"), "--serverdir", str(server_dir), "--host", "127.0.0.1", "--port", str(port)],
+        cwd=home,
+    )
+    wait_for(f"{peer.base}/+api", peer.proc, "devpi-server")
+    devpi = lambda *args: subprocess.run(  # noqa: E731
+        [str(TOOLS / "devpi"), "--clientdir", str(client_dir), *args],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    devpi("use", peer.base)
+    devpi("login", "root", "--password", "root")
+    devpi("index", "-c", "root/mirror", "type=mirror", f"mirror_url={upstream_simple}")
+    return peer, "/root/mirror/+simple"
+
+
+def start_proxpi(upstream_simple: str, port: int) -> Peer:
+    """proxpi as its README runs it in production: gunicorn, one worker."""
+    home = WORK / "proxpi"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    peer = Peer(
+        "proxpi", f"http://127.0.0.1:{port}",
+        [str(TOOLS / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--preload", "proxpi.server:app"],
+        cwd=home,
+        env={"PROXPI_INDEX_URL": upstream_simple, "PROXPI_CACHE_DIR": str(home / "cache"),
+             "PROXPI_LOGGING_LEVEL": "WARNING"},
+    )
+    wait_for(f"{peer.base}/health", peer.proc, "proxpi")
+    return peer

@@ -128,14 +128,15 @@ fi
 # `make bench` only (`scripts/setup.sh bench`): wrk, the HTTP load generator,
 # and the indexes cheeseshop is measured beside, in a venv of their own:
 # pypiserver as its Docker image runs it (gunicorn, gevent, watchdog, at
-# the versions its image pins) and devpi-server with its client.
+# the versions its image pins), devpi-server with its client, and proxpi
+# (the pull-through caches cheeseshop's upstream cache is measured beside).
 if [ "${1:-}" = "bench" ]; then
     if ! have wrk; then
         say "installing wrk"
         apt_install wrk
     fi
     BENCHTOOLS=.tools/bench
-    BENCH_PACKAGES="pypiserver==2.4.2 gevent==24.11.1 gunicorn==25.3.0 passlib==1.7.4 watchdog==6.0.0 devpi-server==6.20.3 devpi-client==7.3.0 twine==7.0.0"
+    BENCH_PACKAGES="pypiserver==2.4.2 gevent==24.11.1 gunicorn==25.3.0 passlib==1.7.4 watchdog==6.0.0 devpi-server==6.20.3 devpi-client==7.3.0 twine==7.0.0 proxpi==1.3.1"
     venv_install "$BENCHTOOLS" "$BENCH_PACKAGES" "the peers for the benchmark"
 fi
 
