@@ -135,6 +135,9 @@ pub struct MaintainedProject {
     pub name: String,
     pub normalized_name: String,
     pub role: String,
+    /// The upstream index's releases are served beside its own.
+    #[serde(default)]
+    pub allow_upstream: bool,
 }
 
 /// What `/account` shows its owner.
@@ -148,6 +151,9 @@ pub struct AccountData {
     pub tokens: Vec<ApiTokenInfo>,
     /// A token just created by a form without JavaScript: shown this once.
     pub new_token: Option<NewApiToken>,
+    /// The index has an upstream (the pull-through cache).
+    #[serde(default)]
+    pub upstream: bool,
 }
 
 /// An API token as its owner sees it: never the token itself.

@@ -54,6 +54,13 @@ pub async fn create_token(name: String, project: String) -> Result<NewApiToken, 
     super::respond(ssr::create_token(name, project).await)
 }
 
+/// Lets (or stops) the upstream index's releases be served beside a
+/// project's own: its owners only.
+#[server(prefix = "/api", endpoint = "set_upstream_merge")]
+pub async fn set_upstream_merge(project: String, allow: String) -> Result<(), AppError> {
+    super::respond(ssr::set_upstream_merge(project, allow == "true").await)
+}
+
 #[server(prefix = "/api", endpoint = "revoke_token")]
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     super::respond(ssr::revoke_token(id).await)
@@ -259,6 +266,7 @@ mod ssr {
                 name: p.name,
                 normalized_name: p.normalized_name,
                 role: p.role,
+                allow_upstream: p.allow_upstream,
             })
             .collect()
     }
@@ -298,6 +306,7 @@ mod ssr {
             email: user.email,
             member_since: human_date(Some(user.created)),
             projects: maintained(projects),
+            upstream: state.upstream.is_some(),
             tokens: tokens
                 .into_iter()
                 .map(|t| ApiTokenInfo {
@@ -346,6 +355,21 @@ mod ssr {
             name: name.as_str().to_owned(),
             token,
         })
+    }
+
+    pub async fn set_upstream_merge(project: String, allow: bool) -> Result<(), AppError> {
+        let state = AppState::from_context()?;
+        let session = session().ok_or_else(|| AppError::Unauthorized("Log in to manage your projects.".into()))?;
+        let normalized = crate::domain::normalize_project_name(project.trim());
+        let user_id = session.user.user_id;
+        if !crate::server::db::upstream::set_allow_upstream(&state.db, user_id, &normalized, allow).await? {
+            return Err(AppError::Forbidden(format!(
+                "Only an owner of {} can change where its releases come from.",
+                normalized.chars().take(100).collect::<String>()
+            )));
+        }
+        tracing::info!(user_id, project = %normalized, allow, "upstream releases setting changed");
+        Ok(())
     }
 
     pub async fn revoke_token(id: i64) -> Result<(), AppError> {

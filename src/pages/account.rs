@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{ChangePassword, CreateToken, Login, Register, RevokeToken, get_account};
+use crate::api::{ChangePassword, CreateToken, Login, Register, RevokeToken, SetUpstreamMerge, get_account};
 use crate::components::auth::{form_errors, form_message, use_auth};
 use crate::components::copy::CopyButton;
 use crate::components::error_view::ErrorView;
@@ -147,7 +147,8 @@ fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
                 </section>
                 <section class="card" aria-labelledby="projects-heading">
                     <h2 id="projects-heading">"Your projects"</h2>
-                    <ProjectList projects=data.projects empty="You do not maintain any projects yet."/>
+                    <ProjectList projects=data.projects.clone() empty="You do not maintain any projects yet."/>
+                    {data.upstream.then(|| view! { <UpstreamReleases projects=data.projects.clone()/> })}
                 </section>
                 <TokensCard tokens=token_list scopes actions=tokens flash/>
                 <section class="card" aria-labelledby="password-heading">
@@ -169,6 +170,47 @@ fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
             </div>
         </section>
     }
+}
+
+/// With an upstream index: per project its owner decides whether the
+/// upstream's releases of the same name are served beside its own (off:
+/// never, so that no public package can pose as a release of it).
+#[component]
+fn UpstreamReleases(projects: Vec<MaintainedProject>) -> impl IntoView {
+    let owned: Vec<MaintainedProject> = projects.into_iter().filter(|p| p.role == "Owner").collect();
+    if owned.is_empty() {
+        return ().into_any();
+    }
+    let merge = ServerAction::<SetUpstreamMerge>::new();
+    let message = form_message(merge);
+    view! {
+        <h3>"Releases from the upstream index"</h3>
+        <p class="field-hint">
+            "A project's name is served from its releases here only, unless you let the upstream index's releases of that name be served beside them."
+        </p>
+        <FormMessage message/>
+        <ul class="link-list">
+            {owned.into_iter().map(|p| {
+                let (allow, label) = if p.allow_upstream {
+                    ("false", format!("Serve only {}'s own releases", p.name))
+                } else {
+                    ("true", format!("Serve {}'s upstream releases too", p.name))
+                };
+                let project = p.normalized_name.clone();
+                view! {
+                    <li data-test-upstream-merge=p.normalized_name>
+                        {if p.allow_upstream { "Upstream releases served. " } else { "Local releases only. " }}
+                        <ActionForm action=merge attr:class="inline-form">
+                            <input type="hidden" name="project" value=project/>
+                            <input type="hidden" name="allow" value=allow/>
+                            <button type="submit" class="button button-light">{label}</button>
+                        </ActionForm>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
 }
 
 #[component]

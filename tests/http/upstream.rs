@@ -1098,3 +1098,105 @@ async fn reserved_names_never_come_from_upstream() {
     assert_eq!(status, 200);
     assert_eq!(proxy.get(&file).await.status(), 200);
 }
+
+/// Logs in with the test password; the session cookie's value.
+async fn session_of(app: &TestApp, username: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/login"))
+        .form(&[("identifier", username), ("password", crate::helpers::TEST_PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), 200, "login");
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("cheeseshop_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// An owner may let the upstream's releases of a local name be served
+/// beside the local ones (never a version or a file it has here); nobody
+/// else may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_may_let_upstream_releases_be_served_beside_local_ones() {
+    let upstream = spawn_empty().await;
+    let (_, theirs) = user_with_token(&upstream, "public", None).await;
+    for version in ["1.0", "2.0"] {
+        let (filename, bytes) = Package::new("internal-lib", version).set("Summary", "theirs").wheel();
+        let form = Package::new("internal-lib", version).form("bdist_wheel", &filename, &bytes, &[]);
+        assert_eq!(upstream.upload(Some(&theirs), form).await.0, 200);
+    }
+    let proxy = proxy_of(vec![upstream.url("/simple/")], Duration::from_secs(600)).await;
+    let (_, ours) = user_with_token(&proxy, "owner", None).await;
+    let (filename, bytes) = Package::new("internal-lib", "1.0").wheel();
+    let local_sha = sha256(&bytes);
+    let form = Package::new("internal-lib", "1.0").form("bdist_wheel", &filename, &bytes, &[]);
+    assert_eq!(proxy.upload(Some(&ours), form).await.0, 200);
+    user_with_token(&proxy, "stranger", None).await;
+
+    let set = |cookie: Option<String>, allow: &'static str| {
+        let mut request = proxy
+            .client
+            .post(proxy.url("/api/set_upstream_merge"))
+            .form(&[("project", "internal-lib"), ("allow", allow)]);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, format!("cheeseshop_session={cookie}"));
+        }
+        async move { request.send().await.expect("post").status().as_u16() }
+    };
+    let versions = || async { simple_json(&proxy, "internal-lib").await.2["versions"].clone() };
+    assert_eq!(versions().await, serde_json::json!(["1.0"]));
+    assert_eq!(set(None, "true").await, 401, "anonymous");
+    assert_eq!(
+        set(Some(session_of(&proxy, "stranger").await), "true").await,
+        403,
+        "not an owner"
+    );
+    assert_eq!(versions().await, serde_json::json!(["1.0"]), "nothing changed");
+
+    let owner = session_of(&proxy, "owner").await;
+    let account = proxy
+        .client
+        .get(proxy.url("/account"))
+        .header(header::COOKIE, format!("cheeseshop_session={owner}"))
+        .send()
+        .await
+        .expect("account")
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        account.contains("data-test-upstream-merge=\"internal-lib\""),
+        "the owner's form"
+    );
+    assert_eq!(set(Some(owner.clone()), "true").await, 200);
+    let (_, _, body) = simple_json(&proxy, "internal-lib").await;
+    assert_eq!(body["versions"], serde_json::json!(["1.0", "2.0"]));
+    let files = body["files"].as_array().expect("files");
+    assert_eq!(files.len(), 2, "{body:#}");
+    let one = files
+        .iter()
+        .find(|f| f["filename"] == "internal_lib-1.0-py3-none-any.whl")
+        .expect("1.0");
+    assert_eq!(
+        one["hashes"]["sha256"],
+        local_sha.as_str(),
+        "1.0 is ours, not the upstream's"
+    );
+    let two = files
+        .iter()
+        .find(|f| f["filename"] == "internal_lib-2.0-py3-none-any.whl")
+        .expect("2.0");
+    let url = two["url"].as_str().expect("url");
+    assert!(url.starts_with("/files/upstream/internal-lib/"), "{url}");
+    assert_eq!(proxy.get(url).await.status(), 200);
+
+    assert_eq!(set(Some(owner), "false").await, 200);
+    assert_eq!(versions().await, serde_json::json!(["1.0"]), "local only again");
+}

@@ -113,12 +113,13 @@ pub struct UserProject {
     pub name: String,
     pub normalized_name: String,
     pub role: String,
+    pub allow_upstream: bool,
 }
 
 pub async fn projects_of(db: &Db, user_id: i64) -> Result<Vec<UserProject>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_as(
-        "SELECT p.name, p.normalized_name, r.role FROM roles r JOIN projects p ON p.id = r.project_id \
-         WHERE r.user_id = $1 ORDER BY p.normalized_name",
+        "SELECT p.name, p.normalized_name, r.role, p.allow_upstream FROM roles r JOIN projects p \
+         ON p.id = r.project_id WHERE r.user_id = $1 ORDER BY p.normalized_name",
     )
     .bind(user_id)
     .fetch_all(pool)
@@ -133,8 +134,8 @@ pub async fn projects_page(
     offset: i64,
 ) -> Result<(Vec<UserProject>, i64), sqlx::Error> {
     let projects = each_backend!(db, pool => sqlx::query_as(
-        "SELECT p.name, p.normalized_name, r.role FROM roles r JOIN projects p ON p.id = r.project_id \
-         WHERE r.user_id = $1 ORDER BY p.normalized_name LIMIT $2 OFFSET $3",
+        "SELECT p.name, p.normalized_name, r.role, p.allow_upstream FROM roles r JOIN projects p \
+         ON p.id = r.project_id WHERE r.user_id = $1 ORDER BY p.normalized_name LIMIT $2 OFFSET $3",
     )
     .bind(user_id)
     .bind(limit)

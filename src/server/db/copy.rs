@@ -62,6 +62,7 @@ const TABLES: &[Table] = &[
             ("metadata_release_id", Int),
             ("last_upload", Int),
             ("last_serial", Int),
+            ("allow_upstream", Bool),
         ],
         key_len: 1,
         identity: true,

@@ -66,6 +66,8 @@ pub struct SimpleProject {
     pub last_serial: i64,
     pub versions: Vec<String>,
     pub files: Vec<IndexFile>,
+    /// The owner lets the upstream's releases be served beside these.
+    pub allow_upstream: bool,
 }
 
 /// Everything the Simple API shows of one project, in one round trip: the
@@ -74,7 +76,7 @@ pub struct SimpleProject {
 /// The files are `file_columns!` as JSON objects keyed by `IndexFile`'s
 /// field names.
 pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<SimpleProject>, sqlx::Error> {
-    let row: Option<(String, String, i64, String, String)> = match db.pool() {
+    let row: Option<(String, String, i64, String, String, bool)> = match db.pool() {
         Pool::Sqlite(pool) => {
             sqlx::query_as(concat!(
                 "SELECT p.name, p.normalized_name, p.last_serial, \
@@ -89,7 +91,8 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
                          (SELECT ",
                 file_columns!(),
                 " FROM files f JOIN releases r ON r.id = f.release_id \
-                          WHERE r.project_id = p.id ORDER BY f.filename) x) \
+                          WHERE r.project_id = p.id ORDER BY f.filename) x), \
+                     p.allow_upstream \
                  FROM projects p WHERE p.normalized_name = $1"
             ))
             .bind(normalized_name)
@@ -107,7 +110,8 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
                          (SELECT ",
                 file_columns!(),
                 " FROM files f JOIN releases r ON r.id = f.release_id \
-                          WHERE r.project_id = p.id ORDER BY f.filename) x) \
+                          WHERE r.project_id = p.id ORDER BY f.filename) x), \
+                     p.allow_upstream \
                  FROM projects p WHERE p.normalized_name = $1"
             ))
             .bind(normalized_name)
@@ -115,7 +119,7 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
             .await?
         }
     };
-    let Some((name, normalized_name, last_serial, versions, files)) = row else {
+    let Some((name, normalized_name, last_serial, versions, files, allow_upstream)) = row else {
         return Ok(None);
     };
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
@@ -125,6 +129,7 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
         last_serial,
         versions: serde_json::from_str(&versions).map_err(decode)?,
         files: serde_json::from_str(&files).map_err(decode)?,
+        allow_upstream,
     }))
 }
 

@@ -237,6 +237,22 @@ pub async fn forget_document(db: &Db, normalized: &str) -> Result<(), sqlx::Erro
         .map(|_| ()))
 }
 
+/// Lets (or stops) the upstream's releases be served beside a local
+/// project's: only by one of its owners. Returns whether the project was
+/// theirs.
+pub async fn set_allow_upstream(db: &Db, user_id: i64, normalized: &str, allow: bool) -> Result<bool, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query(
+        "UPDATE projects SET allow_upstream = $3 WHERE normalized_name = $2 AND id IN \
+         (SELECT project_id FROM roles WHERE user_id = $1 AND role = 'Owner')",
+    )
+    .bind(user_id)
+    .bind(normalized)
+    .bind(allow)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected() > 0))
+}
+
 /// Whether an administrator reserved the name.
 pub async fn is_reserved(db: &Db, normalized: &str) -> Result<bool, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_scalar(

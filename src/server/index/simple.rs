@@ -139,16 +139,85 @@ pub async fn project(
         }
         return Err(IndexError::not_found());
     };
-    let files: Vec<LinkFile> = project.files.iter().map(LinkFile::local).collect();
+    // Its owner may let the upstream's releases be served beside the local
+    // ones: never a version or a filename the project has here.
+    let merged = match (&state.upstream, project.allow_upstream) {
+        (Some(upstream), true) => match upstream.project(&state.db, &normalized).await {
+            Ok(served) => served.map(|s| (upstream, s)),
+            Err(crate::server::upstream::UpstreamError::Database(e)) => return Err(e.into()),
+            Err(error) => {
+                tracing::warn!(project = %normalized, %error, "upstream releases left out");
+                None
+            }
+        },
+        _ => None,
+    };
+    let mut versions = project.versions.clone();
+    let extra: Vec<(&crate::server::upstream::LinkedFile, String)> = match &merged {
+        Some((_, served)) => upstream_extra(&normalized, &project.versions, &project.files, &served.listing.files),
+        None => Vec::new(),
+    };
+    let mut files: Vec<LinkFile> = project.files.iter().map(LinkFile::local).collect();
+    if !extra.is_empty() {
+        files.extend(extra.iter().map(|(f, url)| LinkFile::upstream(f, url)));
+        files.sort_by(|a, b| a.filename.cmp(b.filename));
+        for (f, _) in &extra {
+            if let Some(v) = crate::server::upstream::version_in_filename(&normalized, &f.filename)
+                && !versions.contains(&v)
+            {
+                versions.push(v);
+            }
+        }
+        sort_versions(&mut versions);
+    }
     let body = project_page(
         content_type,
         &project.normalized_name,
         &project.name,
-        &project.versions,
+        &versions,
         &files,
         Some(project.last_serial),
     );
-    Ok(respond(content_type, project.last_serial, body))
+    let mut response = respond(content_type, project.last_serial, body);
+    if let Some((upstream, served)) = &merged {
+        response.extensions_mut().insert(crate::server::page_cache::CacheFor(
+            upstream.fresh_for(served.fetched_at, served.stale),
+        ));
+    }
+    Ok(response)
+}
+
+/// The upstream's files to serve beside a local project's: none of a
+/// version the project has here (by PEP 440 equality) or of a filename it
+/// has, with our URLs.
+fn upstream_extra<'a>(
+    normalized: &str,
+    local_versions: &[String],
+    local_files: &[IndexFile],
+    upstream_files: &'a [crate::server::upstream::LinkedFile],
+) -> Vec<(&'a crate::server::upstream::LinkedFile, String)> {
+    let parsed: Vec<pep440_rs::Version> = local_versions.iter().filter_map(|v| v.parse().ok()).collect();
+    let local = |v: &str| {
+        local_versions.iter().any(|l| l == v) || v.parse::<pep440_rs::Version>().is_ok_and(|v| parsed.contains(&v))
+    };
+    upstream_files
+        .iter()
+        .filter(|f| !local_files.iter().any(|l| l.filename == f.filename))
+        .filter(|f| crate::server::upstream::version_in_filename(normalized, &f.filename).is_some_and(|v| !local(&v)))
+        .map(|f| (f, crate::server::upstream::file_url(normalized, f)))
+        .collect()
+}
+
+/// PEP 440 order; versions that do not parse first, as local ones are.
+fn sort_versions(versions: &mut [String]) {
+    versions.sort_by(
+        |a, b| match (a.parse::<pep440_rs::Version>(), b.parse::<pep440_rs::Version>()) {
+            (Ok(a), Ok(b)) => a.cmp(&b),
+            (Err(_), Ok(_)) => std::cmp::Ordering::Less,
+            (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
+            (Err(_), Err(_)) => a.cmp(b),
+        },
+    );
 }
 
 /// A project's page in the negotiated form.

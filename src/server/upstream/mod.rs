@@ -705,7 +705,7 @@ pub fn versions_of(normalized: &str, files: &[LinkedFile]) -> Vec<String> {
     versions
 }
 
-fn version_in_filename(normalized: &str, filename: &str) -> Option<String> {
+pub fn version_in_filename(normalized: &str, filename: &str) -> Option<String> {
     if let Some(stem) = filename.strip_suffix(".whl") {
         return stem.split('-').nth(1).map(str::to_owned);
     }
