@@ -194,11 +194,10 @@ def start_pypiserver(files: list[Path], port: int) -> Peer:
     return peer
 
 
-def start_devpi(files: list[Path], port: int) -> tuple[Peer, str]:
-    """devpi-server with a user and a private index of no bases (no
-    mirroring), the files uploaded by twine. Returns the peer and the
-    index's path."""
-    home = WORK / "devpi"
+def _devpi(label: str, port: int):
+    """A fresh devpi-server (no root/pypi) under target/bench/{label}, and
+    its client, logged in as root."""
+    home = WORK / label
     shutil.rmtree(home, ignore_errors=True)
     server_dir, client_dir = home / "server", home / "client"
     subprocess.run(
@@ -206,7 +205,7 @@ def start_devpi(files: list[Path], port: int) -> tuple[Peer, str]:
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     peer = Peer(
-        "devpi", f"http://127.0.0.1:{port}",
+        label, f"http://127.0.0.1:{port}",
         [str(TOOLS / "devpi-server"), "--serverdir", str(server_dir), "--host", "127.0.0.1", "--port", str(port)],
         cwd=home,
     )
@@ -216,6 +215,14 @@ def start_devpi(files: list[Path], port: int) -> tuple[Peer, str]:
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     devpi("use", peer.base)
+    return peer, devpi
+
+
+def start_devpi(files: list[Path], port: int) -> tuple[Peer, str]:
+    """devpi-server with a user and a private index of no bases (no
+    mirroring), the files uploaded by twine. Returns the peer and the
+    index's path."""
+    peer, devpi = _devpi("devpi", port)
     devpi("user", "-c", "bench", "password=bench", "email=bench@example.org")
     devpi("login", "bench", "--password", "bench")
     devpi("index", "-c", "dev", "bases=", "volatile=False")
@@ -308,24 +315,7 @@ def build_big_wheel(megabytes: int = 50) -> Path:
 def start_devpi_mirror(upstream_simple: str, port: int) -> tuple[Peer, str]:
     """devpi-server with an index `root/mirror` mirroring `upstream_simple`
     (devpi's pull-through cache). Returns the peer and its Simple prefix."""
-    home = WORK / "devpi-mirror"
-    shutil.rmtree(home, ignore_errors=True)
-    server_dir, client_dir = home / "server", home / "client"
-    subprocess.run(
-        [str(TOOLS / "devpi-init"), "--serverdir", str(server_dir), "--no-root-pypi", "--root-passwd", "root"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    peer = Peer(
-        "devpi-mirror", f"http://127.0.0.1:{port}",
-        [str(TOOLS / "devpi-server"), "--serverdir", str(server_dir), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=home,
-    )
-    wait_for(f"{peer.base}/+api", peer.proc, "devpi-server")
-    devpi = lambda *args: subprocess.run(  # noqa: E731
-        [str(TOOLS / "devpi"), "--clientdir", str(client_dir), *args],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    devpi("use", peer.base)
+    peer, devpi = _devpi("devpi-mirror", port)
     devpi("login", "root", "--password", "root")
     devpi("index", "-c", "root/mirror", "type=mirror", f"mirror_url={upstream_simple}")
     return peer, "/root/mirror/+simple"

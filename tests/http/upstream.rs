@@ -1200,3 +1200,73 @@ async fn an_owner_may_let_upstream_releases_be_served_beside_local_ones() {
     assert_eq!(set(Some(owner), "false").await, 200);
     assert_eq!(versions().await, serde_json::json!(["1.0"]), "local only again");
 }
+
+/// Concurrent requests for a list nobody has fetched yet ask the upstream
+/// once; a file whose object went missing behind its row is fetched
+/// again; remembered 404s past their minute are forgotten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lists_are_fetched_once_missing_objects_again_and_old_404s_forgotten() {
+    use crate::helpers::execute_sql;
+
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_of(vec![fake.url()], Duration::from_secs(600)).await;
+    let lists = (0..16).map(|_| {
+        let client = proxy.client.clone();
+        let url = proxy.url("/simple/far-away/");
+        tokio::spawn(async move {
+            client
+                .get(url)
+                .header(header::ACCEPT, JSON)
+                .send()
+                .await
+                .expect("get")
+                .status()
+        })
+    });
+    for status in futures_util::future::join_all(lists).await {
+        assert_eq!(status.expect("task"), 200);
+    }
+    assert_eq!(fake.state.lists.load(Ordering::SeqCst), 1, "one upstream request");
+
+    let (_, _, body) = simple_json(&proxy, "far-away").await;
+    let url = proxy.url(body["files"][1]["url"].as_str().expect("url"));
+    let get = || async {
+        proxy
+            .client
+            .get(&url)
+            .send()
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("bytes")
+    };
+    assert_eq!(get().await.len(), 1_000_000);
+    for path in stored_eventually(&proxy, 1).await {
+        std::fs::remove_file(path).expect("remove the object");
+    }
+    let again = proxy.client.get(&url).send().await.expect("get");
+    let status = again.status();
+    let again = again.bytes().await.expect("bytes");
+    assert_eq!(
+        again.len(),
+        1_000_000,
+        "fetched again: {status} {:?}",
+        String::from_utf8_lossy(&again[..again.len().min(200)])
+    );
+    assert_eq!(fake.state.downloads.load(Ordering::SeqCst), 2);
+    stored_eventually(&proxy, 1).await;
+
+    let (status, _, _) = simple_json(&proxy, "nowhere-at-all").await;
+    assert_eq!(status, 404);
+    execute_sql(
+        &proxy.db_url,
+        "UPDATE upstream_projects SET fetched_at = 1 WHERE NOT found",
+        &[],
+    )
+    .await;
+    let (status, _, _) = simple_json(&proxy, "nowhere-else").await;
+    assert_eq!(status, 404);
+    let stats = cheeseshop::server::db::upstream::stats(&proxy.db).await.expect("stats");
+    assert_eq!(stats.missing, 1, "the old 404 went, the new one stays");
+}

@@ -46,6 +46,17 @@ pub async fn store_project(db: &Db, normalized: &str, answer: &CachedProject) ->
     .map(|_| ()))
 }
 
+/// Forgets remembered 404s older than `before` (Unix seconds).
+pub async fn forget_missing_before(db: &Db, before: i64) -> Result<(), sqlx::Error> {
+    each_backend!(db, pool => sqlx::query(
+        "DELETE FROM upstream_projects WHERE NOT found AND fetched_at < $1",
+    )
+    .bind(before)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+}
+
 /// The upstream said "not modified": the cached list is current again.
 pub async fn touch_project(db: &Db, normalized: &str, fetched_at: i64) -> Result<(), sqlx::Error> {
     each_backend!(db, pool => sqlx::query(

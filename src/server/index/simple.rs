@@ -168,7 +168,7 @@ pub async fn project(
                 versions.push(v);
             }
         }
-        sort_versions(&mut versions);
+        crate::server::upstream::sort_versions(&mut versions);
     }
     let body = project_page(
         content_type,
@@ -206,18 +206,6 @@ fn upstream_extra<'a>(
         .filter(|f| crate::server::upstream::version_in_filename(normalized, &f.filename).is_some_and(|v| !local(&v)))
         .map(|f| (f, crate::server::upstream::file_url(normalized, f)))
         .collect()
-}
-
-/// PEP 440 order; versions that do not parse first, as local ones are.
-fn sort_versions(versions: &mut [String]) {
-    versions.sort_by(
-        |a, b| match (a.parse::<pep440_rs::Version>(), b.parse::<pep440_rs::Version>()) {
-            (Ok(a), Ok(b)) => a.cmp(&b),
-            (Err(_), Ok(_)) => std::cmp::Ordering::Less,
-            (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
-            (Err(_), Err(_)) => a.cmp(b),
-        },
-    );
 }
 
 /// A project's page in the negotiated form.

@@ -174,7 +174,15 @@ fn rewritten(mut doc: Value, normalized: &str, files: &[LinkedFile], origin: &st
     };
     let mut releases = Map::new();
     if let Some(theirs) = doc.get("releases").and_then(Value::as_object) {
-        for (version, files) in theirs {
+        // Versions go into our URLs (`release_url`, the pages' links): only
+        // what a version can be spelled with.
+        let plausible = |v: &str| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+' | b'!'))
+        };
+        for (version, files) in theirs.iter().filter(|(v, _)| plausible(v)) {
             let listed = files.as_array().map(Vec::as_slice).unwrap_or_default();
             let kept: Vec<Value> = listed.iter().filter_map(&ours).collect();
             if listed.is_empty() || !kept.is_empty() {
@@ -302,6 +310,7 @@ mod tests {
             "info": {"name": "Demo", "version": "2.0", "summary": "A demo"},
             "releases": {
                 "0.1": [],
+                "../../account": [],
                 "1.0": [{"filename": "demo-1.0.tar.gz", "digests": {"sha256": a}, "url": "https://x/1"}],
                 "2.0": [{"filename": "demo-2.0.tar.gz", "digests": {"sha256": b}, "url": "https://x/2"}],
             },
@@ -312,6 +321,7 @@ mod tests {
         assert_eq!(out["info"]["version"], "1.0");
         assert_eq!(out["info"]["summary"], "A demo");
         assert!(out["releases"].get("2.0").is_none());
+        assert!(out["releases"].get("../../account").is_none(), "not a version");
         assert_eq!(out["releases"]["0.1"], json!([]));
         assert_eq!(
             out["releases"]["1.0"][0]["url"],

@@ -194,22 +194,42 @@ impl Upstream {
         served
     }
 
-    async fn unfiltered(self: &Arc<Self>, db: &Db, normalized: &str) -> Result<Option<Served>, UpstreamError> {
+    /// The cached list while it is fresh (`Ok`), or what is cached, stale
+    /// or missing (`Err`).
+    async fn fresh(
+        &self,
+        db: &Db,
+        normalized: &str,
+    ) -> Result<Result<Option<Served>, Option<db::upstream::CachedProject>>, UpstreamError> {
         let cached = db::upstream::cached_project(db, normalized).await?;
         if self.offline {
             return match &cached {
-                Some(c) => Ok(served(c, false)),
+                Some(c) => Ok(Ok(served(c, false))),
                 None => Err(UpstreamError::Offline(normalized.to_owned())),
             };
         }
-        let now = unix_now();
         if let Some(c) = &cached {
             let ttl = if c.found { self.ttl } else { NEGATIVE_TTL };
-            if now.saturating_sub(c.fetched_at) < ttl.as_secs() as i64 {
+            if unix_now().saturating_sub(c.fetched_at) < ttl.as_secs() as i64 {
                 self.metrics.count(&self.metrics.list_hits);
-                return Ok(served(c, false));
+                return Ok(Ok(served(c, false)));
             }
         }
+        Ok(Err(cached))
+    }
+
+    async fn unfiltered(self: &Arc<Self>, db: &Db, normalized: &str) -> Result<Option<Served>, UpstreamError> {
+        if let Ok(fresh) = self.fresh(db, normalized).await? {
+            return Ok(fresh);
+        }
+        // One refresh per list at a time on this instance: the requests that
+        // waited find it fresh.
+        let lock = self.lock(&format!("list:{normalized}"));
+        let _guard = lock.lock().await;
+        let cached = match self.fresh(db, normalized).await? {
+            Ok(fresh) => return Ok(fresh),
+            Err(cached) => cached,
+        };
         // The refresh runs as a task of its own: when it takes too long, the
         // stale list is served and the task still finishes and stores.
         let task = {
@@ -265,14 +285,12 @@ impl Upstream {
                 .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
             let now = unix_now();
             match response.status().as_u16() {
-                304 if revalidate.is_some() => {
+                304 if let Some(c) = revalidate => {
                     self.metrics.count(&self.metrics.list_revalidated);
                     db::upstream::touch_project(db, normalized, now).await?;
-                    if let Some(c) = revalidate {
-                        let mut c = c.clone();
-                        c.fetched_at = now;
-                        return Ok(served(&c, false));
-                    }
+                    let mut c = c.clone();
+                    c.fetched_at = now;
+                    return Ok(served(&c, false));
                 }
                 404 | 410 => continue,
                 200 => {
@@ -322,13 +340,17 @@ impl Upstream {
             fetched_at: unix_now(),
         };
         db::upstream::store_project(db, normalized, &missing).await?;
+        // Names nobody has are asked for by anyone (scanners too): the ones
+        // remembered past their minute go, so the table does not grow
+        // with them.
+        db::upstream::forget_missing_before(db, missing.fetched_at - NEGATIVE_TTL.as_secs() as i64).await?;
         self.metrics.count(&self.metrics.list_fetches);
         Ok(None)
     }
 
-    /// The lock that makes concurrent first requests for one file fetch it
-    /// once on this instance.
-    fn file_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    /// The lock that makes concurrent requests for one list or one file
+    /// fetch it once on this instance.
+    fn lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut fetching = self.fetching.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // Forget locks nobody holds any more.
         fetching.retain(|_, lock| Arc::strong_count(lock) > 1);
@@ -417,16 +439,8 @@ pub async fn download(
     if !crate::server::storage::valid_key(key.strip_suffix(".metadata").unwrap_or(&key)) {
         return Err(IndexError::not_found());
     }
-    if let Some(stored) = db::upstream::stored_file(&state.db, sha256, filename).await? {
-        upstream.metrics.served_from_cache(&method, stored.size);
-        // Recently used, for eviction: written at most once a minute per file.
-        let now = crate::server::now_micros();
-        if now.saturating_sub(stored.last_used) > 60_000_000
-            && let Err(error) = db::upstream::touch_file(&state.db, sha256, filename, now).await
-        {
-            tracing::warn!(%error, "upstream cache: cannot mark a file as used");
-        }
-        return crate::server::index::files::serve(state, &key, method, &headers).await;
+    if let Some(answer) = serve_stored(state, upstream, &key, sha256, filename, &method, &headers).await? {
+        return answer;
     }
     // Which upstream URL: the file must be in the project's cached list,
     // with this very digest.
@@ -458,13 +472,12 @@ pub async fn download(
         (file.url.clone(), file.sha256.clone())
     };
 
-    let lock = upstream.file_lock(&key);
+    let lock = upstream.lock(&key);
     let guard = lock.lock_owned().await;
     // Fetched by a request we waited for?
-    if let Some(stored) = db::upstream::stored_file(&state.db, sha256, filename).await? {
+    if let Some(answer) = serve_stored(state, upstream, &key, sha256, filename, &method, &headers).await? {
         drop(guard);
-        upstream.metrics.served_from_cache(&method, stored.size);
-        return crate::server::index::files::serve(state, &key, method, &headers).await;
+        return answer;
     }
     upstream.metrics.count(&upstream.metrics.file_fetches);
     let response = upstream.client.get(&source).send().await.map_err(|e| {
@@ -517,6 +530,43 @@ pub async fn download(
     }
     let body = Body::from_stream(tokio_stream_from(receiver));
     Ok((StatusCode::OK, response_headers, body).into_response())
+}
+
+/// The answer from storage, when the file is recorded there; `None` when it
+/// is not, or when its object went while its row stayed (another instance
+/// evicted it as this one stored it again): then the row is forgotten, and
+/// the file is fetched again.
+async fn serve_stored(
+    state: &AppState,
+    upstream: &Upstream,
+    key: &str,
+    sha256: &str,
+    filename: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<Result<Response, IndexError>>, IndexError> {
+    let Some(stored) = db::upstream::stored_file(&state.db, sha256, filename).await? else {
+        return Ok(None);
+    };
+    match crate::server::index::files::serve(state, key, method.clone(), headers).await {
+        Err(error) if error.status == StatusCode::NOT_FOUND => {
+            tracing::warn!(key, "upstream cache: a recorded object is missing; fetching it again");
+            db::upstream::forget_file(&state.db, &stored).await?;
+            Ok(None)
+        }
+        answer => {
+            upstream.metrics.served_from_cache(method, stored.size);
+            // Recently used, for eviction: written at most once a minute per
+            // file.
+            let now = crate::server::now_micros();
+            if now.saturating_sub(stored.last_used) > 60_000_000
+                && let Err(error) = db::upstream::touch_file(&state.db, sha256, filename, now).await
+            {
+                tracing::warn!(%error, "upstream cache: cannot mark a file as used");
+            }
+            Ok(Some(answer))
+        }
+    }
 }
 
 fn tokio_stream_from(
@@ -693,16 +743,15 @@ pub fn versions_of(normalized: &str, files: &[LinkedFile]) -> Vec<String> {
         .iter()
         .filter_map(|f| version_in_filename(normalized, &f.filename))
         .collect();
-    versions.sort_by(
-        |a, b| match (a.parse::<pep440_rs::Version>(), b.parse::<pep440_rs::Version>()) {
-            (Ok(a), Ok(b)) => a.cmp(&b),
-            (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
-            (Err(_), Ok(_)) => std::cmp::Ordering::Less,
-            (Err(_), Err(_)) => a.cmp(b),
-        },
-    );
+    sort_versions(&mut versions);
     versions.dedup();
     versions
+}
+
+/// PEP 440 order; versions that do not parse first (as local projects
+/// list legacy versions).
+pub fn sort_versions(versions: &mut [String]) {
+    versions.sort_by_cached_key(|v| (v.parse::<pep440_rs::Version>().ok(), v.clone()));
 }
 
 pub fn version_in_filename(normalized: &str, filename: &str) -> Option<String> {
