@@ -10,6 +10,7 @@ use crate::components::layout::{SiteFooter, SiteHeader};
 use crate::pages::about::AboutPage;
 use crate::pages::account::{AccountPage, LoginPage, RegisterPage};
 use crate::pages::home::HomePage;
+use crate::pages::manage::{ManageProjectPage, ManageReleasePage};
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::project::ProjectPage;
 use crate::pages::search::{ClassifiersPage, SearchPage};
@@ -159,6 +160,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/account/login") view=LoginPage/>
                 <Route path=path!("/account/register") view=RegisterPage/>
                 <Route path=path!("/user/:username") view=UserPage ssr=SsrMode::Async/>
+                <Route path=path!("/manage/project/:name") view=ManageProjectPage ssr=SsrMode::Async/>
+                <Route path=path!("/manage/project/:name/release/:version") view=ManageReleasePage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <SiteFooter/>

@@ -106,6 +106,12 @@ pub struct ProjectDetail {
     /// when its data was last fetched.
     #[serde(default)]
     pub upstream: Option<UpstreamOrigin>,
+    /// PEP 792: `active`, `archived`, `deprecated` or `quarantined`, and
+    /// the reason given.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub status_reason: String,
 }
 
 /// Where an upstream project's page comes from, and how fresh it is.
@@ -154,6 +160,12 @@ pub struct AccountData {
     /// The index has an upstream (the pull-through cache).
     #[serde(default)]
     pub upstream: bool,
+    /// Invitations to projects waiting for an answer.
+    #[serde(default)]
+    pub invitations: Vec<PendingInvitation>,
+    /// The account's security history, newest first.
+    #[serde(default)]
+    pub events: Vec<SecurityEvent>,
 }
 
 /// An API token as its owner sees it: never the token itself.
@@ -165,6 +177,9 @@ pub struct ApiTokenInfo {
     pub project: Option<String>,
     pub created: String,
     pub last_used: Option<String>,
+    /// What it may do ("Read and upload", "Read", "Upload").
+    #[serde(default)]
+    pub scopes: String,
 }
 
 /// A token just created: the one time its value is shown.
@@ -227,4 +242,91 @@ pub struct Suggestion {
     pub normalized_name: String,
     pub version: String,
     pub summary: String,
+}
+
+/// What `/manage/project/{name}/` shows a project's collaborators (and
+/// site administrators).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManageProject {
+    pub name: String,
+    pub normalized_name: String,
+    /// PEP 792: `active`, `archived`, `deprecated` or `quarantined`.
+    pub status: String,
+    pub status_reason: String,
+    /// The viewer's role, if any ("Owner" or "Maintainer").
+    pub role: Option<String>,
+    pub is_admin: bool,
+    /// What the viewer may do here.
+    pub can_yank: bool,
+    pub can_delete: bool,
+    pub can_manage_people: bool,
+    pub can_set_status: bool,
+    pub can_quarantine: bool,
+    /// One page of releases, newest first.
+    pub releases: Vec<ManageRelease>,
+    pub release_count: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub collaborators: Vec<Collaborator>,
+    pub invitations: Vec<PendingInvitation>,
+    pub events: Vec<SecurityEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManageRelease {
+    pub version: String,
+    pub released_on: String,
+    pub yanked: bool,
+    pub yanked_reason: String,
+    pub files: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collaborator {
+    pub username: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingInvitation {
+    pub project: String,
+    pub normalized_name: String,
+    pub username: String,
+    pub role: String,
+    pub invited_by: String,
+    pub expires_on: String,
+}
+
+/// One entry of a security history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEvent {
+    pub when: String,
+    pub when_iso: String,
+    pub project: String,
+    pub actor: String,
+    pub what: String,
+    pub detail: String,
+    pub address: String,
+}
+
+/// `/manage/project/{name}/release/{version}`: one release's files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManageReleaseFiles {
+    pub name: String,
+    pub normalized_name: String,
+    pub version: String,
+    pub yanked: bool,
+    pub yanked_reason: String,
+    pub can_yank: bool,
+    pub can_delete: bool,
+    pub files: Vec<ManageFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManageFile {
+    pub filename: String,
+    pub kind: String,
+    pub size: String,
+    pub uploaded_on: String,
+    pub sha256: String,
 }

@@ -50,8 +50,12 @@ pub async fn change_password(
 
 /// A new API token for uploads, optionally limited to one of the user's projects.
 #[server(prefix = "/api", endpoint = "create_token")]
-pub async fn create_token(name: String, project: String) -> Result<NewApiToken, AppError> {
-    super::respond(ssr::create_token(name, project).await)
+pub async fn create_token(
+    name: String,
+    project: String,
+    #[server(default)] scopes: Option<String>,
+) -> Result<NewApiToken, AppError> {
+    super::respond(ssr::create_token(name, project, scopes.unwrap_or_else(|| "read,upload".into())).await)
 }
 
 /// Lets (or stops) the upstream index's releases be served beside a
@@ -73,19 +77,21 @@ pub async fn get_user(username: String, #[server(default)] page: Option<i64>) ->
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use axum::http::header::SET_COOKIE;
     use axum::http::request::Parts;
     use leptos::prelude::use_context;
     use leptos_axum::ResponseOptions;
 
     use crate::api::catalog::ssr::human_date;
+    use crate::domain::access::TokenScopes;
     use crate::domain::account::PASSWORD_MAX;
     use crate::domain::{DisplayName, Email, Password, TokenName, Username, safe_next};
     use crate::error::{AppError, FormErrors};
     use crate::model::{AccountData, ApiTokenInfo, MaintainedProject, NewApiToken, PROFILE_PAGE, PublicProfile};
     use crate::server::auth::{self, Session, throttle};
     use crate::server::db::accounts::{self, UserProject};
+    use crate::server::db::write::maintain::NewEvent;
     use crate::server::now_micros;
     use crate::server::state::AppState;
 
@@ -236,10 +242,29 @@ mod ssr {
             String::new()
         };
         let user_id = credentials.as_ref().map(|c| c.id);
+        let locked = credentials.as_ref().is_some_and(|c| c.locked);
         let valid = auth::verify_password(candidate, credentials.map(|c| c.password_hash)).await?;
         let Some(user_id) = user_id.filter(|_| valid) else {
+            if let Some(user_id) = user_id {
+                account_event(&state, user_id, None, "account:login-failed", String::new(), &address).await;
+            }
             return Err(AppError::Unauthorized(LOGIN_FAILED.into()));
         };
+        if locked {
+            account_event(
+                &state,
+                user_id,
+                None,
+                "account:login-failed",
+                "account locked".into(),
+                &address,
+            )
+            .await;
+            return Err(AppError::Forbidden(
+                "This account is locked. Ask the index's administrators to unlock it.".into(),
+            ));
+        }
+        account_event(&state, user_id, Some(user_id), "account:login", String::new(), &address).await;
         accounts::clear_attempts(&state.db, &account_key).await?;
         accounts::forgive_attempt(&state.db, &address_key, throttle::ADDRESS_LIMIT).await?;
         // Housekeeping on a path that is neither hot nor latency-critical.
@@ -247,6 +272,43 @@ mod ssr {
         start_session(&state, user_id).await?;
         leptos_axum::redirect(&safe_next(next.as_deref()));
         Ok(())
+    }
+
+    /// Appends to an account's security history; a failure to is logged,
+    /// not the request's failure.
+    pub(crate) async fn account_event(
+        state: &AppState,
+        subject: i64,
+        actor: Option<i64>,
+        kind: &str,
+        detail: String,
+        address: &str,
+    ) {
+        let actor_name = match actor {
+            Some(id) => accounts::user(&state.db, id)
+                .await
+                .ok()
+                .flatten()
+                .map(|u| (id, u.username)),
+            None => None,
+        };
+        let event = NewEvent {
+            project: None,
+            actor: actor_name.as_ref().map(|(id, name)| (*id, name.as_str())),
+            subject_id: Some(subject),
+            kind,
+            detail,
+            address: Some(address),
+        };
+        if let Err(error) = crate::server::db::manage::record(&state.db, &event, now_micros()).await {
+            tracing::warn!(%error, kind, "could not record a security event");
+        }
+    }
+
+    fn request_address(state: &AppState) -> String {
+        use_context::<Parts>()
+            .map(|p| auth::client_address(&p, state.trust_proxy))
+            .unwrap_or_default()
     }
 
     pub async fn logout() -> Result<(), AppError> {
@@ -283,9 +345,12 @@ mod ssr {
         let user = accounts::user(&state.db, session.user.user_id)
             .await?
             .ok_or(AppError::Internal)?;
-        let (projects, tokens) = tokio::try_join!(
+        let now = now_micros();
+        let (projects, tokens, invitations, events) = tokio::try_join!(
             accounts::projects_of(&state.db, user.id),
-            crate::server::db::index::tokens(&state.db, user.id)
+            crate::server::db::index::tokens(&state.db, user.id),
+            crate::server::db::manage::user_invitations(&state.db, user.id, now),
+            crate::server::db::manage::account_events(&state.db, user.id, 100),
         )?;
         // A token created without JavaScript, carried here by a cookie:
         // shown once (if it is still this user's), then the cookie goes.
@@ -307,6 +372,11 @@ mod ssr {
             member_since: human_date(Some(user.created)),
             projects: maintained(projects),
             upstream: state.upstream.is_some(),
+            invitations: invitations
+                .into_iter()
+                .map(crate::api::manage::ssr::invitation)
+                .collect(),
+            events: crate::api::manage::ssr::events(events),
             tokens: tokens
                 .into_iter()
                 .map(|t| ApiTokenInfo {
@@ -315,19 +385,23 @@ mod ssr {
                     project: t.project,
                     created: human_date(Some(t.created)),
                     last_used: t.last_used.map(|t| human_date(Some(t))),
+                    scopes: TokenScopes::from_db(&t.scopes).label().to_owned(),
                 })
                 .collect(),
             new_token,
         })
     }
 
-    pub async fn create_token(name: String, project: String) -> Result<NewApiToken, AppError> {
+    pub async fn create_token(name: String, project: String, scopes: String) -> Result<NewApiToken, AppError> {
         let state = AppState::from_context()?;
         let session = session().ok_or_else(|| AppError::Unauthorized("Log in to create API tokens.".into()))?;
         let user_id = session.user.user_id;
         let mut form = FormErrors::default();
         form.keep("name", &name);
         let name = TokenName::parse(&name).map_err(|e| form.add("name", e)).ok();
+        let scopes = TokenScopes::parse(&scopes)
+            .map_err(|e| form.add("scopes", e))
+            .unwrap_or(TokenScopes::ALL);
         let project = project.trim();
         let project_id = if project.is_empty() {
             None
@@ -343,9 +417,36 @@ mod ssr {
             return Err(AppError::Invalid(form));
         };
         let (token, hash) = auth::new_api_token();
-        crate::server::db::index::create_token(&state.db, user_id, name.as_str(), &hash, project_id, now_micros())
-            .await?;
+        crate::server::db::index::create_token(
+            &state.db,
+            user_id,
+            name.as_str(),
+            &hash,
+            project_id,
+            scopes,
+            now_micros(),
+        )
+        .await?;
         tracing::info!(user_id, "API token created");
+        let detail = format!(
+            "“{}”, {}, {}",
+            name.as_str(),
+            scopes.label(),
+            if project.is_empty() {
+                "all projects".to_owned()
+            } else {
+                format!("project {project}")
+            }
+        );
+        account_event(
+            &state,
+            user_id,
+            Some(user_id),
+            "token:create",
+            detail,
+            &request_address(&state),
+        )
+        .await;
         // Without JavaScript the answer is a redirect back to /account, which
         // cannot carry the token: a short-lived cookie does, to this browser only.
         if use_context::<Parts>().is_some_and(|p| crate::api::is_plain_form_post(&p)) {
@@ -379,6 +480,16 @@ mod ssr {
             return Err(AppError::NotFound("No such API token.".into()));
         }
         tracing::info!(user_id = session.user.user_id, token_id = id, "API token revoked");
+        let user_id = session.user.user_id;
+        account_event(
+            &state,
+            user_id,
+            Some(user_id),
+            "token:revoke",
+            format!("token #{id}"),
+            &request_address(&state),
+        )
+        .await;
         Ok(())
     }
 
@@ -423,6 +534,16 @@ mod ssr {
         let hash = auth::hash_password(new_password).await?;
         accounts::set_password(&state.db, session.user.user_id, hash.as_str(), &session.token_hash).await?;
         tracing::info!(user_id = session.user.user_id, "password changed; other sessions ended");
+        let user_id = session.user.user_id;
+        account_event(
+            &state,
+            user_id,
+            Some(user_id),
+            "account:password",
+            String::new(),
+            &request_address(&state),
+        )
+        .await;
         Ok(())
     }
 

@@ -164,6 +164,9 @@ pub(crate) mod ssr {
             )));
         }
         let window = &releases[(history_page - 1) * HISTORY_PAGE..(history_page * HISTORY_PAGE).min(releases.len())];
+        // A quarantined project's files are neither listed nor served.
+        let quarantined = p.status == "quarantined";
+        let files = if quarantined { Vec::new() } else { files };
         let file_count = files.len();
         let timeline = layout(
             &window
@@ -239,6 +242,8 @@ pub(crate) mod ssr {
             requires_python: m.requires_python,
             keywords: m.keywords,
             upstream: None,
+            status: p.status,
+            status_reason: p.status_reason.unwrap_or_default(),
         })
     }
 }

@@ -5,10 +5,12 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod manage;
 pub mod search;
 
 pub use accounts::*;
 pub use catalog::*;
+pub use manage::*;
 pub use search::*;
 
 /// Applies an error's status to the HTTP response: the page's during SSR,

@@ -1,6 +1,7 @@
 //! WASM-safe domain types: they parse untrusted input into values that are
 //! valid by construction ("parse, don't validate"). No I/O, no SQL.
 
+pub mod access;
 pub mod account;
 pub mod dist;
 pub mod escape;

@@ -9,6 +9,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::form::{Field, FormMessage};
 use crate::error::AppError;
 use crate::model::{AccountData, ApiTokenInfo, MaintainedProject, NewApiToken};
+use crate::pages::manage::{EventList, InvitationsCard};
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
@@ -147,9 +148,10 @@ fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
                 </section>
                 <section class="card" aria-labelledby="projects-heading">
                     <h2 id="projects-heading">"Your projects"</h2>
-                    <ProjectList projects=data.projects.clone() empty="You do not maintain any projects yet."/>
+                    <ProjectList projects=data.projects.clone() empty="You do not maintain any projects yet." manage=true/>
                     {data.upstream.then(|| view! { <UpstreamReleases projects=data.projects.clone()/> })}
                 </section>
+                <InvitationsCard invitations=data.invitations.clone()/>
                 <TokensCard tokens=token_list scopes actions=tokens flash/>
                 <section class="card" aria-labelledby="password-heading">
                     <h2 id="password-heading">"Change password"</h2>
@@ -166,6 +168,10 @@ fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
                         <Field label="Confirm new password" name="new_password_confirm" kind="password" autocomplete="new-password" errors/>
                         <button type="submit" class="button button-primary">"Change password"</button>
                     </ActionForm>
+                </section>
+                <section class="card" aria-labelledby="account-history-heading">
+                    <h2 id="account-history-heading">"Security history"</h2>
+                    <EventList events=data.events.clone() show_project=true/>
                 </section>
             </div>
         </section>
@@ -264,7 +270,7 @@ fn TokensCard(
                     <table class="tokens">
                         <caption class="visually-hidden">"Your API tokens"</caption>
                         <thead><tr>
-                            <th scope="col">"Name"</th><th scope="col">"Scope"</th>
+                            <th scope="col">"Name"</th><th scope="col">"Scope"</th><th scope="col">"May"</th>
                             <th scope="col">"Created"</th><th scope="col">"Last used"</th>
                             <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr></thead>
@@ -275,6 +281,7 @@ fn TokensCard(
                                     <tr data-test-token=t.name.clone()>
                                         <td>{t.name.clone()}</td>
                                         <td>{t.project.clone().unwrap_or_else(|| "All your projects".into())}</td>
+                                        <td data-test-token-scopes>{t.scopes.clone()}</td>
                                         <td>{t.created.clone()}</td>
                                         <td>{t.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
                                         <td>
@@ -302,6 +309,14 @@ fn TokensCard(
                     </select>
                     {move || scope_error().map(|m| view! { <p class="field-error" id="field-project-error">{m}</p> })}
                 </div>
+                <div class="field">
+                    <label for="field-scopes">"May"</label>
+                    <select id="field-scopes" name="scopes">
+                        <option value="read,upload">"Read and upload"</option>
+                        <option value="upload">"Upload only"</option>
+                        <option value="read">"Read only (install from a private index)"</option>
+                    </select>
+                </div>
                 <button type="submit" class="button button-primary" data-test-create-token>"Create token"</button>
             </ActionForm>
         </section>
@@ -310,7 +325,13 @@ fn TokensCard(
 }
 
 #[component]
-pub fn ProjectList(projects: Vec<MaintainedProject>, empty: &'static str) -> impl IntoView {
+pub fn ProjectList(
+    projects: Vec<MaintainedProject>,
+    empty: &'static str,
+    /// Link each to its manage page (the owner's account page).
+    #[prop(optional)]
+    manage: bool,
+) -> impl IntoView {
     if projects.is_empty() {
         return view! { <p class="empty" data-test-no-projects>{empty}</p> }.into_any();
     }
@@ -318,8 +339,11 @@ pub fn ProjectList(projects: Vec<MaintainedProject>, empty: &'static str) -> imp
         <ul class="link-list">
             {projects.into_iter().map(|p| view! {
                 <li>
-                    <a href=format!("/project/{}/", p.normalized_name)>{p.name}</a>
+                    <a href=format!("/project/{}/", p.normalized_name)>{p.name.clone()}</a>
                     " " <span class="badge badge-legacy">{p.role}</span>
+                    {manage.then(|| view! {
+                        " " <a class="manage-link" href=format!("/manage/project/{}/", p.normalized_name) data-test-manage=p.normalized_name.clone()>{format!("Manage {}", p.name)}</a>
+                    })}
                 </li>
             }).collect_view()}
         </ul>

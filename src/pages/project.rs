@@ -64,8 +64,26 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
         file_count,
         timeline,
         upstream,
+        status,
+        status_reason,
         ..
     } = project;
+    let local = upstream.is_none();
+    let status_notice = match status.as_str() {
+        "archived" => Some((
+            "notice",
+            "This project is archived: its maintainers expect no more releases.",
+        )),
+        "deprecated" => Some((
+            "notice",
+            "This project is deprecated: its maintainers advise against using it.",
+        )),
+        "quarantined" => Some((
+            "notice notice-danger",
+            "This project is quarantined by the index's administrators: its files are not offered for download.",
+        )),
+        _ => None,
+    };
     let base = format!("/project/{normalized_name}/");
     let canonical = if is_latest {
         base.clone()
@@ -138,6 +156,14 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
                 </div>
             </div>
         </section>
+        {status_notice.map(|(class, text)| view! {
+            <div class="container">
+                <p class=class role="note" data-test-project-status=status.clone()>
+                    <strong>{text}</strong>
+                    {(!status_reason.is_empty()).then(|| format!(" Reason: {status_reason}"))}
+                </p>
+            </div>
+        })}
         {yanked.then(|| view! {
             <div class="container">
                 <p class="notice notice-danger" role="note" data-test-yanked>
@@ -179,6 +205,12 @@ fn ProjectView(project: ProjectDetail) -> impl IntoView {
                         <dl class="meta-list">
                             {meta_rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
                         </dl>
+                    </section>
+                })}
+                {local.then(|| view! {
+                    <section class="sidebar-section">
+                        <h2>"Maintainers"</h2>
+                        <p><a href=format!("/manage/project/{normalized_name}/") rel="nofollow" data-test-manage-link>"Manage this project"</a></p>
                     </section>
                 })}
                 {(!classifiers.is_empty()).then(|| view! {

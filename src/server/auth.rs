@@ -416,14 +416,18 @@ fn origin_host(url: &str) -> Option<&str> {
 /// The client's address: the socket peer, or with `CHEESESHOP_TRUST_PROXY`
 /// set, the first address of `X-Forwarded-For` (set by our own proxy).
 pub fn client_address(parts: &axum::http::request::Parts, trust_proxy: bool) -> String {
+    client_address_of(&parts.headers, &parts.extensions, trust_proxy)
+}
+
+/// The same from a request's headers and extensions.
+pub fn client_address_of(headers: &HeaderMap, extensions: &axum::http::Extensions, trust_proxy: bool) -> String {
     if trust_proxy
-        && let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
         && let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty())
     {
         return first.to_owned();
     }
-    parts
-        .extensions
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned())

@@ -114,6 +114,19 @@ enum UserCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Make a user a site administrator, or no longer one.
+    Admin {
+        #[arg(value_parser = ["grant", "revoke"])]
+        action: String,
+        username: String,
+    },
+    /// Lock an account (no login; its sessions and tokens stop working), or unlock it.
+    Lock {
+        username: String,
+    },
+    Unlock {
+        username: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +170,9 @@ enum TokenCommand {
         /// A name to recognize the token by on the account page.
         #[arg(long, default_value = "command line")]
         name: String,
+        /// What the token may do: read (a private index), upload, or both.
+        #[arg(long, default_value = "read,upload")]
+        scope: String,
     },
 }
 
@@ -223,8 +239,23 @@ async fn execute(command: Command, config: &Config) -> Result<(), String> {
             command: UserCommand::Create { username, email, name },
         } => create_user(&db, &username, &email, name.as_deref()).await,
         Command::Token {
-            command: TokenCommand::Create { user, project, name },
-        } => create_token(&db, &user, project.as_deref(), &name).await,
+            command:
+                TokenCommand::Create {
+                    user,
+                    project,
+                    name,
+                    scope,
+                },
+        } => create_token(&db, &user, project.as_deref(), &name, &scope).await,
+        Command::User {
+            command: UserCommand::Admin { action, username },
+        } => set_user_flag(&db, &username, UserFlag::Admin, action == "grant").await,
+        Command::User {
+            command: UserCommand::Lock { username },
+        } => set_user_flag(&db, &username, UserFlag::Locked, true).await,
+        Command::User {
+            command: UserCommand::Unlock { username },
+        } => set_user_flag(&db, &username, UserFlag::Locked, false).await,
         Command::Cache { command } => cache(&db, command, config).await,
         Command::Name { command } => names(&db, command).await,
         Command::DemoData {
@@ -387,10 +418,11 @@ fn read_new_password(username: &crate::domain::Username) -> Result<String, Strin
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str) -> Result<(), String> {
+async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str, scope: &str) -> Result<(), String> {
     use crate::server::db::{accounts, index};
 
     let name = crate::domain::TokenName::parse(name).map_err(|e| format!("token name: {e}"))?;
+    let scopes = crate::domain::access::TokenScopes::parse(scope).map_err(|e| format!("scope: {e}"))?;
     let user_id = accounts::user_by_username(db, &user.trim().to_lowercase())
         .await
         .map_err(|e| format!("database error: {e}"))?
@@ -413,11 +445,52 @@ async fn create_token(db: &Db, user: &str, project: Option<&str>, name: &str) ->
         name.as_str(),
         &hash,
         project_id,
+        scopes,
         crate::server::now_micros(),
     )
     .await
     .map_err(|e| format!("database error: {e}"))?;
     println!("{token}");
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum UserFlag {
+    Admin,
+    Locked,
+}
+
+/// `user admin grant|revoke`, `user lock|unlock`: recorded in the account's
+/// security history.
+async fn set_user_flag(db: &Db, username: &str, flag: UserFlag, on: bool) -> Result<(), String> {
+    use crate::server::db::{accounts, manage};
+
+    let username = crate::domain::Username::parse(username).map_err(|e| format!("username: {e}"))?;
+    let user = accounts::user_by_username(db, &username.normalized())
+        .await
+        .map_err(|e| format!("database error: {e}"))?
+        .ok_or_else(|| format!("no user {:?}", username.as_str()))?;
+    let changed = accounts::set_flag(db, user.id, matches!(flag, UserFlag::Admin), on)
+        .await
+        .map_err(|e| format!("database error: {e}"))?;
+    let (kind, detail, said) = match (flag, on) {
+        (UserFlag::Admin, true) => ("account:admin", "granted", "is now a site administrator"),
+        (UserFlag::Admin, false) => ("account:admin", "revoked", "is no longer a site administrator"),
+        (UserFlag::Locked, true) => ("account:lock", "", "is locked"),
+        (UserFlag::Locked, false) => ("account:unlock", "", "is unlocked"),
+    };
+    if changed {
+        let event = crate::server::db::write::maintain::NewEvent {
+            subject_id: Some(user.id),
+            kind,
+            detail: format!("{detail} from the command line").trim().to_owned(),
+            ..Default::default()
+        };
+        manage::record(db, &event, crate::server::now_micros())
+            .await
+            .map_err(|e| format!("database error: {e}"))?;
+    }
+    println!("{} {said}", user.username);
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod import;
 pub mod index;
 pub mod object_storage;
 pub mod page_cache;
+pub mod quarantine;
 pub mod render;
 pub mod state;
 pub mod storage;

@@ -60,6 +60,8 @@ pub struct Shared {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// The pull-through cache of upstream indexes, when configured.
     pub upstream: Option<Arc<crate::server::upstream::Upstream>>,
+    /// The storage keys of quarantined projects, never served.
+    pub quarantine: Arc<crate::server::quarantine::Quarantine>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl Shared {
             search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency(0))),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             upstream: None,
+            quarantine: Arc::default(),
         }
     }
 }

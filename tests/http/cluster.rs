@@ -218,9 +218,17 @@ impl Cluster {
         .await
         .expect("user");
         let (token, hash) = auth::new_api_token();
-        index::create_token(&self.db, user_id, "cluster", &hash, None, now_micros())
-            .await
-            .expect("token");
+        index::create_token(
+            &self.db,
+            user_id,
+            "cluster",
+            &hash,
+            None,
+            cheeseshop::domain::access::TokenScopes::ALL,
+            now_micros(),
+        )
+        .await
+        .expect("token");
         token
     }
 

@@ -401,9 +401,17 @@ async fn tokens_are_found_by_hash_used_and_revoked() {
         .await
         .expect("user");
     let project = add_project(&db, "scoped", "S", "", &["1.0"]).await;
-    let id = index::create_token(&db, owner, "ci", "hash-1", Some(project), 10)
-        .await
-        .expect("token");
+    let id = index::create_token(
+        &db,
+        owner,
+        "ci",
+        "hash-1",
+        Some(project),
+        cheeseshop::domain::access::TokenScopes::ALL,
+        10,
+    )
+    .await
+    .expect("token");
     let found = index::token_owner(&db, "hash-1").await.expect("q").expect("owner");
     assert_eq!(
         (found.token_id, found.user_id, found.project_id),

@@ -496,9 +496,17 @@ pub async fn user_with_token(app: &TestApp, username: &str, project_id: Option<i
 pub async fn token_for(app: &TestApp, user_id: i64, project_id: Option<i64>) -> String {
     use cheeseshop::server::{auth, db::index, now_micros};
     let (token, token_hash) = auth::new_api_token();
-    index::create_token(&app.db, user_id, "test", &token_hash, project_id, now_micros())
-        .await
-        .expect("create token");
+    index::create_token(
+        &app.db,
+        user_id,
+        "test",
+        &token_hash,
+        project_id,
+        cheeseshop::domain::access::TokenScopes::ALL,
+        now_micros(),
+    )
+    .await
+    .expect("create token");
     token
 }
 

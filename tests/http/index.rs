@@ -72,7 +72,7 @@ async fn simple_api_html_and_json_describe_the_same_files() {
     let response = get_with(&app, "/simple/flask/", None).await;
     assert!(response.headers().contains_key("x-pypi-last-serial"));
     let html = response.text().await.expect("body");
-    assert!(html.contains(r#"<meta name="pypi:repository-version" content="1.1">"#));
+    assert!(html.contains(r#"<meta name="pypi:repository-version" content="1.4">"#));
     let anchors = html.matches("<a href=").count();
     assert!(html.contains("#sha256="), "anchors carry the sha256");
 
@@ -81,7 +81,7 @@ async fn simple_api_html_and_json_describe_the_same_files() {
         .json()
         .await
         .expect("json");
-    assert_eq!(json["meta"]["api-version"], "1.1");
+    assert_eq!(json["meta"]["api-version"], "1.4");
     assert_eq!(json["name"], "flask");
     let files = json["files"].as_array().expect("files");
     assert_eq!(files.len(), anchors);

@@ -14,6 +14,7 @@ mod helpers;
 mod hostile;
 mod importer;
 mod index;
+mod manage;
 mod pages;
 mod postgres;
 mod project;

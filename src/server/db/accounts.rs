@@ -19,6 +19,8 @@ pub struct UserRow {
 pub struct Credentials {
     pub id: i64,
     pub password_hash: String,
+    /// Locked by an administrator: the password is checked, the login refused.
+    pub locked: bool,
 }
 
 pub struct NewUser<'a> {
@@ -80,7 +82,7 @@ pub async fn create_user(db: &Db, user: &NewUser<'_>) -> Result<i64, CreateUserE
 /// Credentials by username or e-mail address (normalized).
 pub async fn credentials(db: &Db, identifier_normalized: &str) -> Result<Option<Credentials>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_as(
-        "SELECT id, password_hash FROM users WHERE username_normalized = $1 OR email_normalized = $1 LIMIT 1",
+        "SELECT id, password_hash, locked FROM users WHERE username_normalized = $1 OR email_normalized = $1 LIMIT 1",
     )
     .bind(identifier_normalized)
     .fetch_optional(pool)
@@ -204,13 +206,15 @@ pub struct SessionUser {
     pub username: String,
     pub name: String,
     pub last_seen: i64,
+    /// A site administrator.
+    pub is_admin: bool,
 }
 
 /// The user of a live (unexpired) session.
 pub async fn session_user(db: &Db, token_hash: &str, now: i64) -> Result<Option<SessionUser>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_as(
-        "SELECT s.user_id, u.username, u.name, s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires > $2",
+        "SELECT s.user_id, u.username, u.name, s.last_seen, u.is_admin FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires > $2 AND NOT u.locked",
     )
     .bind(token_hash)
     .bind(now)
@@ -365,4 +369,26 @@ pub async fn taken(db: &Db, username_normalized: &str, email_normalized: &str) -
     .bind(email_normalized)
     .fetch_one(pool)
     .await)
+}
+
+/// Sets `is_admin` (or `locked`) of a user; `false` if it was so already.
+/// Locking also ends the user's sessions.
+pub async fn set_flag(db: &Db, user_id: i64, admin: bool, on: bool) -> Result<bool, sqlx::Error> {
+    let sql = if admin {
+        "UPDATE users SET is_admin = $2 WHERE id = $1 AND is_admin <> $2"
+    } else {
+        "UPDATE users SET locked = $2 WHERE id = $1 AND locked <> $2"
+    };
+    let changed = each_backend!(db, pool => sqlx::query(sql)
+        .bind(user_id)
+        .bind(on)
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
+    if !admin && on {
+        each_backend!(db, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(pool)
+            .await.map(|done| done.rows_affected()))?;
+    }
+    Ok(changed > 0)
 }

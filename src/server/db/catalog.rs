@@ -133,12 +133,16 @@ pub struct ProjectRow {
     pub metadata_release_id: Option<i64>,
     /// PyPI's serial: the id of the project's newest journal entry.
     pub last_serial: i64,
+    /// PEP 792 status and its reason.
+    pub status: String,
+    pub status_reason: Option<String>,
 }
 
 /// The columns of `ProjectRow`.
 macro_rules! project_columns {
     () => {
-        "SELECT id, name, normalized_name, latest_release_id, metadata_release_id, last_serial FROM projects"
+        "SELECT id, name, normalized_name, latest_release_id, metadata_release_id, last_serial, status, status_reason \
+         FROM projects"
     };
 }
 
@@ -200,6 +204,7 @@ pub async fn project_with_releases(
         Pool::Sqlite(pool) => {
             sqlx::query_as(
                 "SELECT p.id, p.name, p.normalized_name, p.latest_release_id, p.metadata_release_id, p.last_serial, \
+                     p.status, p.status_reason, \
                      (SELECT json_group_array(json_object('id', r.id, 'version', r.version, 'sort_key', r.sort_key, \
                              'created', r.created, 'is_prerelease', json(CASE WHEN r.is_prerelease THEN 'true' ELSE 'false' END), \
                              'is_legacy', json(CASE WHEN r.is_legacy THEN 'true' ELSE 'false' END), \
@@ -217,6 +222,7 @@ pub async fn project_with_releases(
         Pool::Postgres(pool) => {
             sqlx::query_as(
                 "SELECT p.id, p.name, p.normalized_name, p.latest_release_id, p.metadata_release_id, p.last_serial, \
+                     p.status, p.status_reason, \
                      (SELECT COALESCE(json_agg(r), '[]')::TEXT FROM \
                          (SELECT r.id, r.version, r.sort_key, r.created, r.is_prerelease, r.is_legacy, r.yanked, \
                                  r.yanked_reason, EXISTS (SELECT 1 FROM release_metadata m WHERE m.release_id = r.id) AS has_metadata \

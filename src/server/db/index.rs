@@ -68,6 +68,9 @@ pub struct SimpleProject {
     pub files: Vec<IndexFile>,
     /// The owner lets the upstream's releases be served beside these.
     pub allow_upstream: bool,
+    /// PEP 792 status and its reason.
+    pub status: String,
+    pub status_reason: Option<String>,
 }
 
 /// Everything the Simple API shows of one project, in one round trip: the
@@ -76,7 +79,8 @@ pub struct SimpleProject {
 /// The files are `file_columns!` as JSON objects keyed by `IndexFile`'s
 /// field names.
 pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<SimpleProject>, sqlx::Error> {
-    let row: Option<(String, String, i64, String, String, bool)> = match db.pool() {
+    #[allow(clippy::type_complexity)]
+    let row: Option<(String, String, i64, String, String, bool, String, Option<String>)> = match db.pool() {
         Pool::Sqlite(pool) => {
             sqlx::query_as(concat!(
                 "SELECT p.name, p.normalized_name, p.last_serial, \
@@ -92,7 +96,7 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
                 file_columns!(),
                 " FROM files f JOIN releases r ON r.id = f.release_id \
                           WHERE r.project_id = p.id ORDER BY f.filename) x), \
-                     p.allow_upstream \
+                     p.allow_upstream, p.status, p.status_reason \
                  FROM projects p WHERE p.normalized_name = $1"
             ))
             .bind(normalized_name)
@@ -111,7 +115,7 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
                 file_columns!(),
                 " FROM files f JOIN releases r ON r.id = f.release_id \
                           WHERE r.project_id = p.id ORDER BY f.filename) x), \
-                     p.allow_upstream \
+                     p.allow_upstream, p.status, p.status_reason \
                  FROM projects p WHERE p.normalized_name = $1"
             ))
             .bind(normalized_name)
@@ -119,7 +123,7 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
             .await?
         }
     };
-    let Some((name, normalized_name, last_serial, versions, files, allow_upstream)) = row else {
+    let Some((name, normalized_name, last_serial, versions, files, allow_upstream, status, status_reason)) = row else {
         return Ok(None);
     };
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
@@ -130,6 +134,8 @@ pub async fn simple_project(db: &Db, normalized_name: &str) -> Result<Option<Sim
         versions: serde_json::from_str(&versions).map_err(decode)?,
         files: serde_json::from_str(&files).map_err(decode)?,
         allow_upstream,
+        status,
+        status_reason,
     }))
 }
 
@@ -191,12 +197,14 @@ pub struct TokenOwner {
     pub username: String,
     pub project_id: Option<i64>,
     pub token_name: String,
+    /// `TokenScopes` in the database's text form.
+    pub scopes: String,
 }
 
 pub async fn token_owner(db: &Db, token_hash: &str) -> Result<Option<TokenOwner>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_as(
-        "SELECT t.id AS token_id, t.user_id, u.username, t.project_id, t.name AS token_name \
-         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        "SELECT t.id AS token_id, t.user_id, u.username, t.project_id, t.name AS token_name, t.scopes \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND NOT u.locked",
     )
     .bind(token_hash)
     .fetch_optional(pool)
@@ -218,10 +226,11 @@ pub async fn create_token(
     name: &str,
     token_hash: &str,
     project_id: Option<i64>,
+    scopes: crate::domain::access::TokenScopes,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, project_id, created) VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO api_tokens (user_id, name, token_hash, project_id, created, scopes) VALUES ($1, $2, $3, $4, $5, $6) \
          RETURNING id",
     )
     .bind(user_id)
@@ -229,6 +238,7 @@ pub async fn create_token(
     .bind(token_hash)
     .bind(project_id)
     .bind(now)
+    .bind(scopes.to_db())
     .fetch_one(pool)
     .await)
 }
@@ -240,11 +250,12 @@ pub struct TokenRow {
     pub project: Option<String>,
     pub created: i64,
     pub last_used: Option<i64>,
+    pub scopes: String,
 }
 
 pub async fn tokens(db: &Db, user_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_as(
-        "SELECT t.id, t.name, p.name AS project, t.created, t.last_used \
+        "SELECT t.id, t.name, p.name AS project, t.created, t.last_used, t.scopes \
          FROM api_tokens t LEFT JOIN projects p ON p.id = t.project_id \
          WHERE t.user_id = $1 ORDER BY t.created DESC, t.id DESC",
     )
@@ -261,4 +272,12 @@ pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, 
         .execute(pool)
         .await.map(|done| done.rows_affected()))?;
     Ok(result == 1)
+}
+
+/// Whether a file of this name was ever deleted (its name is never used again).
+pub async fn filename_was_deleted(db: &Db, filename: &str) -> Result<bool, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deleted_filenames WHERE filename = $1)")
+        .bind(filename)
+        .fetch_one(pool)
+        .await)
 }

@@ -35,6 +35,7 @@ pub mod copy;
 pub mod gate;
 pub mod index;
 pub mod latency;
+pub mod manage;
 pub mod postgres;
 pub mod probe;
 pub mod search;

@@ -968,3 +968,4 @@ async fn add_projects_sqlite(
         files: files as usize,
     })
 }
+pub mod maintain;

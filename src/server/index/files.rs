@@ -101,6 +101,9 @@ pub async fn serve(state: &AppState, key: &str, method: Method, headers: &Header
     if !valid_key(base) {
         return Err(IndexError::not_found());
     }
+    if state.quarantine.blocks(&state.db, &key).await? {
+        return Err(IndexError::not_found());
+    }
     let Some(object) = state.storage.open(&key).await? else {
         return Err(IndexError::not_found());
     };

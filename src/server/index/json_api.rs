@@ -98,6 +98,10 @@ async fn document(
         }
         return Ok(not_found());
     };
+    // A quarantined project offers nothing to install (PEP 792).
+    if project.status == "quarantined" {
+        return Ok(not_found());
+    }
     // The project document's metadata is known from the project row: read
     // it beside releases and files (two round trips in all); a release
     // document's only once its release is found among them.
@@ -138,7 +142,9 @@ async fn document(
         .map(file_json)
         .collect();
     let mut body = serde_json::Map::new();
-    body.insert("info".into(), info(&project, release, metadata.as_ref(), &base));
+    let mut info_value = info(&project, release, metadata.as_ref(), &base);
+    info_value["project_status"] = json!({"status": project.status, "reason": project.status_reason});
+    body.insert("info".into(), info_value);
     body.insert("last_serial".into(), json!(project.last_serial));
     if version.is_none() {
         // Every release, oldest first, each with its files (empty when none).

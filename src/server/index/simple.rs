@@ -19,8 +19,9 @@ use crate::server::db::catalog;
 use crate::server::db::index::{self, IndexFile};
 use crate::server::state::AppState;
 
-/// The Simple API version we implement (PEP 700 is 1.1).
-pub const API_VERSION: &str = "1.1";
+/// The Simple API version we implement: 1.1 is PEP 700's fields, 1.4 adds
+/// PEP 792's project status (1.2 and 1.3 added only optional fields).
+pub const API_VERSION: &str = "1.4";
 
 #[derive(Debug, Deserialize)]
 pub struct FormatQuery {
@@ -108,11 +109,38 @@ pub async fn index(
 }
 
 fn page_head(title: &str) -> String {
+    page_head_with(title, None)
+}
+
+/// A project page's head, with its PEP 792 status when it is not active.
+fn page_head_with(title: &str, status: Option<Status<'_>>) -> String {
+    let mut meta = String::new();
+    if let Some(status) = status {
+        let _ = writeln!(
+            meta,
+            "    <meta name=\"pypi:project-status\" content=\"{}\">",
+            html_attr(status.status)
+        );
+        if let Some(reason) = status.reason {
+            let _ = writeln!(
+                meta,
+                "    <meta name=\"pypi:project-status-reason\" content=\"{}\">",
+                html_attr(reason)
+            );
+        }
+    }
     format!(
-        "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n    \
-         <title>{}</title>\n  </head>\n  <body>\n",
+        "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n\
+         {meta}    <title>{}</title>\n  </head>\n  <body>\n",
         html_text(title)
     )
+}
+
+/// A project's PEP 792 status, as the Simple API shows it.
+#[derive(Clone, Copy)]
+struct Status<'a> {
+    status: &'a str,
+    reason: Option<&'a str>,
 }
 
 pub async fn project(
@@ -139,9 +167,10 @@ pub async fn project(
         }
         return Err(IndexError::not_found());
     };
+    let status = crate::domain::access::ProjectStatus::parse(&project.status).unwrap_or_default();
     // Its owner may let the upstream's releases be served beside the local
     // ones: never a version or a filename the project has here.
-    let merged = match (&state.upstream, project.allow_upstream) {
+    let merged = match (&state.upstream, project.allow_upstream && status.serves_files()) {
         (Some(upstream), true) => match upstream.project(&state.db, &normalized).await {
             Ok(served) => served.map(|s| (upstream, s)),
             Err(crate::server::upstream::UpstreamError::Database(e)) => return Err(e.into()),
@@ -157,7 +186,13 @@ pub async fn project(
         Some((_, served)) => upstream_extra(&normalized, &project.versions, &project.files, &served.listing.files),
         None => Vec::new(),
     };
-    let mut files: Vec<LinkFile> = project.files.iter().map(LinkFile::local).collect();
+    // A quarantined project offers nothing to install (PEP 792).
+    let mut files: Vec<LinkFile> = if status.serves_files() {
+        project.files.iter().map(LinkFile::local).collect()
+    } else {
+        versions.clear();
+        Vec::new()
+    };
     if !extra.is_empty() {
         files.extend(extra.iter().map(|(f, url)| LinkFile::upstream(f, url)));
         files.sort_by(|a, b| a.filename.cmp(b.filename));
@@ -177,6 +212,10 @@ pub async fn project(
         &versions,
         &files,
         Some(project.last_serial),
+        Some(Status {
+            status: &project.status,
+            reason: project.status_reason.as_deref(),
+        }),
     );
     let mut response = respond(content_type, project.last_serial, body);
     if let Some((upstream, served)) = &merged {
@@ -216,7 +255,10 @@ fn project_page(
     versions: &[String],
     files: &[LinkFile],
     serial: Option<i64>,
+    status: Option<Status<'_>>,
 ) -> String {
+    // Active is the default: said only when it is not.
+    let status = status.filter(|s| s.status != "active");
     if content_type == JSON_V1 {
         // The same files as the HTML form: none whose URL could not be a link.
         let files: Vec<_> = files
@@ -228,16 +270,23 @@ fn project_page(
             Some(serial) => json!({"api-version": API_VERSION, "_last-serial": serial}),
             None => json!({"api-version": API_VERSION}),
         };
-        json!({
+        let mut page = json!({
             "meta": meta,
             "name": normalized,
             "versions": versions,
             "files": files,
-        })
-        .to_string()
+        });
+        if let Some(status) = status {
+            let mut marker = json!({"status": status.status});
+            if let Some(reason) = status.reason {
+                marker["reason"] = json!(reason);
+            }
+            page["project-status"] = marker;
+        }
+        page.to_string()
     } else {
         let mut html = String::with_capacity(256 * files.len() + 256);
-        html.push_str(&page_head(&format!("Links for {name}")));
+        html.push_str(&page_head_with(&format!("Links for {name}"), status));
         let _ = writeln!(html, "    <h1>Links for {}</h1>", html_text(name));
         for f in files {
             html_file(&mut html, f);
@@ -278,7 +327,15 @@ async fn upstream_project(
     } else {
         served.listing.versions.clone()
     };
-    let body = project_page(content_type, normalized, &served.listing.name, &versions, &files, None);
+    let body = project_page(
+        content_type,
+        normalized,
+        &served.listing.name,
+        &versions,
+        &files,
+        None,
+        None,
+    );
     let mut response = respond(content_type, None, body);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60, public"));

@@ -39,10 +39,12 @@ use tokio::io::AsyncWriteExt as _;
 use super::IndexError;
 use super::metadata::{self, CoreMetadata, MAX_METADATA_FILE, RawMetadata};
 use crate::domain::ReleaseVersion;
+use crate::domain::access::ProjectStatus;
 use crate::domain::dist::{DistFilename, DistKind};
 use crate::server::auth::hash_token;
 use crate::server::db::catalog;
 use crate::server::db::index::{self, TokenOwner};
+use crate::server::db::write::maintain::NewEvent;
 use crate::server::db::write::{InsertedFile, NewFile, NewRelease};
 use crate::server::now_micros;
 use crate::server::render::{MAX_DESCRIPTION_BYTES, render_off_thread};
@@ -105,8 +107,15 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<TokenOwne
              username __token__ and the token as password. Create one on your account page.",
         ));
     }
-    let owner = index::token_owner(&state.db, &hash_token(password.trim())).await?;
-    owner.ok_or_else(|| IndexError::forbidden("Invalid or revoked API token."))
+    let owner = index::token_owner(&state.db, &hash_token(password.trim()))
+        .await?
+        .ok_or_else(|| IndexError::forbidden("Invalid or revoked API token."))?;
+    if !crate::domain::access::TokenScopes::from_db(&owner.scopes).upload {
+        return Err(IndexError::forbidden(
+            "This API token may only read the index; uploads need a token with the upload scope.",
+        ));
+    }
+    Ok(owner)
 }
 
 /// A staging file that is removed unless it was handed to storage.
@@ -475,6 +484,20 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Response
     }
 }
 
+fn archived(name: &str, status: ProjectStatus) -> IndexError {
+    IndexError::bad_request(format!(
+        "The project {name} is {}: it accepts no new uploads.",
+        status.as_str()
+    ))
+}
+
+fn deleted_filename(filename: &str) -> IndexError {
+    IndexError::bad_request(format!(
+        "The filename '{filename}' was used by a file that has been deleted. A filename can be used only once, \
+         even after deletion; upload a new version."
+    ))
+}
+
 fn already_exists(filename: &str, sha256: &str) -> IndexError {
     IndexError::bad_request(format!(
         "File already exists ('{filename}', with sha256 hash '{sha256}'). A filename can be used only once, even \
@@ -488,6 +511,7 @@ fn ok() -> Response {
 
 async fn handle(state: &AppState, request: Request) -> Result<Response, IndexError> {
     let owner = authenticate(state, request.headers()).await?;
+    let address = crate::server::auth::client_address_of(request.headers(), request.extensions(), state.trust_proxy);
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -537,7 +561,18 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
         index::has_role(&state.db, owner.user_id, project_id)
     })
     .await?;
+    if let Some(project) = &existing {
+        let status = ProjectStatus::parse(&project.status).unwrap_or_default();
+        if !status.accepts_uploads() {
+            return Err(archived(&project.name, status));
+        }
+    }
     check_digests(&form, &file)?;
+    // A deleted file's name, refused before its bytes are stored: they
+    // would make the deleted file's URL serve again.
+    if index::filename_was_deleted(&state.db, &dist.filename).await? {
+        return Err(deleted_filename(&dist.filename));
+    }
 
     if let Some(existing) = index::file_by_name(&state.db, &dist.filename).await? {
         if existing.sha256 == file.sha256 {
@@ -596,6 +631,7 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
         metadata: &metadata,
         key: &key,
         metadata_sha256: metadata_sha256.as_deref(),
+        address: Some(&address),
     };
     write_rows(state, &upload).await?;
     if let Err(error) = index::touch_token(&state.db, owner.token_id, now_micros()).await {
@@ -642,6 +678,8 @@ struct Upload<'a> {
     metadata: &'a crate::server::db::write::ReleaseMetadata,
     key: &'a str,
     metadata_sha256: Option<&'a str>,
+    /// The client's address, for the security history.
+    address: Option<&'a str>,
 }
 
 /// Commits the upload's rows in one write transaction. The unique filename
@@ -651,8 +689,20 @@ async fn write_rows(state: &AppState, u: &Upload<'_>) -> Result<(), IndexError> 
     let now = now_micros();
     let mut tx = state.db.begin_write().await?;
     let (project_id, created) = tx.ensure_project(u.name.as_str(), &u.name.normalized(), now).await?;
+    // Every writer of a project (uploads, maintainers' actions) holds its
+    // row first, so they run one after another (`WriteTx::lock_project`).
+    let locked = tx.lock_project_id(project_id).await?.ok_or_else(|| {
+        IndexError::new(
+            StatusCode::CONFLICT,
+            "The project was deleted while this file was uploaded; upload it again.",
+        )
+    })?;
     if created {
         tx.add_role(u.owner.user_id, project_id, "Owner").await?;
+    }
+    let status = ProjectStatus::parse(&locked.status).unwrap_or_default();
+    if !status.accepts_uploads() {
+        return Err(archived(&locked.name, status));
     }
     // Again under the write lock: a project created meanwhile by someone else.
     let has_role = tx.has_role(u.owner.user_id, project_id).await?;
@@ -713,6 +763,21 @@ async fn write_rows(state: &AppState, u: &Upload<'_>) -> Result<(), IndexError> 
         )
         .await?;
     match inserted {
+        // Checked after the insert: a deletion of this filename that
+        // committed meanwhile is seen by this statement (PostgreSQL's read
+        // committed takes a new snapshot; SQLite's writers are serialized).
+        InsertedFile::Added if tx.filename_was_deleted(&u.dist.filename).await? => {
+            drop(tx);
+            // The key names the filename, which no row can ever use again:
+            // its objects are nobody's (the file's deletion removed its
+            // own before this upload stored them again).
+            for key in [format!("{}.metadata", u.key), u.key.to_owned()] {
+                if let Err(error) = state.storage.delete(&key).await {
+                    tracing::warn!(%error, key, "could not remove a refused upload's object");
+                }
+            }
+            return Err(deleted_filename(&u.dist.filename));
+        }
         InsertedFile::Added => {}
         // A concurrent upload of the very same file won the race: done.
         InsertedFile::Exists { sha256 } if sha256 == u.file.sha256 => return Ok(()),
@@ -725,6 +790,18 @@ async fn write_rows(state: &AppState, u: &Upload<'_>) -> Result<(), IndexError> 
         &action,
         Some(&u.version.to_string()),
         Some(u.owner.user_id),
+        now,
+    )
+    .await?;
+    tx.record(
+        &NewEvent {
+            project: Some((project_id, &locked.name)),
+            actor: Some((u.owner.user_id, &u.owner.username)),
+            subject_id: None,
+            kind: "file:upload",
+            detail: format!("{} with the API token “{}”", u.dist.filename, u.owner.token_name),
+            address: u.address,
+        },
         now,
     )
     .await?;

@@ -280,5 +280,7 @@ pub async fn project(
             fetched_ago: time_ago(unix_now(), fetched),
             fetched_at: iso(Some(fetched.saturating_mul(1_000_000))),
         }),
+        status: "active".into(),
+        status_reason: String::new(),
     })
 }
