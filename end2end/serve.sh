@@ -7,6 +7,9 @@ dir=$(mktemp -d)
 export DATABASE_URL="sqlite://$dir/e2e.db"
 export RUST_LOG=warn
 ./target/release/cheeseshop import "${DATASET:-../shared/data/pypi-top-100}" >/dev/null
+# A site administrator, made as README says (the admin area's test logs in as it).
+printf 'correct horse battery staple\n' | ./target/release/cheeseshop user create --username admin --email admin@example.org >/dev/null
+./target/release/cheeseshop user admin grant admin >/dev/null
 LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:${PORT:-3100}" LEPTOS_ENV=PROD \
     ./target/release/cheeseshop &
 pid=$!

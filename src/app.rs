@@ -9,6 +9,7 @@ use crate::components::auth::Auth;
 use crate::components::layout::{SiteFooter, SiteHeader};
 use crate::pages::about::AboutPage;
 use crate::pages::account::{AccountPage, LoginPage, RegisterPage};
+use crate::pages::admin::AdminPage;
 use crate::pages::home::HomePage;
 use crate::pages::manage::{ManageProjectPage, ManageReleasePage};
 use crate::pages::not_found::NotFoundPage;
@@ -158,9 +159,10 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/project/:name/:version") view=ProjectPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/account/login") view=LoginPage/>
-                <Route path=path!("/account/register") view=RegisterPage/>
+                <Route path=path!("/account/register") view=RegisterPage ssr=SsrMode::Async/>
                 <Route path=path!("/user/:username") view=UserPage ssr=SsrMode::Async/>
                 <Route path=path!("/manage/project/:name") view=ManageProjectPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                 <Route path=path!("/manage/project/:name/release/:version") view=ManageReleasePage ssr=SsrMode::Async/>
             </Routes>
         </main>

@@ -166,6 +166,9 @@ pub struct AccountData {
     /// The account's security history, newest first.
     #[serde(default)]
     pub events: Vec<SecurityEvent>,
+    /// A site administrator (the page links to `/admin`).
+    #[serde(default)]
+    pub is_admin: bool,
 }
 
 /// An API token as its owner sees it: never the token itself.
@@ -329,4 +332,30 @@ pub struct ManageFile {
     pub size: String,
     pub uploaded_on: String,
     pub sha256: String,
+}
+
+/// `/admin`: what a site administrator finds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminData {
+    pub query: String,
+    pub users: Vec<AdminUser>,
+    pub projects: Vec<AdminProject>,
+    pub reserved: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUser {
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub member_since: String,
+    pub is_admin: bool,
+    pub locked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminProject {
+    pub name: String,
+    pub normalized_name: String,
+    pub status: String,
 }

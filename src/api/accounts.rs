@@ -16,6 +16,14 @@ pub async fn register(
     super::respond(ssr::register(name, username, email, password, password_confirm).await)
 }
 
+/// Whether anyone may create an account here (not on a private index,
+/// whose accounts its administrators make).
+#[server(prefix = "/api", endpoint = "registration_open")]
+pub async fn registration_open() -> Result<bool, AppError> {
+    let state = crate::server::state::AppState::from_context()?;
+    Ok(!state.private)
+}
+
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(identifier: String, password: String, next: Option<String>) -> Result<(), AppError> {
     super::respond(ssr::login(identifier, password, next).await)
@@ -126,6 +134,9 @@ pub(crate) mod ssr {
         password_confirm: String,
     ) -> Result<(), AppError> {
         let state = AppState::from_context()?;
+        if state.private {
+            return Err(AppError::Forbidden(REGISTRATION_CLOSED.into()));
+        }
         let mut form = FormErrors::default();
         form.keep("name", &name);
         form.keep("username", &username);
@@ -197,6 +208,9 @@ pub(crate) mod ssr {
         leptos_axum::redirect("/account");
         Ok(())
     }
+
+    pub const REGISTRATION_CLOSED: &str =
+        "This index is private: its administrators create the accounts. Ask one of them for an account.";
 
     const LOGIN_FAILED: &str = "The username or e-mail address and the password do not match an account.";
 
@@ -305,7 +319,7 @@ pub(crate) mod ssr {
         }
     }
 
-    fn request_address(state: &AppState) -> String {
+    pub(crate) fn request_address(state: &AppState) -> String {
         use_context::<Parts>()
             .map(|p| auth::client_address(&p, state.trust_proxy))
             .unwrap_or_default()
@@ -372,6 +386,7 @@ pub(crate) mod ssr {
             member_since: human_date(Some(user.created)),
             projects: maintained(projects),
             upstream: state.upstream.is_some(),
+            is_admin: session.user.is_admin,
             invitations: invitations
                 .into_iter()
                 .map(crate::api::manage::ssr::invitation)
@@ -470,6 +485,24 @@ pub(crate) mod ssr {
             )));
         }
         tracing::info!(user_id, project = %normalized, allow, "upstream releases setting changed");
+        if let Some(project) = crate::server::db::manage::project(&state.db, &normalized).await? {
+            let event = NewEvent {
+                project: Some((project.id, &project.name)),
+                actor: Some((user_id, &session.user.username)),
+                subject_id: None,
+                kind: "project:upstream",
+                detail: if allow {
+                    "upstream releases served too"
+                } else {
+                    "local releases only"
+                }
+                .into(),
+                address: Some(&request_address(&state)),
+            };
+            if let Err(error) = crate::server::db::manage::record(&state.db, &event, now_micros()).await {
+                tracing::warn!(%error, "could not record a security event");
+            }
+        }
         Ok(())
     }
 

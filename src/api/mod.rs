@@ -4,11 +4,13 @@
 //! `AppError`s whose HTTP status is applied to the response either way.
 
 pub mod accounts;
+pub mod admin;
 pub mod catalog;
 pub mod manage;
 pub mod search;
 
 pub use accounts::*;
+pub use admin::*;
 pub use catalog::*;
 pub use manage::*;
 pub use search::*;

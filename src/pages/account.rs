@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{ChangePassword, CreateToken, Login, Register, RevokeToken, SetUpstreamMerge, get_account};
+use crate::api::{
+    ChangePassword, CreateToken, Login, Register, RevokeToken, SetUpstreamMerge, get_account, registration_open,
+};
 use crate::components::auth::{form_errors, form_message, use_auth};
 use crate::components::copy::CopyButton;
 use crate::components::error_view::ErrorView;
@@ -13,6 +15,30 @@ use crate::pages::manage::{EventList, InvitationsCard};
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
+    let open = Resource::new(|| (), |_| registration_open());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match open.await {
+                    Ok(false) => view! {
+                        <Title text="Create an account"/>
+                        <section class="container auth-page">
+                            <h1>"Create an account"</h1>
+                            <p class="lead" data-test-registration-closed>
+                                "This index is private: its administrators create the accounts. Ask one of them for an account."
+                            </p>
+                            <p>"Have an account? " <a href="/account/login">"Log in"</a></p>
+                        </section>
+                    }.into_any(),
+                    _ => view! { <RegisterForm/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn RegisterForm() -> impl IntoView {
     let register = use_auth().tracked::<Register>();
     let errors = form_errors(register);
     let message = form_message(register);
@@ -145,6 +171,7 @@ fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
                         <dt>"Member since"</dt><dd>{data.member_since}</dd>
                     </dl>
                     <p><a href=profile>"View your public profile"</a></p>
+                    {data.is_admin.then(|| view! { <p><a href="/admin" data-test-admin-link>"Administration"</a></p> })}
                 </section>
                 <section class="card" aria-labelledby="projects-heading">
                     <h2 id="projects-heading">"Your projects"</h2>
@@ -209,7 +236,7 @@ fn UpstreamReleases(projects: Vec<MaintainedProject>) -> impl IntoView {
                         <ActionForm action=merge attr:class="inline-form">
                             <input type="hidden" name="project" value=project/>
                             <input type="hidden" name="allow" value=allow/>
-                            <button type="submit" class="button button-light">{label}</button>
+                            <button type="submit" class="button button-secondary">{label}</button>
                         </ActionForm>
                     </li>
                 }

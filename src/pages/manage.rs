@@ -163,7 +163,7 @@ fn ReleasesCard(p: ManageProject, base: String, actions: Actions) -> impl IntoVi
                         </tr></thead>
                         <tbody>
                             {p.releases.iter().map(|r| {
-                                let files_href = format!("{base}release/{}", urlencoding_path(&r.version));
+                                let files_href = format!("{base}release/{}", crate::domain::escape::url_segment(&r.version));
                                 let project = project.clone();
                                 view! {
                                     <tr data-test-release=r.version.clone()>
@@ -173,7 +173,12 @@ fn ReleasesCard(p: ManageProject, base: String, actions: Actions) -> impl IntoVi
                                             {(!r.yanked_reason.is_empty()).then(|| view! { <span class="field-hint">" " {r.yanked_reason.clone()}</span> })}
                                         </th>
                                         <td>{r.released_on.clone()}</td>
-                                        <td><a href=files_href aria-label=format!("Files of {}", r.version)>{r.files}</a></td>
+                                        <td>
+                                            <a href=files_href>
+                                                {format!("{} file{}", r.files, if r.files == 1 { "" } else { "s" })}
+                                                <span class="visually-hidden">{format!(" of {}", r.version)}</span>
+                                            </a>
+                                        </td>
                                         <td>
                                             {(p.can_yank && !r.yanked).then(|| view! {
                                                 <YankForm action=actions.yank project=project.clone() version=r.version.clone()/>
@@ -216,21 +221,6 @@ fn ReleasesCard(p: ManageProject, base: String, actions: Actions) -> impl IntoVi
             })}
         </section>
     }
-}
-
-/// A version in a URL path: PEP 440 versions are URL-safe but for `+`
-/// (local versions), which a path keeps as it is; legacy versions may hold
-/// anything, so everything else is percent-encoded.
-fn urlencoding_path(version: &str) -> String {
-    let mut out = String::with_capacity(version.len());
-    for b in version.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+' | b'!') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[component]
@@ -510,12 +500,12 @@ fn PersonForms(actions: Actions, project: String, username: String, other: &'sta
             <input type="hidden" name="project" value=project/>
             <input type="hidden" name="username" value=username/>
             <input type="hidden" name="role" value=other/>
-            <button type="submit" class="button button-light" data-test-change-role>{make}</button>
+            <button type="submit" class="button button-secondary" data-test-change-role>{make}</button>
         </ActionForm>
         <ActionForm action=actions.remove attr:class="inline-form">
             <input type="hidden" name="project" value=project2/>
             <input type="hidden" name="username" value=username2/>
-            <button type="submit" class="button button-light" data-test-remove>{remove}</button>
+            <button type="submit" class="button button-secondary" data-test-remove>{remove}</button>
         </ActionForm>
     }
 }
@@ -527,7 +517,7 @@ fn CancelForm(action: ServerAction<CancelInvitation>, project: String, username:
         <ActionForm action attr:class="inline-form">
             <input type="hidden" name="project" value=project/>
             <input type="hidden" name="username" value=username/>
-            <button type="submit" class="button button-light" data-test-cancel>{button}</button>
+            <button type="submit" class="button button-secondary" data-test-cancel>{button}</button>
         </ActionForm>
     }
 }
@@ -557,7 +547,7 @@ fn AnswerForm(action: ServerAction<AnswerInvitation>, project: String, name: Str
     } else {
         (
             "false",
-            "button button-light",
+            "button button-secondary",
             format!("Decline the invitation to {name}"),
         )
     };

@@ -1,5 +1,6 @@
 pub mod about;
 pub mod account;
+pub mod admin;
 pub mod home;
 pub mod manage;
 pub mod not_found;

@@ -13,7 +13,7 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
@@ -344,7 +344,7 @@ pub struct Session {
 /// anonymous. (Part of `http::front`.)
 pub async fn with_session(state: &AppState, mut request: Request, next: Next) -> Response {
     let Some(token) = session_token(request.headers()) else {
-        return next.run(request).await;
+        return anonymous(state, request, next).await;
     };
     let token_hash = hash_token(&token);
     let now = now_micros();
@@ -356,7 +356,7 @@ pub async fn with_session(state: &AppState, mut request: Request, next: Next) ->
         }
     };
     let Some(user) = user else {
-        return next.run(request).await;
+        return anonymous(state, request, next).await;
     };
     let stale = now - user.last_seen > TOUCH_EVERY;
     request.extensions_mut().insert(Session {
@@ -375,6 +375,104 @@ pub async fn with_session(state: &AppState, mut request: Request, next: Next) ->
             Err(error) => tracing::error!(%error, "session refresh failed"),
         }
     }
+    response
+}
+
+/// A request without a session: served, unless the index is private and
+/// it is neither open to all (see [`open_in_private`]) nor carries a token
+/// with the read scope.
+async fn anonymous(state: &AppState, request: Request, next: Next) -> Response {
+    if state.private && !open_in_private(request.uri().path()) {
+        match read_token(state, request.headers()).await {
+            Ok(true) => {}
+            Ok(false) => return private_refusal(&request),
+            Err(error) => {
+                let error = AppError::from(error);
+                return (error.status(), error.to_string()).into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// What a private index serves to anyone: logging in (and the page that
+/// says registration is closed), the assets pages need, health checks and
+/// metrics, and uploads (which authenticate themselves, with a token that
+/// has the upload scope).
+pub fn open_in_private(path: &str) -> bool {
+    matches!(
+        path,
+        "/account/login"
+            | "/account/register"
+            | "/api/login"
+            | "/api/logout"
+            | "/api/register"
+            | "/api/current_user"
+            | "/favicon.svg"
+            | "/robots.txt"
+            | "/_health"
+            | "/_health/ready"
+            | "/_metrics"
+            | "/legacy"
+            | "/legacy/"
+    ) || path.starts_with("/pkg/")
+}
+
+/// Whether the request's HTTP Basic credentials hold an API token with
+/// the read scope (any username: pip, uv and netrc files need one;
+/// `__token__` is the convention) of an account that is not locked.
+async fn read_token(state: &AppState, headers: &HeaderMap) -> Result<bool, sqlx::Error> {
+    let Some(token) = basic_password(headers) else {
+        return Ok(false);
+    };
+    let owner = crate::server::db::index::token_owner(&state.db, &hash_token(token.trim())).await?;
+    Ok(owner.is_some_and(|o| crate::domain::access::TokenScopes::from_db(&o.scopes).read))
+}
+
+/// The password of HTTP Basic credentials, if any.
+pub fn basic_password(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine as _;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (_, password) = decoded.split_once(':')?;
+    Some(password.to_owned())
+}
+
+/// A private index's answer to a request it may not serve: a browser
+/// asking for a page is sent to log in (and brought back after); pip, uv
+/// and scripts get 401 with a Basic challenge, which makes pip look for
+/// credentials in netrc or a keyring and ask.
+fn private_refusal(request: &Request) -> Response {
+    let path = request.uri().path();
+    let api = ["/simple", "/pypi/", "/files/", "/rss/", "/api/"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html && !api && request.method() == Method::GET {
+        let next = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let location = format!("/account/login?next={}", crate::domain::escape::url_segment(next));
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        return response;
+    }
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        "This index is private: log in, or send an API token with the read scope as the password of HTTP Basic \
+         credentials (username __token__).",
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"cheeseshop\", charset=\"UTF-8\""),
+    );
     response
 }
 

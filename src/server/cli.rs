@@ -513,6 +513,7 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         secure_cookies: config.secure_cookies,
         cache_notify: config.cache_notify,
         trust_proxy: config.trust_proxy,
+        private: config.private,
         max_upload_bytes: config.max_upload_bytes,
         base_url: config.base_url.clone(),
         page_concurrency: config.page_concurrency,

@@ -36,6 +36,9 @@ pub struct Config {
     pub cache_notify: bool,
     /// `CHEESESHOP_TRUST_PROXY=1`: a reverse proxy of ours sets `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// `CHEESESHOP_READ_ACCESS=authenticated`: a private index (see
+    /// `auth::read_gate`); `public` (the default) otherwise.
+    pub private: bool,
     /// `CHEESESHOP_BENCH_DB_LATENCY_MS`: benchmark only — delay every database
     /// round trip by this many milliseconds (see `make bench`).
     pub bench_db_latency: Option<Duration>,
@@ -350,6 +353,18 @@ impl Config {
             secure_cookies: env.flag("CHEESESHOP_SECURE_COOKIES")?,
             cache_notify: env.flag("CHEESESHOP_CACHE_NOTIFY")?,
             trust_proxy: env.flag("CHEESESHOP_TRUST_PROXY")?,
+            private: match env.raw("CHEESESHOP_READ_ACCESS").map(|v| v.trim().to_ascii_lowercase()) {
+                None => false,
+                Some(v) if v == "public" => false,
+                Some(v) if v == "authenticated" => true,
+                Some(value) => {
+                    return Err(ConfigError {
+                        variable: "CHEESESHOP_READ_ACCESS",
+                        value,
+                        expected: "public or authenticated",
+                    });
+                }
+            },
             bench_db_latency: env
                 .parsed::<f64>("CHEESESHOP_BENCH_DB_LATENCY_MS", "milliseconds, more than 0", |ms| {
                     ms.is_finite() && *ms > 0.0 && *ms < 1e6

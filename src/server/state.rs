@@ -60,6 +60,9 @@ pub struct Shared {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// The pull-through cache of upstream indexes, when configured.
     pub upstream: Option<Arc<crate::server::upstream::Upstream>>,
+    /// A private index (`CHEESESHOP_READ_ACCESS=authenticated`): reading
+    /// needs a session or a token with the read scope.
+    pub private: bool,
     /// The storage keys of quarantined projects, never served.
     pub quarantine: Arc<crate::server::quarantine::Quarantine>,
 }
@@ -89,6 +92,7 @@ impl Shared {
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             upstream: None,
             quarantine: Arc::default(),
+            private: false,
         }
     }
 }

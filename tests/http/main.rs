@@ -17,6 +17,7 @@ mod index;
 mod manage;
 mod pages;
 mod postgres;
+mod private;
 mod project;
 mod search;
 mod storage;

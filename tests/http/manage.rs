@@ -18,14 +18,20 @@ pub(crate) struct Person {
 /// An account with an all-scopes API token and a live session (made in the
 /// database: logging in is tested elsewhere and is throttled per address).
 pub(crate) async fn person(app: &TestApp, username: &str) -> Person {
-    use cheeseshop::server::{auth, db::accounts, now_micros};
     let (id, token) = user_with_token(app, username, None).await;
+    let session = session_for(app, id).await;
+    Person { id, token, session }
+}
+
+/// A new live session of the user.
+pub(crate) async fn session_for(app: &TestApp, user_id: i64) -> String {
+    use cheeseshop::server::{auth, db::accounts, now_micros};
     let (session, hash) = auth::new_session_token();
     let now = now_micros();
-    accounts::create_session(&app.db, &hash, id, now, now + auth::SESSION_TTL)
+    accounts::create_session(&app.db, &hash, user_id, now, now + auth::SESSION_TTL)
         .await
         .expect("session");
-    Person { id, token, session }
+    session
 }
 
 /// A server function called as a script calls it (JSON answer, the error's

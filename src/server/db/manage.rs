@@ -223,3 +223,71 @@ pub async fn quarantined_keys(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     .fetch_all(pool)
     .await)
 }
+
+/// `text` for a `LIKE … ESCAPE '\'` pattern that finds it anywhere.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserSummary {
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub created: i64,
+    pub is_admin: bool,
+    pub locked: bool,
+}
+
+/// Accounts whose username or e-mail address contains `query` (all when
+/// empty), by username, at most `limit`.
+pub async fn find_users(db: &Db, query: &str, limit: i64) -> Result<Vec<UserSummary>, sqlx::Error> {
+    let pattern = contains_pattern(&query.trim().to_lowercase());
+    each_backend!(db, pool => sqlx::query_as(
+        "SELECT username, name, email, created, is_admin, locked FROM users \
+         WHERE username_normalized LIKE $1 ESCAPE '\\' OR email_normalized LIKE $1 ESCAPE '\\' \
+         ORDER BY username_normalized LIMIT $2",
+    )
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ProjectSummary {
+    pub name: String,
+    pub normalized_name: String,
+    pub status: String,
+}
+
+/// Projects whose normalized name contains `query`, by name, at most `limit`.
+pub async fn find_projects(db: &Db, query: &str, limit: i64) -> Result<Vec<ProjectSummary>, sqlx::Error> {
+    let pattern = contains_pattern(&crate::domain::normalize_project_name(query.trim()));
+    each_backend!(db, pool => sqlx::query_as(
+        "SELECT name, normalized_name, status FROM projects WHERE normalized_name LIKE $1 ESCAPE '\\' \
+         ORDER BY normalized_name LIMIT $2",
+    )
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_match_text_literally() {
+        assert_eq!(super::contains_pattern("a_b%c\\"), "%a\\_b\\%c\\\\%");
+        assert_eq!(super::contains_pattern(""), "%%");
+    }
+}

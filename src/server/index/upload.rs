@@ -557,6 +557,12 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
     // Permissions, before any heavy work (checked again in the transaction).
     let normalized = declared.name.normalized();
     let existing = catalog::project(&state.db, &normalized).await?;
+    // A name the administrators reserved is nobody's to take.
+    if existing.is_none() && crate::server::db::upstream::is_reserved(&state.db, &normalized).await? {
+        return Err(IndexError::forbidden(format!(
+            "The name '{normalized}' is reserved by the index's administrators."
+        )));
+    }
     check_permission(&owner, existing.as_ref().map(|p| p.id), |project_id| {
         index::has_role(&state.db, owner.user_id, project_id)
     })
