@@ -426,8 +426,37 @@ async fn read_token(state: &AppState, headers: &HeaderMap) -> Result<bool, sqlx:
         return Ok(false);
     };
     let owner = crate::server::db::index::token_owner(&state.db, &hash_token(token.trim())).await?;
-    Ok(owner.is_some_and(|o| crate::domain::access::TokenScopes::from_db(&o.scopes).read))
+    let Some(owner) = owner.filter(|o| crate::domain::access::TokenScopes::from_db(&o.scopes).read) else {
+        return Ok(false);
+    };
+    // The token's use, at most once an hour, in its owner's history: off
+    // the request's path.
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let now = now_micros();
+        match crate::server::db::index::touch_token_if_older(&db, owner.token_id, now, TOKEN_USE_EVERY).await {
+            Ok(true) => {
+                let event = crate::server::db::write::maintain::NewEvent {
+                    actor: Some((owner.user_id, &owner.username)),
+                    subject_id: Some(owner.user_id),
+                    kind: "token:use",
+                    detail: format!("“{}” read the index", owner.token_name),
+                    ..Default::default()
+                };
+                if let Err(error) = crate::server::db::manage::record(&db, &event, now).await {
+                    tracing::warn!(%error, "could not record a token's use");
+                }
+            }
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "could not record a token's use"),
+        }
+    });
+    Ok(true)
 }
+
+/// How often a token's reads are recorded: its last use, and an entry in
+/// its owner's security history.
+const TOKEN_USE_EVERY: i64 = 3600 * 1_000_000;
 
 /// The password of HTTP Basic credentials, if any.
 pub fn basic_password(headers: &HeaderMap) -> Option<String> {

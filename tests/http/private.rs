@@ -175,6 +175,21 @@ async fn a_private_index_needs_a_session_or_a_read_token() {
     )
     .await;
     assert!(status == 200 || status == 302, "{status} {body}");
+    // The read token's use is in its owner's history (once an hour).
+    let mut used = false;
+    for _ in 0..50 {
+        let account: serde_json::Value =
+            serde_json::from_str(&call(&app, Some(&owner.session), "account", &[]).await.1).expect("json");
+        let events = account["events"].as_array().expect("events").clone();
+        let uses = events.iter().filter(|e| e["what"] == "API token used").count();
+        if uses > 0 {
+            assert_eq!(uses, 1, "once an hour, not once a request: {events:?}");
+            used = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(used, "the token's use is recorded");
     // A locked account's read token reads no more.
     cheeseshop::server::db::accounts::set_flag(&app.db, owner.id, false, true)
         .await

@@ -220,6 +220,21 @@ pub async fn touch_token(db: &Db, token_id: i64, now: i64) -> Result<(), sqlx::E
     Ok(())
 }
 
+/// Records a read with the token when its last use is older than `every`
+/// (or unknown): whether it did. Reads of a private index come one per
+/// file; a use an hour is what the token's owner needs to know.
+pub async fn touch_token_if_older(db: &Db, token_id: i64, now: i64, every: i64) -> Result<bool, sqlx::Error> {
+    let done = each_backend!(db, pool => sqlx::query(
+        "UPDATE api_tokens SET last_used = $2 WHERE id = $1 AND (last_used IS NULL OR last_used < $3)",
+    )
+    .bind(token_id)
+    .bind(now)
+    .bind(now - every)
+    .execute(pool)
+    .await.map(|done| done.rows_affected()))?;
+    Ok(done > 0)
+}
+
 pub async fn create_token(
     db: &Db,
     user_id: i64,
