@@ -16,26 +16,36 @@ type Bytes = { html: number; css: number; js: number; wasm: number; other: numbe
 function meter(page: Page) {
   const bytes: Bytes = { html: 0, css: 0, js: 0, wasm: 0, other: 0, requests: 0 };
   const pending: Promise<void>[] = [];
+  const failures: unknown[] = [];
   page.on('requestfinished', (request) => {
     pending.push(
-      request.sizes().then((sizes) => {
-        const path = new URL(request.url()).pathname;
-        const kind = path.endsWith('.wasm')
-          ? 'wasm'
-          : path.endsWith('.js')
-            ? 'js'
-            : path.endsWith('.css')
-              ? 'css'
-              : request.resourceType() === 'document'
-                ? 'html'
-                : 'other';
-        bytes[kind] += sizes.responseBodySize;
-        bytes.requests += 1;
-      }),
+      request
+        .sizes()
+        .then((sizes) => {
+          const path = new URL(request.url()).pathname;
+          const kind = path.endsWith('.wasm')
+            ? 'wasm'
+            : path.endsWith('.js')
+              ? 'js'
+              : path.endsWith('.css')
+                ? 'css'
+                : request.resourceType() === 'document'
+                  ? 'html'
+                  : 'other';
+          bytes[kind] += sizes.responseBodySize;
+          bytes.requests += 1;
+        })
+        // A request that finishes as the test closes its page (a prefetch)
+        // cannot be measured any more: not a failure of the page. Any other
+        // failure fails the measurement that awaits it.
+        .catch((error) => {
+          if (!page.isClosed() && !String(error).includes('has been closed')) failures.push(error);
+        }),
     );
   });
   return async () => {
     await Promise.all(pending);
+    if (failures.length > 0) throw failures[0];
     return { ...bytes, code: bytes.js + bytes.wasm, total: bytes.html + bytes.css + bytes.js + bytes.wasm + bytes.other };
   };
 }
