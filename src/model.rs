@@ -237,6 +237,17 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     /// Classifiers among the matching projects, with counts.
     pub facets: Vec<(String, i64)>,
+    /// With an upstream index: cached upstream projects whose names match
+    /// (first page, no filters), shown apart from the index's own.
+    #[serde(default)]
+    pub upstream: Vec<UpstreamHit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamHit {
+    pub normalized_name: String,
+    pub version: String,
+    pub summary: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,13 +31,15 @@ mod ssr {
     use crate::api::catalog::ssr::{human_date, iso};
     use crate::domain::search::{SearchOrder, SearchQuery};
     use crate::error::AppError;
-    use crate::model::{SearchHit, SearchResults, Suggestion};
+    use crate::model::{SearchHit, SearchResults, Suggestion, UpstreamHit};
     use crate::server::db::search::{self as db_search, PAGE_SIZE};
     use crate::server::state::AppState;
 
     const MAX_FILTERS: usize = 10;
     const MAX_FILTER_CHARS: usize = 300;
     const SUGGESTIONS: usize = 8;
+    /// Cached upstream projects shown beside a search's first page.
+    const UPSTREAM_HITS: i64 = 10;
 
     pub async fn search(q: &str, o: &str, classifiers: Vec<String>, page: &str) -> Result<SearchResults, AppError> {
         let state = AppState::from_context()?;
@@ -62,6 +64,23 @@ mod ssr {
             order => order,
         };
         let found = db_search::search(&state.db, &query, order, &classifiers, page, 40).await?;
+        // Cached upstream projects by name, beside the first page of a
+        // search (classifier filters are about local metadata).
+        let upstream = match &state.upstream {
+            Some(upstream) if page == 1 && classifiers.is_empty() && !query.is_empty() => {
+                crate::server::db::upstream::search_cached(&state.db, &query.normalized_name(), UPSTREAM_HITS)
+                    .await?
+                    .into_iter()
+                    .filter(|h| !upstream.hides_project(&h.normalized_name))
+                    .map(|h| UpstreamHit {
+                        normalized_name: h.normalized_name,
+                        version: h.version.unwrap_or_default(),
+                        summary: h.summary.unwrap_or_default(),
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         let pages = ((found.ranked + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
         if page > pages {
             return Err(AppError::NotFound(format!(
@@ -92,6 +111,7 @@ mod ssr {
                 })
                 .collect(),
             facets: found.facets,
+            upstream,
         })
     }
 

@@ -57,6 +57,7 @@ fn ResultsView(results: SearchResults) -> impl IntoView {
         windowed,
         hits,
         facets,
+        upstream,
     } = results;
     let browsing = query.is_empty();
     let heading = if browsing {
@@ -180,6 +181,29 @@ fn ResultsView(results: SearchResults) -> impl IntoView {
                         </ul>
                     }.into_any()
                 }}
+                {(!upstream.is_empty()).then(|| view! {
+                    <section class="upstream-results" aria-labelledby="upstream-results-heading">
+                        <h2 id="upstream-results-heading">"From the upstream index"</h2>
+                        <p class="field-hint">"Projects of the upstream index that this index has cached, by name."</p>
+                        <ul class="result-list" data-test-upstream-results>
+                            {upstream.into_iter().map(|h| {
+                                let href = format!("/project/{}/", h.normalized_name);
+                                let marker = h.normalized_name.clone();
+                                view! {
+                                <li>
+                                    <a class="package-snippet" href=href data-test-upstream-hit=marker>
+                                        <span class="package-snippet-title">
+                                            <span class="package-name">{h.normalized_name}</span> " " <span class="package-version">{h.version}</span>
+                                            " " <span class="badge badge-upstream">"From upstream"</span>
+                                        </span>
+                                        <span class="package-snippet-summary">{h.summary}</span>
+                                    </a>
+                                </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                })}
                 {pagination}
             </section>
         </div>

@@ -1270,3 +1270,74 @@ async fn lists_are_fetched_once_missing_objects_again_and_old_404s_forgotten() {
     let stats = cheeseshop::server::db::upstream::stats(&proxy.db).await.expect("stats");
     assert_eq!(stats.missing, 1, "the old 404 went, the new one stays");
 }
+
+/// Cached upstream projects appear in search, by name, apart from the
+/// index's own projects: not before they are cached, with their summary
+/// once their JSON API document is, never when the name is local or
+/// reserved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_upstream_projects_appear_in_search() {
+    use crate::helpers::execute_sql;
+
+    let fake = FakeUpstream::start().await;
+    let proxy = proxy_of(vec![fake.url()], Duration::from_secs(600)).await;
+    let search = |q: &'static str| {
+        let proxy = &proxy;
+        async move {
+            let response = proxy
+                .client
+                .post(proxy.url("/api/search"))
+                .form(&[("q", q)])
+                .send()
+                .await
+                .expect("search");
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.expect("json")
+        }
+    };
+    assert_eq!(
+        search("far").await["upstream"],
+        serde_json::json!([]),
+        "nothing cached yet"
+    );
+    let (_, page) = proxy.get_text("/search?q=away").await;
+    assert!(!page.contains("data-test-upstream-hit"), "{page}");
+
+    let (status, _, _) = simple_json(&proxy, "far-away").await;
+    assert_eq!(status, 200);
+    let found = search("far").await;
+    assert_eq!(found["upstream"][0]["normalized_name"], "far-away", "{found}");
+    assert_eq!(found["upstream"][0]["summary"], "", "no document cached yet");
+    assert_eq!(found["hits"], serde_json::json!([]), "not among the index's own");
+    assert_eq!(proxy.get("/pypi/far-away/json").await.status(), 200);
+    let found = search("far").await;
+    assert_eq!(found["upstream"][0]["summary"], "Cheese from far away", "{found}");
+    assert_eq!(found["upstream"][0]["version"], "1.0");
+    // The results page shows them apart, with the badge; a page cached
+    // before the project was shows it too (caching it moved the generation).
+    let (_, page) = proxy.get_text("/search?q=away").await;
+    assert!(page.contains("data-test-upstream-hit=\"far-away\""), "{page}");
+    let (_, page) = proxy.get_text("/search?q=far").await;
+    assert!(page.contains("data-test-upstream-hit=\"far-away\""), "{page}");
+    // A wildcard is text.
+    assert_eq!(search("f%r").await["upstream"], serde_json::json!([]));
+
+    // Reserved: gone from search too.
+    execute_sql(
+        &proxy.db_url,
+        "INSERT INTO reserved_names (normalized_name, reserved_at) VALUES ('far-away', 1)",
+        &[],
+    )
+    .await;
+    assert_eq!(search("far").await["upstream"], serde_json::json!([]));
+    execute_sql(&proxy.db_url, "DELETE FROM reserved_names", &[]).await;
+    assert_eq!(search("far").await["upstream"][0]["normalized_name"], "far-away");
+    // Local now: the index's own, and not the upstream's.
+    let (_, token) = user_with_token(&proxy, "team", None).await;
+    let (filename, bytes) = Package::new("far-away", "9.0").wheel();
+    let form = Package::new("far-away", "9.0").form("bdist_wheel", &filename, &bytes, &[]);
+    assert_eq!(proxy.upload(Some(&token), form).await.0, 200);
+    let found = search("far").await;
+    assert_eq!(found["upstream"], serde_json::json!([]), "{found}");
+    assert_eq!(found["hits"][0]["normalized_name"], "far-away");
+}

@@ -303,3 +303,72 @@ pub async fn reserved_names(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     .fetch_all(pool)
     .await)
 }
+
+/// A cached upstream project as search shows it: its name, and the
+/// summary and version of its cached JSON API document when there is one.
+#[derive(Debug, Clone, FromRow)]
+pub struct CachedHit {
+    pub normalized_name: String,
+    pub summary: Option<String>,
+    pub version: Option<String>,
+}
+
+/// Cached upstream projects (found upstream, not local, not reserved)
+/// whose name contains `needle` (a PEP 503 normalized fragment), the
+/// exact name first, then shorter names, at most `limit`.
+pub async fn search_cached(db: &Db, needle: &str, limit: i64) -> Result<Vec<CachedHit>, sqlx::Error> {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    // The names first (a few), then the documents of just those: a
+    // document is parsed only for a row that is shown.
+    let names: Vec<String> = each_backend!(db, pool => sqlx::query_scalar(
+        "SELECT u.normalized_name FROM upstream_projects u \
+         WHERE u.found AND u.normalized_name LIKE $1 ESCAPE '\\' \
+           AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.normalized_name = u.normalized_name) \
+           AND NOT EXISTS (SELECT 1 FROM reserved_names r WHERE r.normalized_name = u.normalized_name) \
+         ORDER BY u.normalized_name = $2 DESC, length(u.normalized_name), u.normalized_name LIMIT $3",
+    )
+    .bind(&pattern)
+    .bind(needle)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)?;
+    let mut hits = Vec::with_capacity(names.len());
+    for name in names {
+        let described: Option<(Option<String>, Option<String>)> = match db.pool() {
+            super::Pool::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT json_extract(document, '$.info.summary'), json_extract(document, '$.info.version') \
+                     FROM upstream_documents WHERE normalized_name = $1 AND json_valid(document)",
+                )
+                .bind(&name)
+                .fetch_optional(pool)
+                .await?
+            }
+            super::Pool::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT d.doc -> 'info' ->> 'summary', d.doc -> 'info' ->> 'version' \
+                     FROM (SELECT document::json AS doc FROM upstream_documents \
+                           WHERE normalized_name = $1 AND document IS NOT NULL) d",
+                )
+                .bind(&name)
+                .fetch_optional(pool)
+                .await?
+            }
+        };
+        let (summary, version) = described.unwrap_or_default();
+        hits.push(CachedHit {
+            normalized_name: name,
+            summary,
+            version,
+        });
+    }
+    Ok(hits)
+}

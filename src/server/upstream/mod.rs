@@ -132,6 +132,11 @@ fn unix_now() -> i64 {
 }
 
 impl Upstream {
+    /// Whether the policy hides the whole project (the deny list).
+    pub fn hides_project(&self, normalized: &str) -> bool {
+        self.policy.denies_project(normalized)
+    }
+
     pub fn new(options: &UpstreamOptions) -> Result<Self, String> {
         let mut bases = Vec::new();
         for url in &options.urls {
