@@ -921,23 +921,59 @@ async fn a_truncated_upstream_answer_is_never_taken_for_whole() {
 struct Relay {
     addr: std::net::SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// Milliseconds each request waits before it is relayed.
+    delay: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Relay {
     async fn to(target: std::net::SocketAddr) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let delay = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let wait = Arc::clone(&delay);
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let wait = Arc::clone(&wait);
                 connections.spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
+                    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (mut in_read, mut in_write) = inbound.into_split();
+                    let (mut out_read, mut out_write) = outbound.into_split();
+                    // Requests are held for the delay of the moment (kept-alive
+                    // connections too); answers flow back as they come.
+                    let requests = async move {
+                        let mut buffer = vec![0u8; 64 * 1024];
+                        while let Ok(n) = in_read.read(&mut buffer).await {
+                            if n == 0 {
+                                break;
+                            }
+                            let pause = wait.load(Ordering::Relaxed);
+                            if pause > 0 {
+                                tokio::time::sleep(Duration::from_millis(pause)).await;
+                            }
+                            if out_write.write_all(&buffer[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = out_write.shutdown().await;
+                    };
+                    let answers = async move {
+                        let _ = tokio::io::copy(&mut out_read, &mut in_write).await;
+                        let _ = in_write.shutdown().await;
+                    };
+                    tokio::join!(requests, answers);
                 });
             }
         });
-        Self { addr, task }
+        Self { addr, task, delay }
+    }
+
+    /// From now on the upstream answers only after `pause`.
+    fn slow_down(&self, pause: Duration) {
+        self.delay.store(pause.as_millis() as u64, Ordering::Relaxed);
     }
 
     fn cut(&self) {
@@ -945,12 +981,15 @@ impl Relay {
     }
 }
 
-/// With the upstream gone, pip still installs what was installed through
-/// the proxy before (stale lists, stored files), and an uncached project
-/// fails soon with an error, not a hang.
+/// With the upstream slow (answering after the proxy's timeout) and then
+/// gone, pip and uv still install what was installed through the proxy
+/// before (stale lists, stored files), and an uncached project fails soon
+/// with an error, not a hang.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn installs_of_cached_projects_survive_the_upstream_going_down() {
-    use crate::clients::{Package as Built, build, make_pip_venv, pip_install, python_in, run, twine_upload};
+async fn installs_of_cached_projects_survive_a_slow_or_absent_upstream() {
+    use crate::clients::{
+        Package as Built, build, make_pip_venv, make_uv_venv, pip_install, python_in, run, twine_upload, uv_install,
+    };
 
     let work = tempfile::TempDir::new().expect("tempdir");
     let w = work.path();
@@ -976,15 +1015,38 @@ async fn installs_of_cached_projects_survive_the_upstream_going_down() {
     let first = w.join("venv-first");
     make_pip_venv(&first).await;
     run(pip_install(&first, &index, "cheese-wax")).await;
+    let check = "import cheese_wax; print(cheese_wax.VERSION)";
+    let cache = w.join("uv-cache");
+
+    // Slow: every list is asked for, and the stale one served after the
+    // proxy's timeout (2 s).
+    relay.slow_down(Duration::from_secs(10));
+    let (status, headers, _) = simple_json(&proxy, "cheese-wax").await;
+    assert_eq!(status, 200);
+    assert!(
+        headers
+            .get("warning")
+            .is_some_and(|w| w.to_str().is_ok_and(|w| w.starts_with("110"))),
+        "served stale, and says so: {headers:?}"
+    );
+    let slow_pip = w.join("venv-slow-pip");
+    make_pip_venv(&slow_pip).await;
+    run(pip_install(&slow_pip, &index, "cheese-wax")).await;
+    assert_eq!(python_in(&slow_pip, check).await, "1.0");
+    let slow_uv = w.join("venv-slow-uv");
+    make_uv_venv(&slow_uv, &cache).await;
+    run(uv_install(&slow_uv, &index, &cache, &["--no-cache", "cheese-wax"])).await;
+    assert_eq!(python_in(&slow_uv, check).await, "1.0");
 
     relay.cut();
     let second = w.join("venv-second");
     make_pip_venv(&second).await;
     run(pip_install(&second, &index, "cheese-wax")).await;
-    assert_eq!(
-        python_in(&second, "import cheese_wax; print(cheese_wax.VERSION)").await,
-        "1.0"
-    );
+    assert_eq!(python_in(&second, check).await, "1.0");
+    let gone_uv = w.join("venv-gone-uv");
+    make_uv_venv(&gone_uv, &cache).await;
+    run(uv_install(&gone_uv, &index, &cache, &["--no-cache", "cheese-wax"])).await;
+    assert_eq!(python_in(&gone_uv, check).await, "1.0");
 
     let started = std::time::Instant::now();
     let mut uncached = pip_install(&second, &index, "cheese-cloth");
