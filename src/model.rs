@@ -267,8 +267,9 @@ pub struct ManageProject {
     /// PEP 792: `active`, `archived`, `deprecated` or `quarantined`.
     pub status: String,
     pub status_reason: String,
-    /// The viewer's role, if any ("Owner" or "Maintainer").
+    /// The viewer's role, if any ("Owner" or "Maintainer"), and username.
     pub role: Option<String>,
+    pub viewer: String,
     pub is_admin: bool,
     /// What the viewer may do here.
     pub can_yank: bool,

@@ -111,6 +111,7 @@ async function journey(page: Page, browser: Browser, javaScriptEnabled: boolean,
   await helperPage.goto(`/manage/project/${project}/`);
   await expect(helperPage.locator('[data-test-role]')).toHaveText('Maintainer');
   await expect(helperPage.getByRole('button', { name: 'Delete the release' })).toHaveCount(0);
+  await expect(helperPage.getByRole('button', { name: `Leave ${project}` })).toBeVisible();
   await other.close();
   await page.goto(`/manage/project/${project}/`);
   await expect(page.locator(`[data-test-collaborator="${helper}"] [data-test-collaborator-role]`)).toHaveText('Maintainer');

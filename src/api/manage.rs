@@ -286,6 +286,7 @@ pub(crate) mod ssr {
             status: project.status,
             status_reason: project.status_reason.unwrap_or_default(),
             role: role.map(|r| r.as_str().to_owned()),
+            viewer: session.user.username.clone(),
             is_admin: admin,
             can_yank: may(role, admin, ProjectAction::Yank),
             can_delete: may(role, admin, ProjectAction::DeleteRelease),

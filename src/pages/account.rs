@@ -196,7 +196,7 @@ fn AccountView(data: AccountData, tokens: TokenActions) -> impl IntoView {
                         <button type="submit" class="button button-primary">"Change password"</button>
                     </ActionForm>
                 </section>
-                <section class="card" aria-labelledby="account-history-heading">
+                <section class="card wide-card" aria-labelledby="account-history-heading">
                     <h2 id="account-history-heading">"Security history"</h2>
                     <EventList events=data.events.clone() show_project=true/>
                 </section>

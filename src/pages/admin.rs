@@ -50,7 +50,7 @@ fn AdminView(
                 <button type="submit" class="button button-primary">"Find"</button>
             </form>
             <div class="account-grid">
-                <section class="card" aria-labelledby="users-heading">
+                <section class="card wide-card" aria-labelledby="users-heading">
                     <h2 id="users-heading">"Accounts"</h2>
                     {if data.users.is_empty() {
                         view! { <p class="empty">"No account matches."</p> }.into_any()

@@ -135,7 +135,7 @@ fn ManageView(p: ManageProject, actions: Actions) -> impl IntoView {
                         </ActionForm>
                     </section>
                 })}
-                <section class="card" aria-labelledby="history-heading">
+                <section class="card wide-card" aria-labelledby="history-heading">
                     <h2 id="history-heading">"Security history"</h2>
                     <EventList events=p.events.clone() show_project=false/>
                 </section>
@@ -149,7 +149,7 @@ fn ReleasesCard(p: ManageProject, base: String, actions: Actions) -> impl IntoVi
     let project = p.normalized_name.clone();
     let (page, pages) = (p.page, p.pages);
     view! {
-        <section class="card manage-releases" aria-labelledby="releases-heading">
+        <section class="card wide-card manage-releases" aria-labelledby="releases-heading">
             <h2 id="releases-heading">"Releases " <span class="count">{format!("({})", p.release_count)}</span></h2>
             {if p.releases.is_empty() {
                 view! { <p class="empty">"No releases."</p> }.into_any()
@@ -228,8 +228,10 @@ fn CollaboratorsCard(p: ManageProject, actions: Actions) -> impl IntoView {
     let project = p.normalized_name.clone();
     let manage = p.can_manage_people;
     let me_role = p.role.clone();
+    // The last owner can be neither demoted nor removed: no such buttons.
+    let owners = p.collaborators.iter().filter(|c| c.role == "Owner").count();
     view! {
-        <section class="card" aria-labelledby="people-heading">
+        <section class="card wide-card" aria-labelledby="people-heading">
             <h2 id="people-heading">"Collaborators"</h2>
             <table class="tokens">
                 <caption class="visually-hidden">"Collaborators of " {p.name.clone()}</caption>
@@ -243,9 +245,13 @@ fn CollaboratorsCard(p: ManageProject, actions: Actions) -> impl IntoView {
                                 <th scope="row"><a href=format!("/user/{}", c.username)>{c.username.clone()}</a></th>
                                 <td data-test-collaborator-role>{c.role.clone()}</td>
                                 <td>
-                                    {manage.then(|| view! {
-                                        <PersonForms actions project=project.clone() username=c.username.clone() other/>
-                                    })}
+                                    {if c.role == "Owner" && owners == 1 {
+                                        view! { <span class="field-hint" data-test-last-owner>"The last owner"</span> }.into_any()
+                                    } else if manage {
+                                        view! { <PersonForms actions project=project.clone() username=c.username.clone() other/> }.into_any()
+                                    } else {
+                                        ().into_any()
+                                    }}
                                 </td>
                             </tr>
                         }
@@ -253,7 +259,7 @@ fn CollaboratorsCard(p: ManageProject, actions: Actions) -> impl IntoView {
                 </tbody>
             </table>
             {(!manage && me_role.is_some()).then(|| view! {
-                <p>"You may leave the project (its last owner cannot)."</p>
+                <LeaveForm action=actions.remove project=project.clone() name=p.name.clone() username=p.viewer.clone()/>
             })}
             {(!p.invitations.is_empty()).then(|| view! {
                 <h3>"Open invitations"</h3>
@@ -556,6 +562,24 @@ fn AnswerForm(action: ServerAction<AnswerInvitation>, project: String, name: Str
             <input type="hidden" name="project" value=project/>
             <input type="hidden" name="accept" value=value/>
             <button type="submit" class=class data-test-answer=value>{button}</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn LeaveForm(
+    action: ServerAction<RemoveCollaborator>,
+    project: String,
+    name: String,
+    username: String,
+) -> impl IntoView {
+    let button = format!("Leave {name}");
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="project" value=project/>
+            <input type="hidden" name="username" value=username/>
+            <p class="field-hint">"Leaving ends your role and your tokens scoped to this project."</p>
+            <button type="submit" class="button button-secondary" data-test-leave>{button}</button>
         </ActionForm>
     }
 }

@@ -592,6 +592,20 @@ async fn invitations_and_roles() {
     let carol = person(&app, "carol").await;
     upload(&app, &owner.token, "shared", "1.0").await;
 
+    // The manage page offers the last owner no demotion or removal.
+    let page = app
+        .client
+        .get(app.url("/manage/project/shared/"))
+        .header("accept", "text/html")
+        .header("cookie", format!("cheeseshop_session={}", owner.session))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains("data-test-last-owner"), "{page}");
+    assert!(!page.contains("Make owner maintainer"));
     // Bob cannot upload before he accepts.
     let (status, _, _) = upload(&app, &bob.token, "shared", "1.1").await;
     assert_eq!(status, 403);
