@@ -1073,3 +1073,47 @@ async fn pip_and_uv_skip_a_yanked_release_unless_pinned() {
     run(uv_install(&uv_venv, &index, &cache, &["yank-me==2.0"])).await;
     assert_eq!(python_in(&uv_venv, check).await, "2.0");
 }
+
+/// An upload refused before its body is read (a bad or read-only token)
+/// is answered with its message, not cut off: the body is read first, so
+/// the client is not writing into a closed connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_upload_gets_its_message_not_a_broken_pipe() {
+    let app = spawn_empty().await;
+    let owner = person(&app, "owner").await;
+    let reader = {
+        use cheeseshop::domain::access::TokenScopes;
+        use cheeseshop::server::{auth, db::index, now_micros};
+        let (token, hash) = auth::new_api_token();
+        let scopes = TokenScopes {
+            read: true,
+            upload: false,
+        };
+        index::create_token(&app.db, owner.id, "read", &hash, None, scopes, now_micros())
+            .await
+            .expect("token");
+        token
+    };
+    // Small and large bodies: a small one is what failed in CI-like runs
+    // (the answer came while the client still wrote the multipart body).
+    for (token, expected, size) in [
+        ("not-a-token", "Invalid or revoked", 3_000),
+        (reader.as_str(), "upload scope", 3_000),
+        ("not-a-token", "Invalid or revoked", 3_000_000),
+    ] {
+        let bytes = vec![7u8; size];
+        for _ in 0..30 {
+            let form = crate::helpers::upload_form(
+                "big-one",
+                "1.0",
+                "bdist_wheel",
+                "big_one-1.0-py3-none-any.whl",
+                &bytes,
+                &[],
+            );
+            let (status, body) = app.upload(Some(token), form).await;
+            assert_eq!(status, 403, "{body}");
+            assert!(body.contains(expected), "{body}");
+        }
+    }
+}

@@ -509,8 +509,38 @@ fn ok() -> Response {
     (StatusCode::OK, "OK\n").into_response()
 }
 
+/// How much of a refused request's body is read before the refusal is
+/// sent, and for how long at most: a client that is still sending when
+/// the server answers and closes gets a broken pipe instead of the
+/// message (twine would print a connection error, not "Invalid or revoked
+/// API token"). Bigger bodies are not worth receiving for a refusal.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads and drops up to [`DRAIN_LIMIT`] bytes of `body`.
+async fn drain(body: axum::body::Body) {
+    use futures_util::StreamExt as _;
+    let mut stream = body.into_data_stream();
+    let mut read = 0usize;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len();
+            if read > DRAIN_LIMIT {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 async fn handle(state: &AppState, request: Request) -> Result<Response, IndexError> {
-    let owner = authenticate(state, request.headers()).await?;
+    let owner = match authenticate(state, request.headers()).await {
+        Ok(owner) => owner,
+        Err(refusal) => {
+            drain(request.into_body()).await;
+            return Err(refusal);
+        }
+    };
     let address = crate::server::auth::client_address_of(request.headers(), request.extensions(), state.trust_proxy);
     let declared = request
         .headers()
