@@ -312,7 +312,7 @@ pub(crate) mod ssr {
             subject_id: Some(subject),
             kind,
             detail,
-            address: Some(address),
+            address: Some(address.to_owned()),
         };
         if let Err(error) = crate::server::db::manage::record(&state.db, &event, now_micros()).await {
             tracing::warn!(%error, kind, "could not record a security event");
@@ -497,7 +497,7 @@ pub(crate) mod ssr {
                     "local releases only"
                 }
                 .into(),
-                address: Some(&request_address(&state)),
+                address: Some(request_address(&state)),
             };
             if let Err(error) = crate::server::db::manage::record(&state.db, &event, now_micros()).await {
                 tracing::warn!(%error, "could not record a security event");

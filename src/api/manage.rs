@@ -120,10 +120,6 @@ pub(crate) mod ssr {
         crate::api::accounts::ssr::session().ok_or_else(|| AppError::Unauthorized("Log in to manage projects.".into()))
     }
 
-    fn address(state: &AppState) -> Option<String> {
-        use_context::<Parts>().map(|p| auth::client_address(&p, state.trust_proxy))
-    }
-
     fn bounded(name: &str) -> String {
         name.chars().take(100).collect()
     }
@@ -166,13 +162,12 @@ pub(crate) mod ssr {
         Ok((project, role))
     }
 
-    /// A write transaction on the project, its row locked, with the
-    /// permission checked inside it.
-    async fn begin(
+    /// A write transaction on the project, its row locked, and the
+    /// session user's role read inside it.
+    async fn lock(
         state: &AppState,
         session: &Session,
         name: &str,
-        action: ProjectAction,
     ) -> Result<(WriteTx, LockedProject, Option<Role>), AppError> {
         let normalized = normalize_project_name(name.trim());
         let mut tx = state.db.begin_write().await?;
@@ -184,18 +179,43 @@ pub(crate) mod ssr {
             .role_of(session.user.user_id, project.id)
             .await?
             .and_then(|r| Role::parse(&r).ok());
+        Ok((tx, project, role))
+    }
+
+    /// [`lock`], with the permission for `action` checked inside it.
+    async fn begin(
+        state: &AppState,
+        session: &Session,
+        name: &str,
+        action: ProjectAction,
+    ) -> Result<(WriteTx, LockedProject, Option<Role>), AppError> {
+        let (tx, project, role) = lock(state, session, name).await?;
         if !may(role, session.user.is_admin, action) {
             return Err(refusal(action, &project.name));
         }
         Ok((tx, project, role))
     }
 
+    /// A role change must leave the project an owner (checked inside the
+    /// transaction, after the change).
+    async fn keep_an_owner(tx: &mut WriteTx, locked: &LockedProject) -> Result<(), AppError> {
+        if tx.owner_count(locked.id).await? == 0 {
+            return Err(AppError::BadRequest(format!(
+                "{} must keep at least one owner: make someone else an owner first.",
+                locked.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// An event of `project` done by the session's user, from the
+    /// request's address.
     fn event<'a>(
+        state: &AppState,
         project: &'a LockedProject,
         session: &'a Session,
         kind: &'a str,
         detail: String,
-        address: Option<&'a str>,
     ) -> NewEvent<'a> {
         NewEvent {
             project: Some((project.id, &project.name)),
@@ -203,7 +223,7 @@ pub(crate) mod ssr {
             subject_id: None,
             kind,
             detail,
-            address,
+            address: use_context::<Parts>().map(|p| auth::client_address(&p, state.trust_proxy)),
         }
     }
 
@@ -337,9 +357,7 @@ pub(crate) mod ssr {
         let release = manage::release(&state.db, project.id, version)
             .await?
             .ok_or_else(no_release)?;
-        let files = manage::release_files(&state.db, project.id, version)
-            .await?
-            .ok_or_else(no_release)?;
+        let files = manage::release_files(&state.db, release.id).await?;
         let admin = session.user.is_admin;
         Ok(ManageReleaseFiles {
             name: project.name.clone(),
@@ -384,7 +402,6 @@ pub(crate) mod ssr {
         let action = if yanked { "yank release" } else { "unyank release" };
         tx.journal(locked.id, action, Some(version), Some(session.user.user_id), now)
             .await?;
-        let address = address(&state);
         let (kind, detail) = if yanked {
             (
                 "release:yank",
@@ -393,8 +410,7 @@ pub(crate) mod ssr {
         } else {
             ("release:unyank", version.to_owned())
         };
-        tx.record(&event(&locked, &session, kind, detail, address.as_deref()), now)
-            .await?;
+        tx.record(&event(&state, &locked, &session, kind, detail), now).await?;
         tx.commit().await?;
         tracing::info!(user_id = session.user.user_id, project = %locked.normalized_name, version, yanked, "yank changed");
         Ok(())
@@ -444,15 +460,8 @@ pub(crate) mod ssr {
             now,
         )
         .await?;
-        let address = address(&state);
         tx.record(
-            &event(
-                &locked,
-                &session,
-                "file:delete",
-                filename.to_owned(),
-                address.as_deref(),
-            ),
+            &event(&state, &locked, &session, "file:delete", filename.to_owned()),
             now,
         )
         .await?;
@@ -485,17 +494,13 @@ pub(crate) mod ssr {
             now,
         )
         .await?;
-        let address = address(&state);
         let detail = format!(
             "{version} ({} file{})",
             deleted.files,
             if deleted.files == 1 { "" } else { "s" }
         );
-        tx.record(
-            &event(&locked, &session, "release:delete", detail, address.as_deref()),
-            now,
-        )
-        .await?;
+        tx.record(&event(&state, &locked, &session, "release:delete", detail), now)
+            .await?;
         tx.commit().await?;
         tracing::info!(user_id = session.user.user_id, project = %locked.normalized_name, version, "release deleted");
         remove_objects(&state, deleted.storage_keys).await;
@@ -511,15 +516,8 @@ pub(crate) mod ssr {
             return Err(not_confirmed("project's name", &locked.name));
         }
         let now = now_micros();
-        let address = address(&state);
         tx.record(
-            &event(
-                &locked,
-                &session,
-                "project:delete",
-                locked.name.clone(),
-                address.as_deref(),
-            ),
+            &event(&state, &locked, &session, "project:delete", locked.name.clone()),
             now,
         )
         .await?;
@@ -566,14 +564,7 @@ pub(crate) mod ssr {
                 )));
             }
         }
-        let address = address(&state);
-        let mut e = event(
-            &locked,
-            &session,
-            "role:invite",
-            format!("{invitee} as {role}"),
-            address.as_deref(),
-        );
+        let mut e = event(&state, &locked, &session, "role:invite", format!("{invitee} as {role}"));
         e.subject_id = Some(invitee_id);
         tx.record(&e, now).await?;
         tx.commit().await?;
@@ -592,8 +583,7 @@ pub(crate) mod ssr {
                 locked.name
             )));
         }
-        let address = address(&state);
-        let mut e = event(&locked, &session, "role:cancel", invitee.clone(), address.as_deref());
+        let mut e = event(&state, &locked, &session, "role:cancel", invitee.clone());
         e.subject_id = Some(invitee_id);
         tx.record(&e, now_micros()).await?;
         tx.commit().await?;
@@ -621,9 +611,8 @@ pub(crate) mod ssr {
         if accept {
             tx.set_role(locked.id, session.user.user_id, &role, false).await?;
         }
-        let address = address(&state);
         let kind = if accept { "role:accept" } else { "role:decline" };
-        tx.record(&event(&locked, &session, kind, role.clone(), address.as_deref()), now)
+        tx.record(&event(&state, &locked, &session, kind, role.clone()), now)
             .await?;
         tx.commit().await?;
         tracing::info!(user_id = session.user.user_id, project = %locked.normalized_name, accept, "invitation answered");
@@ -642,19 +631,13 @@ pub(crate) mod ssr {
                 locked.name
             )));
         }
-        if tx.owner_count(locked.id).await? == 0 {
-            return Err(AppError::BadRequest(format!(
-                "{} must keep at least one owner: make someone else an owner first.",
-                locked.name
-            )));
-        }
-        let address = address(&state);
+        keep_an_owner(&mut tx, &locked).await?;
         let mut e = event(
+            &state,
             &locked,
             &session,
             "role:change",
             format!("{username} is now {role}"),
-            address.as_deref(),
         );
         e.subject_id = Some(user_id);
         tx.record(&e, now_micros()).await?;
@@ -679,14 +662,8 @@ pub(crate) mod ssr {
                 locked.name
             )));
         }
-        if tx.owner_count(locked.id).await? == 0 {
-            return Err(AppError::BadRequest(format!(
-                "{} must keep at least one owner: make someone else an owner first.",
-                locked.name
-            )));
-        }
-        let address = address(&state);
-        let mut e = event(&locked, &session, "role:remove", username.clone(), address.as_deref());
+        keep_an_owner(&mut tx, &locked).await?;
+        let mut e = event(&state, &locked, &session, "role:remove", username.clone());
         e.subject_id = Some(user_id);
         tx.record(&e, now_micros()).await?;
         tx.commit().await?;
@@ -702,27 +679,19 @@ pub(crate) mod ssr {
         let session = session()?;
         let status = ProjectStatus::parse(status).map_err(AppError::BadRequest)?;
         let reason = access::parse_yank_reason(reason).map_err(AppError::BadRequest)?;
-        let normalized = normalize_project_name(project.trim());
-        // Quarantine, and lifting it, are an administrator's; the rest an owner's.
-        let current = manage::project(&state.db, &normalized)
-            .await?
-            .and_then(|p| ProjectStatus::parse(&p.status).ok())
-            .unwrap_or_default();
-        let action = if status == ProjectStatus::Quarantined || current == ProjectStatus::Quarantined {
+        let (mut tx, locked, role) = lock(&state, &session, project).await?;
+        let was = ProjectStatus::parse(&locked.status).unwrap_or_default();
+        // Quarantine, and lifting it, are an administrator's; the rest an
+        // owner's: decided on the status as locked.
+        let action = if status == ProjectStatus::Quarantined || was == ProjectStatus::Quarantined {
             ProjectAction::Quarantine
         } else {
             ProjectAction::SetStatus
         };
-        let (mut tx, locked, _) = begin(&state, &session, project, action).await?;
-        let was = ProjectStatus::parse(&locked.status).unwrap_or_default();
-        if (was == ProjectStatus::Quarantined) != (current == ProjectStatus::Quarantined) {
-            // The status changed between the read and the lock: decide again.
-            return Err(AppError::BadRequest(
-                "The project's status just changed; please try again.".into(),
-            ));
+        if !may(role, session.user.is_admin, action) {
+            return Err(refusal(action, &locked.name));
         }
         tx.set_status(locked.id, status.as_str(), reason.as_deref()).await?;
-        let address = address(&state);
         let detail = format!(
             "{} → {}{}",
             was.as_str(),
@@ -730,7 +699,7 @@ pub(crate) mod ssr {
             reason.map(|r| format!(": {r}")).unwrap_or_default()
         );
         tx.record(
-            &event(&locked, &session, "project:status", detail, address.as_deref()),
+            &event(&state, &locked, &session, "project:status", detail),
             now_micros(),
         )
         .await?;

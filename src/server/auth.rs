@@ -422,7 +422,7 @@ pub fn open_in_private(path: &str) -> bool {
 /// the read scope (any username: pip, uv and netrc files need one;
 /// `__token__` is the convention) of an account that is not locked.
 async fn read_token(state: &AppState, headers: &HeaderMap) -> Result<bool, sqlx::Error> {
-    let Some(token) = basic_password(headers) else {
+    let Some((_, token)) = basic_credentials(headers) else {
         return Ok(false);
     };
     let owner = crate::server::db::index::token_owner(&state.db, &hash_token(token.trim())).await?;
@@ -458,15 +458,16 @@ async fn read_token(state: &AppState, headers: &HeaderMap) -> Result<bool, sqlx:
 /// its owner's security history.
 const TOKEN_USE_EVERY: i64 = 3600 * 1_000_000;
 
-/// The password of HTTP Basic credentials, if any.
-pub fn basic_password(headers: &HeaderMap) -> Option<String> {
+/// The username and password of HTTP Basic credentials, if the request
+/// has readable ones (uploads and a private index's readers).
+pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     use base64::Engine as _;
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
-    let (_, password) = decoded.split_once(':')?;
-    Some(password.to_owned())
+    let (username, password) = decoded.split_once(':')?;
+    Some((username.to_owned(), password.to_owned()))
 }
 
 /// A private index's answer to a request it may not serve: a browser

@@ -492,6 +492,25 @@ pub async fn user_with_token(app: &TestApp, username: &str, project_id: Option<i
     (user_id, token)
 }
 
+/// An API token of `user_id` for all its projects with just these scopes.
+pub async fn token_with_scopes(app: &TestApp, user_id: i64, read: bool, upload: bool) -> String {
+    use cheeseshop::domain::access::TokenScopes;
+    use cheeseshop::server::{auth, db::index, now_micros};
+    let (token, hash) = auth::new_api_token();
+    index::create_token(
+        &app.db,
+        user_id,
+        "scoped",
+        &hash,
+        None,
+        TokenScopes { read, upload },
+        now_micros(),
+    )
+    .await
+    .expect("token");
+    token
+}
+
 /// Another API token for an existing user.
 pub async fn token_for(app: &TestApp, user_id: i64, project_id: Option<i64>) -> String {
     use cheeseshop::server::{auth, db::index, now_micros};

@@ -217,19 +217,7 @@ async fn the_authorization_table() {
             tx.commit().await.expect("commit");
 
             let scoped = crate::helpers::token_for(&app, owner.id, Some(project_id)).await;
-            let read_only = {
-                use cheeseshop::domain::access::TokenScopes;
-                use cheeseshop::server::{auth, db::index, now_micros};
-                let (token, hash) = auth::new_api_token();
-                let scopes = TokenScopes {
-                    read: true,
-                    upload: false,
-                };
-                index::create_token(&app.db, owner.id, "read", &hash, None, scopes, now_micros())
-                    .await
-                    .expect("token");
-                token
-            };
+            let read_only = crate::helpers::token_with_scopes(&app, owner.id, true, false).await;
             let session = match who {
                 Who::Other => Some(other.session.as_str()),
                 Who::Maintainer => Some(maintainer.session.as_str()),
@@ -909,26 +897,11 @@ async fn project_status_in_the_index() {
 /// account logs in no more, and its sessions and tokens stop working.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_scopes_and_locked_accounts() {
-    use cheeseshop::domain::access::TokenScopes;
-    use cheeseshop::server::{auth, db::accounts, db::index, now_micros};
+    use cheeseshop::server::db::accounts;
 
     let app = spawn_empty().await;
     let owner = person(&app, "owner").await;
-    let (token, hash) = auth::new_api_token();
-    index::create_token(
-        &app.db,
-        owner.id,
-        "reader",
-        &hash,
-        None,
-        TokenScopes {
-            read: true,
-            upload: false,
-        },
-        now_micros(),
-    )
-    .await
-    .expect("token");
+    let token = crate::helpers::token_with_scopes(&app, owner.id, true, false).await;
     let (status, body, _) = upload(&app, &token, "scoped", "1.0").await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("upload scope"), "{body}");
@@ -1081,19 +1054,7 @@ async fn pip_and_uv_skip_a_yanked_release_unless_pinned() {
 async fn a_refused_upload_gets_its_message_not_a_broken_pipe() {
     let app = spawn_empty().await;
     let owner = person(&app, "owner").await;
-    let reader = {
-        use cheeseshop::domain::access::TokenScopes;
-        use cheeseshop::server::{auth, db::index, now_micros};
-        let (token, hash) = auth::new_api_token();
-        let scopes = TokenScopes {
-            read: true,
-            upload: false,
-        };
-        index::create_token(&app.db, owner.id, "read", &hash, None, scopes, now_micros())
-            .await
-            .expect("token");
-        token
-    };
+    let reader = crate::helpers::token_with_scopes(&app, owner.id, true, false).await;
     // Small and large bodies: a small one is what failed in CI-like runs
     // (the answer came while the client still wrote the multipart body).
     for (token, expected, size) in [

@@ -3,30 +3,11 @@
 
 use std::process::Command;
 
-use crate::helpers::{TestApp, spawn_empty, spawn_empty_with};
+use crate::helpers::{TestApp, spawn_empty, spawn_empty_with, token_with_scopes};
 use crate::manage::{call, person, upload};
 
 async fn private_app() -> TestApp {
     spawn_empty_with(|s| s.private = true).await
-}
-
-/// A token of `user_id` with just these scopes.
-async fn scoped_token(app: &TestApp, user_id: i64, read: bool, upload: bool) -> String {
-    use cheeseshop::domain::access::TokenScopes;
-    use cheeseshop::server::{auth, db::index, now_micros};
-    let (token, hash) = auth::new_api_token();
-    index::create_token(
-        &app.db,
-        user_id,
-        "scoped",
-        &hash,
-        None,
-        TokenScopes { read, upload },
-        now_micros(),
-    )
-    .await
-    .expect("token");
-    token
 }
 
 async fn get_as(
@@ -60,8 +41,8 @@ async fn a_private_index_needs_a_session_or_a_read_token() {
     // Uploads authenticate themselves.
     let (status, body, _) = upload(&app, &owner.token, "secret-sauce", "1.0").await;
     assert_eq!(status, 200, "{body}");
-    let reader = scoped_token(&app, owner.id, true, false).await;
-    let uploader = scoped_token(&app, owner.id, false, true).await;
+    let reader = token_with_scopes(&app, owner.id, true, false).await;
+    let uploader = token_with_scopes(&app, owner.id, false, true).await;
     let (_, simple) = {
         let response = get_as(
             &app,
@@ -226,7 +207,7 @@ async fn pip_and_uv_install_from_a_private_index() {
     )
     .await;
     twine_upload(&app, &owner.token, &files).await;
-    let reader = scoped_token(&app, owner.id, true, false).await;
+    let reader = token_with_scopes(&app, owner.id, true, false).await;
     let plain = app.url("/simple/");
     let with_token = format!("http://__token__:{reader}@{}/simple/", app.addr);
     let check = "import private_parts; print(private_parts.VERSION)";

@@ -35,6 +35,7 @@ pub async fn role(db: &Db, user_id: i64, project_id: i64) -> Result<Option<Strin
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ManagedRelease {
+    pub id: i64,
     pub version: String,
     pub created: Option<i64>,
     pub yanked: bool,
@@ -50,7 +51,7 @@ pub async fn releases(
     offset: i64,
 ) -> Result<(Vec<ManagedRelease>, i64), sqlx::Error> {
     let page = each_backend!(db, pool => sqlx::query_as(
-        "SELECT r.version, r.created, r.yanked, r.yanked_reason, \
+        "SELECT r.id, r.version, r.created, r.yanked, r.yanked_reason, \
                 (SELECT COUNT(*) FROM files f WHERE f.release_id = r.id) AS files \
          FROM releases r WHERE r.project_id = $1 ORDER BY r.sort_key DESC, r.id DESC LIMIT $2 OFFSET $3",
     )
@@ -69,7 +70,7 @@ pub async fn releases(
 /// One release by its version as spelled.
 pub async fn release(db: &Db, project_id: i64, version: &str) -> Result<Option<ManagedRelease>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_as(
-        "SELECT r.version, r.created, r.yanked, r.yanked_reason, \
+        "SELECT r.id, r.version, r.created, r.yanked, r.yanked_reason, \
                 (SELECT COUNT(*) FROM files f WHERE f.release_id = r.id) AS files \
          FROM releases r WHERE r.project_id = $1 AND r.version = $2",
     )
@@ -88,25 +89,14 @@ pub struct ManagedFile {
     pub sha256: String,
 }
 
-/// The files of one release (`None`: the project has no such release).
-pub async fn release_files(db: &Db, project_id: i64, version: &str) -> Result<Option<Vec<ManagedFile>>, sqlx::Error> {
-    let release: Option<i64> = each_backend!(db, pool => sqlx::query_scalar(
-        "SELECT id FROM releases WHERE project_id = $1 AND version = $2",
-    )
-    .bind(project_id)
-    .bind(version)
-    .fetch_optional(pool)
-    .await)?;
-    let Some(release) = release else {
-        return Ok(None);
-    };
-    let files = each_backend!(db, pool => sqlx::query_as(
+/// The files of one release, by filename.
+pub async fn release_files(db: &Db, release_id: i64) -> Result<Vec<ManagedFile>, sqlx::Error> {
+    each_backend!(db, pool => sqlx::query_as(
         "SELECT filename, packagetype, size, upload_time, sha256 FROM files WHERE release_id = $1 ORDER BY filename",
     )
-    .bind(release)
+    .bind(release_id)
     .fetch_all(pool)
-    .await)?;
-    Ok(Some(files))
+    .await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -207,11 +197,14 @@ pub async fn user_id(db: &Db, username_normalized: &str) -> Result<Option<(i64, 
         .await)
 }
 
-/// Appends one event outside any other write (logins, token creation).
+/// Appends one event outside any other write (logins, token creation):
+/// one statement, no write transaction (the history moves no counter and
+/// no catalogue generation).
 pub async fn record(db: &Db, event: &super::write::maintain::NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    tx.record(event, now).await?;
-    tx.commit().await
+    each_backend!(db, pool => insert_event!(event, now)
+        .execute(pool)
+        .await
+        .map(|_| ()))
 }
 
 /// The storage keys of every file of a quarantined project.
@@ -222,20 +215,6 @@ pub async fn quarantined_keys(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     )
     .fetch_all(pool)
     .await)
-}
-
-/// `text` for a `LIKE … ESCAPE '\'` pattern that finds it anywhere.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -251,7 +230,7 @@ pub struct UserSummary {
 /// Accounts whose username or e-mail address contains `query` (all when
 /// empty), by username, at most `limit`.
 pub async fn find_users(db: &Db, query: &str, limit: i64) -> Result<Vec<UserSummary>, sqlx::Error> {
-    let pattern = contains_pattern(&query.trim().to_lowercase());
+    let pattern = super::like_contains(&query.trim().to_lowercase());
     each_backend!(db, pool => sqlx::query_as(
         "SELECT username, name, email, created, is_admin, locked FROM users \
          WHERE username_normalized LIKE $1 ESCAPE '\\' OR email_normalized LIKE $1 ESCAPE '\\' \
@@ -272,7 +251,7 @@ pub struct ProjectSummary {
 
 /// Projects whose normalized name contains `query`, by name, at most `limit`.
 pub async fn find_projects(db: &Db, query: &str, limit: i64) -> Result<Vec<ProjectSummary>, sqlx::Error> {
-    let pattern = contains_pattern(&crate::domain::normalize_project_name(query.trim()));
+    let pattern = super::like_contains(&crate::domain::normalize_project_name(query.trim()));
     each_backend!(db, pool => sqlx::query_as(
         "SELECT name, normalized_name, status FROM projects WHERE normalized_name LIKE $1 ESCAPE '\\' \
          ORDER BY normalized_name LIMIT $2",
@@ -281,13 +260,4 @@ pub async fn find_projects(db: &Db, query: &str, limit: i64) -> Result<Vec<Proje
     .bind(limit)
     .fetch_all(pool)
     .await)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_patterns_match_text_literally() {
-        assert_eq!(super::contains_pattern("a_b%c\\"), "%a\\_b\\%c\\\\%");
-        assert_eq!(super::contains_pattern(""), "%%");
-    }
 }

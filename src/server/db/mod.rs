@@ -28,6 +28,26 @@ macro_rules! each_backend {
     };
 }
 
+/// The statement that appends `$event` (a `write::maintain::NewEvent`) to
+/// the security history at `$now`, ready to execute on either backend.
+macro_rules! insert_event {
+    ($event:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO security_events (project_id, project_name, actor_id, actor, subject_id, kind, detail, address, created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind($event.project.map(|p| p.0))
+        .bind($event.project.map(|p| p.1))
+        .bind($event.actor.map(|a| a.0))
+        .bind($event.actor.map(|a| a.1))
+        .bind($event.subject_id)
+        .bind($event.kind)
+        .bind(&$event.detail)
+        .bind($event.address.as_deref())
+        .bind($now)
+    };
+}
+
 pub mod accounts;
 pub mod catalog;
 pub mod changes;
@@ -370,5 +390,29 @@ impl Db {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
+    }
+}
+
+/// `text` as a `LIKE … ESCAPE '\'` pattern that finds it anywhere: its own
+/// `%`, `_` and `\` match themselves, not as wildcards.
+pub(crate) fn like_contains(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod like_tests {
+    #[test]
+    fn like_patterns_match_text_literally() {
+        assert_eq!(super::like_contains("a_b%c\\"), "%a\\_b\\%c\\\\%");
+        assert_eq!(super::like_contains(""), "%%");
     }
 }

@@ -317,15 +317,7 @@ pub struct CachedHit {
 /// whose name contains `needle` (a PEP 503 normalized fragment), the
 /// exact name first, then shorter names, at most `limit`.
 pub async fn search_cached(db: &Db, needle: &str, limit: i64) -> Result<Vec<CachedHit>, sqlx::Error> {
-    let mut pattern = String::with_capacity(needle.len() + 2);
-    pattern.push('%');
-    for c in needle.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
+    let pattern = super::like_contains(needle);
     // The names first (a few), then the documents of just those: a
     // document is parsed only for a row that is shown.
     let names: Vec<String> = each_backend!(db, pool => sqlx::query_scalar(

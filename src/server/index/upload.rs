@@ -29,7 +29,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use blake2::Blake2b;
 use blake2::digest::consts::U32;
 use md5::Md5;
@@ -87,20 +86,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<TokenOwne
             "Authentication required: upload with an API token (username __token__, the token as password).",
         )
     };
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(unauthorized)?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-        .ok_or_else(unauthorized)?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(unauthorized)?;
-    let (username, password) = decoded.split_once(':').ok_or_else(unauthorized)?;
+    let (username, password) = crate::server::auth::basic_credentials(headers).ok_or_else(unauthorized)?;
     if username != "__token__" {
         return Err(IndexError::forbidden(
             "Username/password authentication is not supported for uploads. Use an API token: \
@@ -836,7 +822,7 @@ async fn write_rows(state: &AppState, u: &Upload<'_>) -> Result<(), IndexError> 
             subject_id: None,
             kind: "file:upload",
             detail: format!("{} with the API token “{}”", u.dist.filename, u.owner.token_name),
-            address: u.address,
+            address: u.address.map(str::to_owned),
         },
         now,
     )

@@ -32,7 +32,7 @@ pub struct NewEvent<'a> {
     pub subject_id: Option<i64>,
     pub kind: &'a str,
     pub detail: String,
-    pub address: Option<&'a str>,
+    pub address: Option<String>,
 }
 
 /// Which of a project's files a deletion takes.
@@ -375,21 +375,9 @@ impl WriteTx {
 
     /// Appends to the security history.
     pub async fn record(&mut self, event: &NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
-        each_tx!(self.tx, conn => sqlx::query(
-            "INSERT INTO security_events (project_id, project_name, actor_id, actor, subject_id, kind, detail, address, created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(event.project.map(|p| p.0))
-        .bind(event.project.map(|p| p.1))
-        .bind(event.actor.map(|a| a.0))
-        .bind(event.actor.map(|a| a.1))
-        .bind(event.subject_id)
-        .bind(event.kind)
-        .bind(&event.detail)
-        .bind(event.address)
-        .bind(now)
-        .execute(&mut *conn)
-        .await.map(|done| done.rows_affected()))?;
+        each_tx!(self.tx, conn => insert_event!(event, now)
+            .execute(&mut *conn)
+            .await.map(|done| done.rows_affected()))?;
         Ok(())
     }
 }
