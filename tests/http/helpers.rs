@@ -443,7 +443,9 @@ async fn spawn_at(
     let db = Db::open(&test_db.url, &DbOptions::pool(4)).await.expect("open db");
     let leptos_options = LeptosOptions::builder()
         .output_name("cheeseshop")
-        .site_root("target/site")
+        // The static files a fresh checkout has: CI runs these tests before
+        // cargo-leptos has built `target/site`.
+        .site_root("public")
         .build();
     let storage_dir = dir.path().join("files");
     let storage = LocalStorage::open(&storage_dir).expect("storage");
