@@ -611,13 +611,16 @@ async fn names(db: &Db, command: NameCommand) -> Result<(), String> {
         NameCommand::Reserve { names } => {
             for name in &names {
                 let normalized = parse(name)?;
-                if upstream::reserve(db, &normalized, crate::server::now_micros())
+                let reserved = upstream::reserve(db, &normalized, crate::server::now_micros())
                     .await
-                    .map_err(database)?
-                {
+                    .map_err(database)?;
+                if reserved.newly {
                     println!("Reserved {normalized}.");
                 } else {
                     println!("{normalized} was reserved already.");
+                }
+                if reserved.project_exists {
+                    println!("  A project of that name exists: it keeps its releases and its uploads.");
                 }
             }
         }

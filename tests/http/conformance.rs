@@ -12,7 +12,7 @@ use cheeseshop::server::db::accounts::{self, CreateUserError, NewUser};
 use cheeseshop::server::db::write::{
     BulkFile, BulkProject, BulkRelease, InsertedFile, NewFile, NewRelease, ReleaseMetadata,
 };
-use cheeseshop::server::db::{Db, DbOptions, catalog, index, search};
+use cheeseshop::server::db::{Db, DbOptions, catalog, index, search, upstream};
 use tempfile::TempDir;
 
 use crate::helpers::TestDb;
@@ -317,6 +317,56 @@ async fn writes_are_idempotent_and_a_rollback_leaves_nothing() {
     assert!(catalog::project(&db, "gone").await.expect("q").is_none());
     assert_eq!(catalog::stats(&db).await.expect("stats").projects, 1);
     assert_eq!(catalog::generation(&db).await.expect("generation"), after_commit);
+}
+
+/// An upload creating a project and an administrator reserving its name, at
+/// once: one of them goes first, whole. Either the reservation finds the
+/// project (which keeps it), or the creation finds the reservation and
+/// rolls back. Never both a reservation that saw no project and a project
+/// committed under the reserved name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_name_is_either_reserved_or_created_never_both_at_once() {
+    let (db, _keep, _dir) = fresh().await;
+    for round in 0..40 {
+        let name = format!("contested-{round}");
+        let creating = {
+            let (db, name) = (db.clone(), name.clone());
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await.expect("begin");
+                let (_, created) = tx.ensure_project(&name, &name, 1).await.expect("project");
+                assert!(created);
+                // As an upload does: more work between the insert and the check.
+                tokio::task::yield_now().await;
+                if tx.name_is_reserved(&name).await.expect("reserved?") {
+                    drop(tx);
+                    false
+                } else {
+                    tx.commit().await.expect("commit");
+                    true
+                }
+            })
+        };
+        let reserving = {
+            let (db, name) = (db.clone(), name.clone());
+            tokio::spawn(async move { upstream::reserve(&db, &name, 1).await.expect("reserve") })
+        };
+        let created = creating.await.expect("task");
+        let reserved = reserving.await.expect("task");
+        assert!(reserved.newly, "{name}");
+        assert_eq!(
+            created, reserved.project_exists,
+            "{name}: created {created}, the reservation saw a project: {}",
+            reserved.project_exists
+        );
+        assert_eq!(catalog::project(&db, &name).await.expect("q").is_some(), created);
+        assert!(upstream::is_reserved(&db, &name).await.expect("reserved"));
+    }
+    // A name reserved first refuses every creation after it.
+    let mut tx = db.begin_write().await.expect("begin");
+    tx.ensure_project("contested-0", "contested-0", 1)
+        .await
+        .expect("exists");
+    assert!(tx.name_is_reserved("contested-0").await.expect("q"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

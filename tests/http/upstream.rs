@@ -1155,6 +1155,17 @@ async fn reserved_names_never_come_from_upstream() {
     ] {
         assert_eq!(proxy.get(path).await.status(), 404, "{path}");
     }
+    // Nobody may create a project of a reserved name; a project that has
+    // the name already keeps it.
+    let (_, token) = crate::helpers::user_with_token(&proxy, "taker", None).await;
+    let (status, body, _) = crate::manage::upload(&proxy, &token, "internal-thing", "1.0").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("reserved by the index"), "{body}");
+    let (status, body, _) = crate::manage::upload(&proxy, &token, "local-thing", "1.0").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(cli(&["name", "reserve", "local_thing"]).contains("A project of that name exists"));
+    let (status, body, _) = crate::manage::upload(&proxy, &token, "local-thing", "1.1").await;
+    assert_eq!(status, 200, "{body}");
     assert!(cli(&["name", "release", "far-away"]).contains("Released far-away."));
     let (status, _, _) = simple_json(&proxy, "far-away").await;
     assert_eq!(status, 200);

@@ -274,17 +274,13 @@ pub async fn is_reserved(db: &Db, normalized: &str) -> Result<bool, sqlx::Error>
     .await)
 }
 
-/// Reserves a name; true if it was not reserved yet.
-pub async fn reserve(db: &Db, normalized: &str, now: i64) -> Result<bool, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query(
-        "INSERT INTO reserved_names (normalized_name, reserved_at) VALUES ($1, $2) \
-         ON CONFLICT (normalized_name) DO NOTHING",
-    )
-    .bind(normalized)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected() > 0))
+/// Reserves a name, in a write transaction of its own (see
+/// [`WriteTx::reserve_name`](super::write::WriteTx::reserve_name)).
+pub async fn reserve(db: &Db, normalized: &str, now: i64) -> Result<super::write::maintain::Reserved, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let reserved = tx.reserve_name(normalized, now).await?;
+    tx.commit().await?;
+    Ok(reserved)
 }
 
 /// Releases a reserved name; true if it was reserved.

@@ -477,6 +477,12 @@ fn archived(name: &str, status: ProjectStatus) -> IndexError {
     ))
 }
 
+fn reserved_name(normalized: &str) -> IndexError {
+    IndexError::forbidden(format!(
+        "The name '{normalized}' is reserved by the index's administrators."
+    ))
+}
+
 fn deleted_filename(filename: &str) -> IndexError {
     IndexError::bad_request(format!(
         "The filename '{filename}' was used by a file that has been deleted. A filename can be used only once, \
@@ -575,9 +581,7 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, IndexErr
     let existing = catalog::project(&state.db, &normalized).await?;
     // A name the administrators reserved is nobody's to take.
     if existing.is_none() && crate::server::db::upstream::is_reserved(&state.db, &normalized).await? {
-        return Err(IndexError::forbidden(format!(
-            "The name '{normalized}' is reserved by the index's administrators."
-        )));
+        return Err(reserved_name(&normalized));
     }
     check_permission(&owner, existing.as_ref().map(|p| p.id), |project_id| {
         index::has_role(&state.db, owner.user_id, project_id)
@@ -710,7 +714,13 @@ struct Upload<'a> {
 async fn write_rows(state: &AppState, u: &Upload<'_>) -> Result<(), IndexError> {
     let now = now_micros();
     let mut tx = state.db.begin_write().await?;
-    let (project_id, created) = tx.ensure_project(u.name.as_str(), &u.name.normalized(), now).await?;
+    let normalized = u.name.normalized();
+    let (project_id, created) = tx.ensure_project(u.name.as_str(), &normalized, now).await?;
+    // Checked before the transaction too; this is the check that decides
+    // (a reservation made meanwhile).
+    if created && tx.name_is_reserved(&normalized).await? {
+        return Err(reserved_name(&normalized));
+    }
     // Every writer of a project (uploads, maintainers' actions) holds its
     // row first, so they run one after another (`WriteTx::lock_project`).
     let locked = tx.lock_project_id(project_id).await?.ok_or_else(|| {

@@ -46,6 +46,20 @@ enum Which<'a> {
 /// A file's name, storage key and whether it has a metadata file.
 type FileRow = (String, Option<String>, Option<String>);
 
+/// What reserving a name found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reserved {
+    /// The name was not reserved before.
+    pub newly: bool,
+    /// A project of that name exists: it keeps its releases and uploads;
+    /// the reservation stops only new projects (and the upstream indexes).
+    pub project_exists: bool,
+}
+
+/// Namespaces the advisory locks on project names (PostgreSQL) from any
+/// other advisory lock in the database.
+const NAME_LOCK_SEED: i64 = 0x6368_6565_7365;
+
 /// An invitation could not be made.
 #[derive(Debug, PartialEq, Eq)]
 pub enum InviteRefused {
@@ -141,6 +155,62 @@ impl WriteTx {
             .await.map(|done| done.rows_affected()))?;
         }
         Ok(())
+    }
+
+    /// Serializes the transactions that create a project of this name with
+    /// those that reserve it, until the transaction ends. Without it, on
+    /// PostgreSQL, an upload creating the project and an administrator
+    /// reserving the name could each miss the other's uncommitted row and
+    /// both commit. SQLite's writers are serialized by `BEGIN IMMEDIATE`.
+    async fn lock_name(&mut self, normalized_name: &str) -> Result<(), sqlx::Error> {
+        match &mut self.tx {
+            Tx::Sqlite(_) => Ok(()),
+            Tx::Postgres(tx) => sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))")
+                .bind(normalized_name)
+                .bind(NAME_LOCK_SEED)
+                .execute(&mut **tx)
+                .await
+                .map(drop),
+        }
+    }
+
+    /// Whether the name is reserved, asked by a transaction that has just
+    /// created a project of that name (it rolls back if so). The check reads
+    /// after the name's lock is held, so a reservation either committed
+    /// before it (and is seen) or waits for this transaction to end (and
+    /// finds the project).
+    pub async fn name_is_reserved(&mut self, normalized_name: &str) -> Result<bool, sqlx::Error> {
+        self.lock_name(normalized_name).await?;
+        each_tx!(self.tx, conn => sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM reserved_names WHERE normalized_name = $1)",
+        )
+        .bind(normalized_name)
+        .fetch_one(&mut *conn)
+        .await)
+    }
+
+    /// Reserves a name: no new project may take it, nor may an upstream
+    /// index serve it. Says whether it was new, and whether a project of the
+    /// name exists (decided under the name's lock, see
+    /// [`WriteTx::name_is_reserved`]).
+    pub async fn reserve_name(&mut self, normalized_name: &str, now: i64) -> Result<Reserved, sqlx::Error> {
+        self.lock_name(normalized_name).await?;
+        let newly = each_tx!(self.tx, conn => sqlx::query(
+            "INSERT INTO reserved_names (normalized_name, reserved_at) VALUES ($1, $2) \
+             ON CONFLICT (normalized_name) DO NOTHING",
+        )
+        .bind(normalized_name)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected() > 0))?;
+        let project_exists = each_tx!(self.tx, conn => sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM projects WHERE normalized_name = $1)",
+        )
+        .bind(normalized_name)
+        .fetch_one(&mut *conn)
+        .await)?;
+        Ok(Reserved { newly, project_exists })
     }
 
     /// Whether a file of this name was ever deleted.
