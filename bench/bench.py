@@ -1059,26 +1059,17 @@ class Nginx:
         self.dir = WORK / "nginx"
         shutil.rmtree(self.dir, ignore_errors=True)
         (self.dir / "logs").mkdir(parents=True)
-        servers = "".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;\n" for p in upstreams)
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        conf = (
-            f"{user}worker_processes 1;\ndaemon off;\npid {self.dir}/nginx.pid;\n"
-            f"error_log {self.dir}/logs/error.log warn;\nevents {{ worker_connections 4096; }}\n"
-            f"http {{\n    access_log off;\n    client_body_temp_path {self.dir}/body;\n"
-            f"    proxy_temp_path {self.dir}/proxy;\n    fastcgi_temp_path {self.dir}/fastcgi;\n"
-            f"    uwsgi_temp_path {self.dir}/uwsgi;\n    scgi_temp_path {self.dir}/scgi;\n"
-            f"    upstream cheeseshop {{\n{servers}        keepalive 64;\n    }}\n"
-            f"    server {{\n        listen 127.0.0.1:{port};\n        location / {{\n"
-            "            proxy_pass http://cheeseshop;\n            proxy_http_version 1.1;\n"
-            '            proxy_set_header Connection "";\n            proxy_set_header Host $http_host;\n'
-            "            proxy_next_upstream error timeout http_502 http_503;\n"
-            "            proxy_buffers 32 64k;\n            proxy_busy_buffers_size 128k;\n"
-            "        }\n    }\n}\n"
-        )
-        (self.dir / "nginx.conf").write_text(conf)
+        # The one configuration of scripts/nginx.sh, as `make cluster` and
+        # the scale-out tests use it.
+        conf = subprocess.run(
+            [str(ROOT / "scripts/nginx.sh"), str(self.dir), f"127.0.0.1:{port}", *map(str, upstreams)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [NGINX, "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
+            [NGINX, "-p", str(self.dir), "-c", conf],
             stdout=subprocess.DEVNULL,
             stderr=open(self.dir / "logs/stderr.log", "w"),
         )

@@ -72,7 +72,6 @@ if [ -d "$DATASET" ]; then
     $BIN import --if-empty "$DATASET" >/dev/null
 fi
 
-upstreams=
 ports=()
 for i in $(seq 1 "$INSTANCES"); do
     port=$(free_port)
@@ -80,7 +79,6 @@ for i in $(seq 1 "$INSTANCES"); do
         $BIN >"$DIR/instance-$i.log" 2>&1 &
     pids+=($!)
     ports+=("$port")
-    upstreams+="        server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"$'\n'
     echo "instance $i: http://127.0.0.1:$port (log: $DIR/instance-$i.log)" >&2
 done
 for i in $(seq 1 "$INSTANCES"); do
@@ -95,46 +93,8 @@ for i in $(seq 1 "$INSTANCES"); do
     done
 done
 
-# As root, nginx's workers would switch to `nobody`, who cannot write the
-# temporary directories here.
-user=
-[ "$(id -u)" -eq 0 ] && user="user root;"
-mkdir -p "$DIR/nginx/logs"
-cat >"$DIR/nginx/nginx.conf" <<EOF
-$user
-worker_processes 1;
-daemon off;
-pid $DIR/nginx/nginx.pid;
-error_log $DIR/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $DIR/nginx/body;
-    proxy_temp_path $DIR/nginx/proxy;
-    fastcgi_temp_path $DIR/nginx/fastcgi;
-    uwsgi_temp_path $DIR/nginx/uwsgi;
-    scgi_temp_path $DIR/nginx/scgi;
-    upstream cheeseshop {
-$upstreams        keepalive 16;
-    }
-    server {
-        listen $ADDR;
-        client_max_body_size 100m;
-        location / {
-            proxy_pass http://cheeseshop;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host \$http_host;
-            proxy_set_header X-Forwarded-For \$remote_addr;
-            proxy_next_upstream error timeout http_502 http_503;
-            proxy_buffers 32 64k;
-            proxy_busy_buffers_size 128k;
-            add_header X-Upstream \$upstream_addr always;
-        }
-    }
-}
-EOF
-"$NGINX" -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" 2>"$DIR/nginx/logs/stderr.log" &
+conf=$(scripts/nginx.sh "$DIR/nginx" "$ADDR" "${ports[@]}")
+"$NGINX" -p "$DIR/nginx" -c "$conf" 2>"$DIR/nginx/logs/stderr.log" &
 nginx_pid=$!
 echo "cheeseshop: $INSTANCES instances behind nginx on http://$ADDR" >&2
 # Until one of them stops, or we are told to.

@@ -130,34 +130,17 @@ impl Cluster {
     }
 
     fn spawn_nginx(&self) -> Child {
+        // The one configuration of scripts/nginx.sh, as `make cluster` and
+        // the bench use it.
         let dir = self.dir.path().join("nginx");
-        std::fs::create_dir_all(dir.join("logs")).expect("nginx dir");
-        let upstreams: String = self
-            .instances
-            .iter()
-            .map(|i| format!("        server 127.0.0.1:{} max_fails=1 fail_timeout=10s;\n", i.port))
-            .collect();
-        // As root, nginx's workers would switch to `nobody`, who cannot
-        // write the temporary directories here.
-        let user = if is_root() { "user root;\n" } else { "" };
-        let conf = format!(
-            "{user}worker_processes 1;\ndaemon off;\npid {dir}/nginx.pid;\nerror_log {dir}/logs/error.log warn;\n\
-             events {{ worker_connections 1024; }}\n\
-             http {{\n    access_log off;\n    client_body_temp_path {dir}/body;\n    proxy_temp_path {dir}/proxy;\n\
-             fastcgi_temp_path {dir}/fastcgi;\n    uwsgi_temp_path {dir}/uwsgi;\n    scgi_temp_path {dir}/scgi;\n\
-             client_max_body_size 200m;\n\
-             upstream cheeseshop {{\n{upstreams}        keepalive 16;\n    }}\n\
-             server {{\n        listen 127.0.0.1:{port};\n        location / {{\n\
-                         proxy_pass http://cheeseshop;\n            proxy_http_version 1.1;\n\
-                         proxy_set_header Connection \"\";\n            proxy_set_header Host $http_host;\n\
-                         proxy_set_header X-Forwarded-For $remote_addr;\n\
-                         proxy_next_upstream error timeout http_502 http_503;\n\
-                         add_header X-Upstream $upstream_addr always;\n        }}\n    }}\n}}\n",
-            dir = dir.display(),
-            port = self.port,
-        );
-        let path = dir.join("nginx.conf");
-        std::fs::write(&path, conf).expect("nginx.conf");
+        let written = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/nginx.sh"))
+            .arg(&dir)
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(self.instances.iter().map(|i| i.port.to_string()))
+            .output()
+            .expect("scripts/nginx.sh");
+        assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+        let path = String::from_utf8_lossy(&written.stdout).trim().to_owned();
         Command::new(NGINX)
             .arg("-p")
             .arg(&dir)
@@ -266,16 +249,6 @@ impl Cluster {
             .await
             .expect("list")
     }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:").map(|v| v.split_whitespace().next() == Some("0")))
-        })
-        .unwrap_or(false)
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
