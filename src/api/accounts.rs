@@ -256,6 +256,7 @@ pub(crate) mod ssr {
             String::new()
         };
         let user_id = credentials.as_ref().map(|c| c.id);
+        let username = credentials.as_ref().map(|c| c.username.clone()).unwrap_or_default();
         let locked = credentials.as_ref().is_some_and(|c| c.locked);
         let valid = auth::verify_password(candidate, credentials.map(|c| c.password_hash)).await?;
         let Some(user_id) = user_id.filter(|_| valid) else {
@@ -278,7 +279,15 @@ pub(crate) mod ssr {
                 "This account is locked. Ask the index's administrators to unlock it.".into(),
             ));
         }
-        account_event(&state, user_id, Some(user_id), "account:login", String::new(), &address).await;
+        account_event(
+            &state,
+            user_id,
+            Some((user_id, &username)),
+            "account:login",
+            String::new(),
+            &address,
+        )
+        .await;
         accounts::clear_attempts(&state.db, &account_key).await?;
         accounts::forgive_attempt(&state.db, &address_key, throttle::ADDRESS_LIMIT).await?;
         // Housekeeping on a path that is neither hot nor latency-critical.
@@ -293,22 +302,14 @@ pub(crate) mod ssr {
     pub(crate) async fn account_event(
         state: &AppState,
         subject: i64,
-        actor: Option<i64>,
+        actor: Option<(i64, &str)>,
         kind: &str,
         detail: String,
         address: &str,
     ) {
-        let actor_name = match actor {
-            Some(id) => accounts::user(&state.db, id)
-                .await
-                .ok()
-                .flatten()
-                .map(|u| (id, u.username)),
-            None => None,
-        };
         let event = NewEvent {
             project: None,
-            actor: actor_name.as_ref().map(|(id, name)| (*id, name.as_str())),
+            actor,
             subject_id: Some(subject),
             kind,
             detail,
@@ -456,7 +457,7 @@ pub(crate) mod ssr {
         account_event(
             &state,
             user_id,
-            Some(user_id),
+            Some((user_id, &session.user.username)),
             "token:create",
             detail,
             &request_address(&state),
@@ -485,7 +486,7 @@ pub(crate) mod ssr {
             )));
         }
         tracing::info!(user_id, project = %normalized, allow, "upstream releases setting changed");
-        if let Some(project) = crate::server::db::manage::project(&state.db, &normalized).await? {
+        if let Some(project) = crate::server::db::catalog::project(&state.db, &normalized).await? {
             let event = NewEvent {
                 project: Some((project.id, &project.name)),
                 actor: Some((user_id, &session.user.username)),
@@ -517,7 +518,7 @@ pub(crate) mod ssr {
         account_event(
             &state,
             user_id,
-            Some(user_id),
+            Some((user_id, &session.user.username)),
             "token:revoke",
             format!("token #{id}"),
             &request_address(&state),
@@ -571,7 +572,7 @@ pub(crate) mod ssr {
         account_event(
             &state,
             user_id,
-            Some(user_id),
+            Some((user_id, &session.user.username)),
             "account:password",
             String::new(),
             &request_address(&state),

@@ -106,7 +106,7 @@ mod ssr {
             account_event(
                 &state,
                 user.id,
-                Some(session.user.user_id),
+                Some((session.user.user_id, &session.user.username)),
                 kind,
                 String::new(),
                 &address,

@@ -103,6 +103,7 @@ pub(crate) mod ssr {
         Collaborator, ManageFile, ManageProject, ManageRelease, ManageReleaseFiles, PendingInvitation, SecurityEvent,
     };
     use crate::server::auth::{self, Session};
+    use crate::server::db::catalog::{self, ProjectRow};
     use crate::server::db::manage::{self, Event};
     use crate::server::db::write::WriteTx;
     use crate::server::db::write::maintain::{InviteRefused, LockedProject, NewEvent};
@@ -144,13 +145,9 @@ pub(crate) mod ssr {
 
     /// Reads for a page: the project, the viewer's role, and whether the
     /// rule lets them see it.
-    async fn readable(
-        state: &AppState,
-        session: &Session,
-        name: &str,
-    ) -> Result<(manage::ManagedProject, Option<Role>), AppError> {
+    async fn readable(state: &AppState, session: &Session, name: &str) -> Result<(ProjectRow, Option<Role>), AppError> {
         let normalized = normalize_project_name(name.trim());
-        let project = manage::project(&state.db, &normalized)
+        let project = catalog::project(&state.db, &normalized)
             .await?
             .ok_or_else(|| AppError::project_not_found(&bounded(name)))?;
         let role = manage::role(&state.db, session.user.user_id, project.id)
@@ -252,7 +249,7 @@ pub(crate) mod ssr {
             "account:password" => "Password changed",
             "account:lock" => "Account locked",
             "account:unlock" => "Account unlocked",
-            "account:admin" => "Made a site administrator",
+            "account:admin" => "Site administrator role changed",
             _ => "Event",
         }
     }
@@ -388,7 +385,7 @@ pub(crate) mod ssr {
     pub async fn set_yanked(project: &str, version: &str, yanked: bool, reason: &str) -> Result<(), AppError> {
         let state = AppState::from_context()?;
         let session = session()?;
-        let reason = access::parse_yank_reason(reason).map_err(AppError::BadRequest)?;
+        let reason = access::parse_reason(reason).map_err(AppError::BadRequest)?;
         let (mut tx, locked, _) = begin(&state, &session, project, ProjectAction::Yank).await?;
         if !tx.set_yanked(locked.id, version, yanked, reason.as_deref()).await? {
             return Err(AppError::NotFound(format!(
@@ -533,9 +530,10 @@ pub(crate) mod ssr {
     async fn user_named(state: &AppState, username: &str) -> Result<(i64, String), AppError> {
         let not_found = || AppError::NotFound(format!("There is no user named {}.", bounded(username.trim())));
         let parsed = Username::parse(username).map_err(|_| not_found())?;
-        manage::user_id(&state.db, &parsed.normalized())
+        let user = crate::server::db::accounts::user_by_username(&state.db, &parsed.normalized())
             .await?
-            .ok_or_else(not_found)
+            .ok_or_else(not_found)?;
+        Ok((user.id, user.username))
     }
 
     pub async fn invite(project: &str, username: &str, role: &str) -> Result<(), AppError> {
@@ -593,12 +591,8 @@ pub(crate) mod ssr {
     pub async fn answer_invitation(project: &str, accept: bool) -> Result<(), AppError> {
         let state = AppState::from_context()?;
         let session = session()?;
-        let normalized = normalize_project_name(project.trim());
-        let mut tx = state.db.begin_write().await?;
-        let locked = tx
-            .lock_project(&normalized)
-            .await?
-            .ok_or_else(|| AppError::project_not_found(&bounded(project)))?;
+        // Anyone may answer their own invitation: no role to check.
+        let (mut tx, locked, _) = lock(&state, &session, project).await?;
         let now = now_micros();
         let Some(role) = tx.take_invitation(locked.id, session.user.user_id, now).await? else {
             // An expired invitation is taken away all the same.
@@ -678,7 +672,7 @@ pub(crate) mod ssr {
         let state = AppState::from_context()?;
         let session = session()?;
         let status = ProjectStatus::parse(status).map_err(AppError::BadRequest)?;
-        let reason = access::parse_yank_reason(reason).map_err(AppError::BadRequest)?;
+        let reason = access::parse_reason(reason).map_err(AppError::BadRequest)?;
         let (mut tx, locked, role) = lock(&state, &session, project).await?;
         let was = ProjectStatus::parse(&locked.status).unwrap_or_default();
         // Quarantine, and lifting it, are an administrator's; the rest an

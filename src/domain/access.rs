@@ -222,11 +222,11 @@ pub fn confirms(typed: &str, expected: &str, is_project_name: bool) -> bool {
     }
 }
 
-/// A yank's reason: optional, one line, bounded.
-pub fn parse_yank_reason(raw: &str) -> Result<Option<String>, String> {
+/// A reason (for a yank, or a status): optional, one line, bounded.
+pub fn parse_reason(raw: &str) -> Result<Option<String>, String> {
     let reason = raw.trim();
-    if reason.chars().count() > YANK_REASON_MAX {
-        return Err(format!("A reason can be at most {YANK_REASON_MAX} characters long."));
+    if reason.chars().count() > REASON_MAX {
+        return Err(format!("A reason can be at most {REASON_MAX} characters long."));
     }
     if reason.chars().any(char::is_control) {
         return Err("A reason must be one line of text.".into());
@@ -234,7 +234,7 @@ pub fn parse_yank_reason(raw: &str) -> Result<Option<String>, String> {
     Ok((!reason.is_empty()).then(|| reason.to_owned()))
 }
 
-pub const YANK_REASON_MAX: usize = 500;
+pub const REASON_MAX: usize = 500;
 
 #[cfg(test)]
 mod tests {
@@ -339,10 +339,10 @@ mod tests {
     }
 
     #[test]
-    fn yank_reasons() {
-        assert_eq!(parse_yank_reason("  "), Ok(None));
-        assert_eq!(parse_yank_reason(" broken "), Ok(Some("broken".into())));
-        assert!(parse_yank_reason("a\nb").is_err());
-        assert!(parse_yank_reason(&"x".repeat(YANK_REASON_MAX + 1)).is_err());
+    fn reasons() {
+        assert_eq!(parse_reason("  "), Ok(None));
+        assert_eq!(parse_reason(" broken "), Ok(Some("broken".into())));
+        assert!(parse_reason("a\nb").is_err());
+        assert!(parse_reason(&"x".repeat(REASON_MAX + 1)).is_err());
     }
 }

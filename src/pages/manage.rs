@@ -15,6 +15,7 @@ use crate::api::{
 use crate::components::auth::form_message;
 use crate::components::error_view::ErrorView;
 use crate::components::form::FormMessage;
+use crate::domain::access::REASON_MAX;
 use crate::model::{ManageProject, ManageReleaseFiles, PendingInvitation, SecurityEvent};
 
 /// Every action of the page, created once so that an error carried back by
@@ -339,7 +340,7 @@ fn StatusCard(p: ManageProject, actions: Actions) -> impl IntoView {
                 </fieldset>
                 <div class="field">
                     <label for="status-reason">"Reason (optional, shown to installers)"</label>
-                    <input id="status-reason" name="reason" type="text" maxlength="500" value=p.status_reason.clone()/>
+                    <input id="status-reason" name="reason" type="text" maxlength=REASON_MAX.to_string() value=p.status_reason.clone()/>
                 </div>
                 <button type="submit" class="button button-primary" data-test-set-status>"Change the status"</button>
             </ActionForm>
@@ -478,7 +479,7 @@ fn YankForm(action: ServerAction<YankRelease>, project: String, version: String)
             <input type="hidden" name="project" value=project/>
             <input type="hidden" name="version" value=version/>
             <label class="visually-hidden" for=id.clone()>{label}</label>
-            <input id=id name="reason" type="text" placeholder="Reason (optional)" maxlength="500"/>
+            <input id=id name="reason" type="text" placeholder="Reason (optional)" maxlength=REASON_MAX.to_string()/>
             <button type="submit" class="button" data-test-yank>{button}</button>
         </ActionForm>
     }

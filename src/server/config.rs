@@ -36,8 +36,8 @@ pub struct Config {
     pub cache_notify: bool,
     /// `CHEESESHOP_TRUST_PROXY=1`: a reverse proxy of ours sets `X-Forwarded-For`.
     pub trust_proxy: bool,
-    /// `CHEESESHOP_READ_ACCESS=authenticated`: a private index (see
-    /// `auth::read_gate`); `public` (the default) otherwise.
+    /// `CHEESESHOP_READ_ACCESS=authenticated`: a private index (the gate is
+    /// `auth::with_session`); `public` (the default) otherwise.
     pub private: bool,
     /// `CHEESESHOP_BENCH_DB_LATENCY_MS`: benchmark only — delay every database
     /// round trip by this many milliseconds (see `make bench`).

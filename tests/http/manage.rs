@@ -86,7 +86,10 @@ async fn snapshot(app: &TestApp, name: &str) -> String {
     use cheeseshop::server::db::manage;
     let json = app.get_json(&format!("/pypi/{name}/json")).await;
     let (_, simple) = simple_json(app, name).await;
-    let (people, invitations, status) = match manage::project(&app.db, name).await.expect("project") {
+    let (people, invitations, status) = match cheeseshop::server::db::catalog::project(&app.db, name)
+        .await
+        .expect("project")
+    {
         Some(p) => (
             manage::collaborators(&app.db, p.id)
                 .await
@@ -200,7 +203,7 @@ async fn the_authorization_table() {
             assert_eq!(status, 200, "{body}");
             let (status, _, wheel2) = upload(&app, &owner.token, &name, "2.0").await;
             assert_eq!(status, 200);
-            let project_id = cheeseshop::server::db::manage::project(&app.db, &name)
+            let project_id = cheeseshop::server::db::catalog::project(&app.db, &name)
                 .await
                 .expect("project")
                 .expect("exists")
@@ -759,7 +762,7 @@ async fn owners_removing_each_other_at_once_leave_one() {
     for round in 0..5 {
         let name = format!("duo-{round}");
         upload(&app, &a.token, &name, "1.0").await;
-        let id = cheeseshop::server::db::manage::project(&app.db, &name)
+        let id = cheeseshop::server::db::catalog::project(&app.db, &name)
             .await
             .expect("p")
             .expect("p")

@@ -18,6 +18,7 @@ pub struct UserRow {
 #[derive(FromRow)]
 pub struct Credentials {
     pub id: i64,
+    pub username: String,
     pub password_hash: String,
     /// Locked by an administrator: the password is checked, the login refused.
     pub locked: bool,
@@ -82,7 +83,7 @@ pub async fn create_user(db: &Db, user: &NewUser<'_>) -> Result<i64, CreateUserE
 /// Credentials by username or e-mail address (normalized).
 pub async fn credentials(db: &Db, identifier_normalized: &str) -> Result<Option<Credentials>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_as(
-        "SELECT id, password_hash, locked FROM users WHERE username_normalized = $1 OR email_normalized = $1 LIMIT 1",
+        "SELECT id, username, password_hash, locked FROM users WHERE username_normalized = $1 OR email_normalized = $1 LIMIT 1",
     )
     .bind(identifier_normalized)
     .fetch_optional(pool)

@@ -199,11 +199,14 @@ pub struct TokenOwner {
     pub token_name: String,
     /// `TokenScopes` in the database's text form.
     pub scopes: String,
+    /// When the token was last used (microseconds), if ever.
+    pub last_used: Option<i64>,
 }
 
 pub async fn token_owner(db: &Db, token_hash: &str) -> Result<Option<TokenOwner>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_as(
-        "SELECT t.id AS token_id, t.user_id, u.username, t.project_id, t.name AS token_name, t.scopes \
+        "SELECT t.id AS token_id, t.user_id, u.username, t.project_id, t.name AS token_name, t.scopes, \
+                t.last_used \
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND NOT u.locked",
     )
     .bind(token_hash)

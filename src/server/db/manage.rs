@@ -5,25 +5,6 @@ use sqlx::FromRow;
 
 use super::Db;
 
-#[derive(Debug, Clone, FromRow)]
-pub struct ManagedProject {
-    pub id: i64,
-    pub name: String,
-    pub normalized_name: String,
-    pub status: String,
-    pub status_reason: Option<String>,
-    pub allow_upstream: bool,
-}
-
-pub async fn project(db: &Db, normalized_name: &str) -> Result<Option<ManagedProject>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as(
-        "SELECT id, name, normalized_name, status, status_reason, allow_upstream FROM projects WHERE normalized_name = $1",
-    )
-    .bind(normalized_name)
-    .fetch_optional(pool)
-    .await)
-}
-
 /// The user's role on the project, if any.
 pub async fn role(db: &Db, user_id: i64, project_id: i64) -> Result<Option<String>, sqlx::Error> {
     each_backend!(db, pool => sqlx::query_scalar("SELECT role FROM roles WHERE user_id = $1 AND project_id = $2")
@@ -187,14 +168,6 @@ pub async fn account_events(db: &Db, user_id: i64, limit: i64) -> Result<Vec<Eve
     .bind(limit)
     .fetch_all(pool)
     .await)
-}
-
-/// A user's id and username as spelled, by normalized username.
-pub async fn user_id(db: &Db, username_normalized: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as("SELECT id, username FROM users WHERE username_normalized = $1")
-        .bind(username_normalized)
-        .fetch_optional(pool)
-        .await)
 }
 
 /// Appends one event outside any other write (logins, token creation):

@@ -316,47 +316,48 @@ pub async fn search_cached(db: &Db, needle: &str, limit: i64) -> Result<Vec<Cach
     let pattern = super::like_contains(needle);
     // The names first (a few), then the documents of just those: a
     // document is parsed only for a row that is shown.
-    let names: Vec<String> = each_backend!(db, pool => sqlx::query_scalar(
-        "SELECT u.normalized_name FROM upstream_projects u \
-         WHERE u.found AND u.normalized_name LIKE $1 ESCAPE '\\' \
-           AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.normalized_name = u.normalized_name) \
-           AND NOT EXISTS (SELECT 1 FROM reserved_names r WHERE r.normalized_name = u.normalized_name) \
-         ORDER BY u.normalized_name = $2 DESC, length(u.normalized_name), u.normalized_name LIMIT $3",
-    )
-    .bind(&pattern)
-    .bind(needle)
-    .bind(limit)
-    .fetch_all(pool)
-    .await)?;
-    let mut hits = Vec::with_capacity(names.len());
-    for name in names {
-        let described: Option<(Option<String>, Option<String>)> = match db.pool() {
-            super::Pool::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT json_extract(document, '$.info.summary'), json_extract(document, '$.info.version') \
-                     FROM upstream_documents WHERE normalized_name = $1 AND json_valid(document)",
-                )
-                .bind(&name)
-                .fetch_optional(pool)
-                .await?
-            }
-            super::Pool::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT d.doc -> 'info' ->> 'summary', d.doc -> 'info' ->> 'version' \
-                     FROM (SELECT document::json AS doc FROM upstream_documents \
-                           WHERE normalized_name = $1 AND document IS NOT NULL) d",
-                )
-                .bind(&name)
-                .fetch_optional(pool)
-                .await?
-            }
+    macro_rules! cached_hits {
+        ($summary:literal, $version:literal, $document:literal) => {
+            concat!(
+                "WITH n AS (SELECT u.normalized_name, u.normalized_name = $2 AS exact FROM upstream_projects u \
+                   WHERE u.found AND u.normalized_name LIKE $1 ESCAPE '\\' \
+                     AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.normalized_name = u.normalized_name) \
+                     AND NOT EXISTS (SELECT 1 FROM reserved_names r WHERE r.normalized_name = u.normalized_name) \
+                   ORDER BY exact DESC, length(u.normalized_name), u.normalized_name LIMIT $3) \
+                 SELECT n.normalized_name, ",
+                $summary,
+                " AS summary, ",
+                $version,
+                " AS version FROM n LEFT JOIN upstream_documents d ON d.normalized_name = n.normalized_name AND ",
+                $document,
+                " ORDER BY n.exact DESC, length(n.normalized_name), n.normalized_name"
+            )
         };
-        let (summary, version) = described.unwrap_or_default();
-        hits.push(CachedHit {
-            normalized_name: name,
-            summary,
-            version,
-        });
     }
-    Ok(hits)
+    match db.pool() {
+        super::Pool::Sqlite(pool) => {
+            sqlx::query_as(cached_hits!(
+                "json_extract(d.document, '$.info.summary')",
+                "json_extract(d.document, '$.info.version')",
+                "json_valid(d.document)"
+            ))
+            .bind(&pattern)
+            .bind(needle)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        }
+        super::Pool::Postgres(pool) => {
+            sqlx::query_as(cached_hits!(
+                "d.document::json -> 'info' ->> 'summary'",
+                "d.document::json -> 'info' ->> 'version'",
+                "d.document IS NOT NULL"
+            ))
+            .bind(&pattern)
+            .bind(needle)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        }
+    }
 }

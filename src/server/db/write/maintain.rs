@@ -43,9 +43,6 @@ enum Which<'a> {
     All,
 }
 
-/// A file's name, storage key and whether it has a metadata file.
-type FileRow = (String, Option<String>, Option<String>);
-
 /// What reserving a name found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reserved {
@@ -143,20 +140,6 @@ impl WriteTx {
         Ok(changed > 0)
     }
 
-    /// Remembers filenames so that no upload can use them again.
-    async fn bury_filenames(&mut self, filenames: &[String], now: i64) -> Result<(), sqlx::Error> {
-        for filename in filenames {
-            each_tx!(self.tx, conn => sqlx::query(
-                "INSERT INTO deleted_filenames (filename, deleted) VALUES ($1, $2) ON CONFLICT (filename) DO NOTHING",
-            )
-            .bind(filename)
-            .bind(now)
-            .execute(&mut *conn)
-            .await.map(|done| done.rows_affected()))?;
-        }
-        Ok(())
-    }
-
     /// Serializes the transactions that create a project of this name with
     /// those that reserve it, until the transaction ends. Without it, on
     /// PostgreSQL, an upload creating the project and an administrator
@@ -221,36 +204,54 @@ impl WriteTx {
             .await)
     }
 
-    /// The filenames, storage keys and metadata markers of the project's
-    /// files that `which` selects.
-    async fn files_of(&mut self, project_id: i64, which: Which<'_>) -> Result<Vec<FileRow>, sqlx::Error> {
-        macro_rules! files_where {
-            ($filter:literal) => {
+    /// Before the project's files that `which` selects are deleted: their
+    /// filenames go into `deleted_filenames` (no upload may use them again)
+    /// in one statement, and their storage keys come back, to be removed
+    /// after the commit.
+    async fn bury_files(&mut self, project_id: i64, which: Which<'_>, now: i64) -> Result<Deleted, sqlx::Error> {
+        macro_rules! of_project {
+            ($head:literal, $filter:literal, $tail:literal) => {
                 concat!(
-                    "SELECT f.filename, f.storage_key, f.metadata_sha256 FROM files f ",
-                    "JOIN releases r ON r.id = f.release_id WHERE r.project_id = $1 AND ",
-                    $filter
+                    $head,
+                    " FROM files f JOIN releases r ON r.id = f.release_id WHERE r.project_id = $1 AND ",
+                    $filter,
+                    $tail
                 )
             };
         }
-        let (sql, value) = match which {
-            Which::File(name) => (files_where!("f.filename = $2"), name),
-            Which::Release(version) => (files_where!("r.version = $2"), version),
-            Which::All => (files_where!("$2 = ''"), ""),
+        macro_rules! both {
+            ($filter:literal) => {
+                (
+                    of_project!("SELECT f.storage_key, f.metadata_sha256", $filter, ""),
+                    of_project!(
+                        "INSERT INTO deleted_filenames (filename, deleted) SELECT f.filename, $3",
+                        $filter,
+                        " ON CONFLICT (filename) DO NOTHING"
+                    ),
+                )
+            };
+        }
+        let ((select, bury), value) = match which {
+            Which::File(name) => (both!("f.filename = $2"), name),
+            Which::Release(version) => (both!("r.version = $2"), version),
+            Which::All => (both!("$2 = ''"), ""),
         };
-        each_tx!(self.tx, conn => sqlx::query_as(sql)
+        let rows: Vec<(Option<String>, Option<String>)> = each_tx!(self.tx, conn => sqlx::query_as(select)
             .bind(project_id)
             .bind(value)
             .fetch_all(&mut *conn)
-            .await)
-    }
-
-    fn deleted_from(rows: Vec<FileRow>) -> (Vec<String>, Deleted) {
-        let mut deleted = Deleted::default();
-        let mut names = Vec::with_capacity(rows.len());
-        for (filename, key, metadata) in rows {
-            names.push(filename);
-            deleted.files += 1;
+            .await)?;
+        each_tx!(self.tx, conn => sqlx::query(bury)
+            .bind(project_id)
+            .bind(value)
+            .bind(now)
+            .execute(&mut *conn)
+            .await.map(|done| done.rows_affected()))?;
+        let mut deleted = Deleted {
+            files: rows.len() as u64,
+            storage_keys: Vec::new(),
+        };
+        for (key, metadata) in rows {
             if let Some(key) = key {
                 if metadata.is_some() {
                     deleted.storage_keys.push(format!("{key}.metadata"));
@@ -258,7 +259,7 @@ impl WriteTx {
                 deleted.storage_keys.push(key);
             }
         }
-        (names, deleted)
+        Ok(deleted)
     }
 
     /// Deletes one file of the project; `None` if it has no such file.
@@ -268,12 +269,10 @@ impl WriteTx {
         filename: &str,
         now: i64,
     ) -> Result<Option<Deleted>, sqlx::Error> {
-        let rows = self.files_of(project_id, Which::File(filename)).await?;
-        if rows.is_empty() {
+        let deleted = self.bury_files(project_id, Which::File(filename), now).await?;
+        if deleted.files == 0 {
             return Ok(None);
         }
-        let (names, deleted) = Self::deleted_from(rows);
-        self.bury_filenames(&names, now).await?;
         each_tx!(self.tx, conn => sqlx::query("DELETE FROM files WHERE filename = $1")
             .bind(filename)
             .execute(&mut *conn)
@@ -300,9 +299,7 @@ impl WriteTx {
         if !exists {
             return Ok(None);
         }
-        let rows = self.files_of(project_id, Which::Release(version)).await?;
-        let (names, deleted) = Self::deleted_from(rows);
-        self.bury_filenames(&names, now).await?;
+        let deleted = self.bury_files(project_id, Which::Release(version), now).await?;
         each_tx!(self.tx, conn => sqlx::query("DELETE FROM releases WHERE project_id = $1 AND version = $2")
             .bind(project_id)
             .bind(version)
@@ -315,9 +312,7 @@ impl WriteTx {
     /// Deletes the project and everything of it (releases, files, roles,
     /// invitations, tokens scoped to it). Its security history stays.
     pub async fn delete_project(&mut self, project_id: i64, now: i64) -> Result<Deleted, sqlx::Error> {
-        let rows = self.files_of(project_id, Which::All).await?;
-        let (names, deleted) = Self::deleted_from(rows);
-        self.bury_filenames(&names, now).await?;
+        let deleted = self.bury_files(project_id, Which::All, now).await?;
         each_tx!(self.tx, conn => sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(project_id)
             .execute(&mut *conn)
