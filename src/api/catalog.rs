@@ -85,7 +85,12 @@ pub(crate) mod ssr {
         }
         let state = AppState::from_context()?;
         let db = &state.db;
-        let Some((p, releases)) = catalog::project_with_releases(db, &normalize_project_name(name)).await? else {
+        let Some(catalog::ProjectPage {
+            project: p,
+            releases,
+            latest_view,
+        }) = catalog::project_page(db, &normalize_project_name(name)).await?
+        else {
             // Not a local name: the upstream's, when there is one.
             if let Some(upstream) = &state.upstream {
                 return crate::server::upstream::page::project(&state, upstream, name, version, history_page).await;
@@ -109,13 +114,18 @@ pub(crate) mod ssr {
         };
 
         // The version's own metadata, or the project's when it has none
-        // (imported documents carry metadata for one version only).
-        let metadata_id = if shown.has_metadata {
-            Some(shown.id)
+        // (imported documents carry metadata for one version only): the
+        // latest's came with the project.
+        let (metadata, files) = if shown.id == latest.id {
+            latest_view
         } else {
-            p.metadata_release_id
+            let metadata_id = if shown.has_metadata {
+                Some(shown.id)
+            } else {
+                p.metadata_release_id
+            };
+            catalog::release_view(db, shown.id, metadata_id).await?
         };
-        let (metadata, files) = catalog::release_view(db, shown.id, metadata_id).await?;
 
         let mut links = Vec::new();
         let mut description_html = String::new();

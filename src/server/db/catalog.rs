@@ -186,23 +186,62 @@ pub async fn releases(db: &Db, project_id: i64) -> Result<Vec<ReleaseRow>, sqlx:
     .await)
 }
 
-/// A project and every one of its releases (`releases`' order), in one
-/// statement: a page view is mostly round trips to the database, and on
-/// SQLite each statement and each row is a hand-off to the connection's
-/// thread and back (make bench, the uncached project page).
-pub async fn project_with_releases(
-    db: &Db,
-    normalized_name: &str,
-) -> Result<Option<(ProjectRow, Vec<ReleaseRow>)>, sqlx::Error> {
+/// What a project page reads: the project, every one of its releases
+/// (`releases`' order) and the view of its latest release (`release_view`'s),
+/// all in one statement: an uncached page view is mostly round trips to the
+/// database, and on SQLite each statement is a hand-off to the connection's
+/// thread and back (make bench, the uncached project page). A page of
+/// another version reads that version's view after (`release_view`).
+pub struct ProjectPage {
+    pub project: ProjectRow,
+    pub releases: Vec<ReleaseRow>,
+    /// `release_view` of `project.latest_release_id`: the latest release's
+    /// metadata (or the project's when it has none) and its files.
+    pub latest_view: (Option<MetadataRow>, Vec<FileRow>),
+}
+
+/// The latest release's metadata, or the project's (`release_view`'s
+/// rule), as `MetadataRow`'s columns: empty, with `release_id` 0, when
+/// there is none.
+macro_rules! latest_metadata_columns {
+    () => {
+        "COALESCE(m.release_id, 0) AS release_id, COALESCE(m.summary, '') AS summary, \
+         COALESCE(m.description, '') AS description, \
+         COALESCE(m.description_content_type, '') AS description_content_type, m.description_html, \
+         COALESCE(m.author, '') AS author, COALESCE(m.author_email, '') AS author_email, \
+         COALESCE(m.maintainer, '') AS maintainer, COALESCE(m.maintainer_email, '') AS maintainer_email, \
+         COALESCE(m.license, '') AS license, COALESCE(m.keywords, '') AS keywords, \
+         COALESCE(m.home_page, '') AS home_page, COALESCE(m.download_url, '') AS download_url, \
+         COALESCE(m.docs_url, '') AS docs_url, COALESCE(m.requires_python, '') AS requires_python, \
+         COALESCE(m.project_urls, '[]') AS project_urls, COALESCE(m.classifiers, '[]') AS classifiers, \
+         COALESCE(m.requires_dist, '[]') AS requires_dist"
+    };
+}
+
+/// Joins `m`: the metadata of the latest release when it has its own,
+/// else the metadata describing the project.
+macro_rules! latest_metadata_join {
+    () => {
+        " FROM projects p LEFT JOIN release_metadata m ON m.release_id = COALESCE( \
+             (SELECT x.release_id FROM release_metadata x WHERE x.release_id = p.latest_release_id), \
+             p.metadata_release_id) \
+         WHERE p.normalized_name = $1"
+    };
+}
+
+pub async fn project_page(db: &Db, normalized_name: &str) -> Result<Option<ProjectPage>, sqlx::Error> {
     #[derive(FromRow)]
     struct Row {
         #[sqlx(flatten)]
         project: ProjectRow,
         releases: String,
+        #[sqlx(flatten)]
+        metadata: MetadataRow,
+        files: String,
     }
     let row: Option<Row> = match db.pool() {
         Pool::Sqlite(pool) => {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "SELECT p.id, p.name, p.normalized_name, p.latest_release_id, p.metadata_release_id, p.last_serial, \
                      p.status, p.status_reason, \
                      (SELECT json_group_array(json_object('id', r.id, 'version', r.version, 'sort_key', r.sort_key, \
@@ -212,31 +251,49 @@ pub async fn project_with_releases(
                              'yanked_reason', r.yanked_reason, \
                              'has_metadata', json(CASE WHEN EXISTS (SELECT 1 FROM release_metadata m WHERE m.release_id = r.id) \
                                  THEN 'true' ELSE 'false' END))) \
-                      FROM (SELECT * FROM releases WHERE project_id = p.id ORDER BY sort_key DESC, id DESC) r) AS releases \
-                 FROM projects p WHERE p.normalized_name = $1",
-            )
+                      FROM (SELECT * FROM releases WHERE project_id = p.id ORDER BY sort_key DESC, id DESC) r) AS releases, \
+                     (SELECT json_group_array(json_object('filename', f.filename, 'packagetype', f.packagetype, \
+                             'python_version', f.python_version, 'size', f.size, 'sha256', f.sha256, 'md5', f.md5, \
+                             'blake2b_256', f.blake2b_256, 'upload_time', f.upload_time, 'url', f.url)) \
+                      FROM (SELECT * FROM files WHERE release_id = p.latest_release_id \
+                            ORDER BY packagetype <> 'sdist', filename) f) AS files, ",
+                latest_metadata_columns!(),
+                latest_metadata_join!()
+            ))
             .bind(normalized_name)
             .fetch_optional(pool)
             .await?
         }
         Pool::Postgres(pool) => {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "SELECT p.id, p.name, p.normalized_name, p.latest_release_id, p.metadata_release_id, p.last_serial, \
                      p.status, p.status_reason, \
                      (SELECT COALESCE(json_agg(r), '[]')::TEXT FROM \
                          (SELECT r.id, r.version, r.sort_key, r.created, r.is_prerelease, r.is_legacy, r.yanked, \
                                  r.yanked_reason, EXISTS (SELECT 1 FROM release_metadata m WHERE m.release_id = r.id) AS has_metadata \
-                          FROM releases r WHERE r.project_id = p.id ORDER BY r.sort_key DESC, r.id DESC) r) AS releases \
-                 FROM projects p WHERE p.normalized_name = $1",
-            )
+                          FROM releases r WHERE r.project_id = p.id ORDER BY r.sort_key DESC, r.id DESC) r) AS releases, \
+                     (SELECT COALESCE(json_agg(f), '[]')::TEXT FROM \
+                         (SELECT filename, packagetype, python_version, size, sha256, md5, blake2b_256, upload_time, url \
+                          FROM files WHERE release_id = p.latest_release_id \
+                          ORDER BY packagetype <> 'sdist', filename) f) AS files, ",
+                latest_metadata_columns!(),
+                latest_metadata_join!()
+            ))
             .bind(normalized_name)
             .fetch_optional(pool)
             .await?
         }
     };
     let Some(row) = row else { return Ok(None) };
-    let releases = serde_json::from_str(&row.releases).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    Ok(Some((row.project, releases)))
+    let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+    let releases = serde_json::from_str(&row.releases).map_err(decode)?;
+    let files = serde_json::from_str(&row.files).map_err(decode)?;
+    let metadata = (row.metadata.release_id != 0).then_some(row.metadata);
+    Ok(Some(ProjectPage {
+        project: row.project,
+        releases,
+        latest_view: (metadata, files),
+    }))
 }
 
 /// The columns of `MetadataRow`.
