@@ -550,6 +550,41 @@ async fn search_ranks_by_the_same_rules_and_filters_by_classifier() {
     assert_eq!(newest.total, 5);
 }
 
+/// Both engines index the words that punctuation joins (a dotted name, a
+/// URL, `module_name.function`): SQLite's tokenizer splits at every
+/// character that is not a letter or a digit, and PostgreSQL's parser,
+/// which reads such strings as one host, url or file token, is given the
+/// fields with punctuation made spaces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_the_words_that_punctuation_joins() {
+    let (db, _keep, _dir) = fresh().await;
+    add_project(
+        &db,
+        "zope.quux",
+        "Reads https://docs.example.org/guidebook?page=2 and me@mailhost.example",
+        "frob_nicate.run,v3.9",
+        &["1.0"],
+    )
+    .await;
+    add_project(&db, "unrelated", "Nothing here", "", &["1.0"]).await;
+    for (word, field) in [
+        ("quux", "the name"),
+        ("zope", "the name"),
+        ("guidebook", "a URL path"),
+        ("docs", "a URL's host"),
+        ("mailhost", "an address"),
+        ("nicate", "a module name"),
+        ("run", "a function"),
+        ("zope.quux", "the name, whole"),
+    ] {
+        let found = search::search(&db, &SearchQuery::parse(word), SearchOrder::Relevance, &[], 1, 10)
+            .await
+            .expect("search");
+        let names: Vec<&str> = found.hits.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["zope.quux"], "{word}: a word of {field}");
+    }
+}
+
 /// `count` projects named `{stem}-00000`… with one release and one file
 /// each, in one bulk transaction per thousand.
 pub(crate) async fn add_many(db: &Db, stem: &str, count: usize) {
