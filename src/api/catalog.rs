@@ -175,7 +175,7 @@ pub(crate) mod ssr {
         }
         let window = &releases[(history_page - 1) * HISTORY_PAGE..(history_page * HISTORY_PAGE).min(releases.len())];
         // A quarantined project's files are neither listed nor served.
-        let quarantined = p.status == "quarantined";
+        let quarantined = !p.status().serves_files();
         let files = if quarantined { Vec::new() } else { files };
         let file_count = files.len();
         let timeline = layout(

@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::{Db, Pool};
+use crate::domain::access::ProjectStatus;
 use crate::model::Stats;
 
 pub async fn stats(db: &Db) -> Result<Stats, sqlx::Error> {
@@ -136,6 +137,13 @@ pub struct ProjectRow {
     /// PEP 792 status and its reason.
     pub status: String,
     pub status_reason: Option<String>,
+}
+
+impl ProjectRow {
+    /// The project's PEP 792 status (the database allows only those).
+    pub fn status(&self) -> ProjectStatus {
+        ProjectStatus::parse(&self.status).unwrap_or_default()
+    }
 }
 
 /// The columns of `ProjectRow`.

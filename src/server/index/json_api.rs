@@ -99,7 +99,7 @@ async fn document(
         return Ok(not_found());
     };
     // A quarantined project offers nothing to install (PEP 792).
-    if project.status == "quarantined" {
+    if !project.status().serves_files() {
         return Ok(not_found());
     }
     // The project document's metadata is known from the project row: read
