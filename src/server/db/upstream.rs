@@ -334,30 +334,22 @@ pub async fn search_cached(db: &Db, needle: &str, limit: i64) -> Result<Vec<Cach
             )
         };
     }
-    match db.pool() {
-        super::Pool::Sqlite(pool) => {
-            sqlx::query_as(cached_hits!(
-                "json_extract(d.document, '$.info.summary')",
-                "json_extract(d.document, '$.info.version')",
-                "json_valid(d.document)"
-            ))
-            .bind(&pattern)
-            .bind(needle)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-        }
-        super::Pool::Postgres(pool) => {
-            sqlx::query_as(cached_hits!(
-                "d.document::json -> 'info' ->> 'summary'",
-                "d.document::json -> 'info' ->> 'version'",
-                "d.document IS NOT NULL"
-            ))
-            .bind(&pattern)
-            .bind(needle)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-        }
-    }
+    let sql = match db.pool() {
+        super::Pool::Sqlite(_) => cached_hits!(
+            "json_extract(d.document, '$.info.summary')",
+            "json_extract(d.document, '$.info.version')",
+            "json_valid(d.document)"
+        ),
+        super::Pool::Postgres(_) => cached_hits!(
+            "d.document::json -> 'info' ->> 'summary'",
+            "d.document::json -> 'info' ->> 'version'",
+            "d.document IS NOT NULL"
+        ),
+    };
+    each_backend!(db, pool => sqlx::query_as(sql)
+        .bind(&pattern)
+        .bind(needle)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
 }

@@ -246,7 +246,7 @@ impl WriteTx {
             .bind(value)
             .bind(now)
             .execute(&mut *conn)
-            .await.map(|done| done.rows_affected()))?;
+            .await.map(drop))?;
         let mut deleted = Deleted {
             files: rows.len() as u64,
             storage_keys: Vec::new(),
