@@ -63,7 +63,10 @@ mod ssr {
             SearchOrder::Relevance if query.is_empty() => SearchOrder::Name,
             order => order,
         };
-        let found = db_search::search(&state.db, &query, order, &classifiers, page, 40).await?;
+        let found = state
+            .search_cache
+            .search(&state.db, &query, order, &classifiers, page, 40)
+            .await?;
         // Cached upstream projects by name, beside the first page of a
         // search (classifier filters are about local metadata).
         let upstream = match &state.upstream {

@@ -518,6 +518,7 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         base_url: config.base_url.clone(),
         page_concurrency: config.page_concurrency,
         page_cache: Arc::new(PageCache::new(config.page_cache_bytes)),
+        search_cache: Arc::new(crate::server::search_cache::SearchCache::new(config.search_cache_bytes)),
         search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency(
             config.search_concurrency,
         ))),

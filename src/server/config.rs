@@ -16,6 +16,8 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Default size of the page cache: 16 MiB.
 pub const DEFAULT_PAGE_CACHE_BYTES: usize = 16 * 1024 * 1024;
+/// Search results: a few kilobytes a page, so thousands of searches.
+pub const DEFAULT_SEARCH_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Default limit of pages and server functions running at once: none (0).
 pub const DEFAULT_PAGE_CONCURRENCY: usize = 0;
@@ -61,6 +63,8 @@ pub struct Config {
     pub page_concurrency: usize,
     /// `CHEESESHOP_PAGE_CACHE_MB`: memory for cached pages (0: no cache).
     pub page_cache_bytes: usize,
+    /// `CHEESESHOP_SEARCH_CACHE_MB`: memory for search results (0: no cache).
+    pub search_cache_bytes: usize,
     /// `CHEESESHOP_SEARCH_CONCURRENCY`: searches running at once (0: the default).
     pub search_concurrency: usize,
     /// `CHEESESHOP_DRAIN_SECONDS`: after SIGTERM, how long `/_health/ready`
@@ -392,6 +396,10 @@ impl Config {
                 .mebibytes("CHEESESHOP_PAGE_CACHE_MB", true)?
                 .map(|bytes| bytes as usize)
                 .unwrap_or(DEFAULT_PAGE_CACHE_BYTES),
+            search_cache_bytes: env
+                .mebibytes("CHEESESHOP_SEARCH_CACHE_MB", true)?
+                .map(|bytes| bytes as usize)
+                .unwrap_or(DEFAULT_SEARCH_CACHE_BYTES),
             search_concurrency: env
                 .parsed(
                     "CHEESESHOP_SEARCH_CONCURRENCY",

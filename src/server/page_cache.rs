@@ -42,10 +42,9 @@
 //! seconds more: a popular page costs one render per interval, not a burst
 //! of simultaneous renders when it expires.
 
-use std::collections::{HashMap, VecDeque};
 use std::io::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -58,6 +57,7 @@ use tokio::sync::OnceCell;
 
 use crate::server::auth::has_session_cookie;
 use crate::server::db::catalog;
+use crate::server::generation_cache::{Charge, GenerationCache};
 use crate::server::state::AppState;
 
 /// How long a page may say "n minutes ago" without being rendered again.
@@ -328,7 +328,9 @@ impl Entry {
         }
         response
     }
+}
 
+impl Charge for Entry {
     /// Memory it is charged for: the body, and room for its codings.
     fn charge(&self) -> usize {
         self.body.len() * 2
@@ -354,42 +356,24 @@ pub fn add_vary(headers: &mut HeaderMap, token: &str) {
     }
 }
 
-#[derive(Default)]
-struct Inner {
-    /// The newest generation stored; every entry belongs to it (generations
-    /// only grow, so older entries could never be served again).
-    generation: i64,
-    entries: HashMap<String, Arc<Entry>>,
-    /// Insertion order, for evicting the oldest when over budget.
-    order: VecDeque<String>,
-    bytes: usize,
-}
-
 pub struct PageCache {
-    max_bytes: usize,
-    inner: Mutex<Inner>,
+    entries: GenerationCache<Entry>,
 }
 
 impl PageCache {
     /// A cache of at most `max_bytes` of answers; 0 turns caching off.
     pub fn new(max_bytes: usize) -> Self {
         Self {
-            max_bytes,
-            inner: Mutex::new(Inner::default()),
+            entries: GenerationCache::new(max_bytes),
         }
     }
 
     pub fn enabled(&self) -> bool {
-        self.max_bytes > 0
+        self.entries.enabled()
     }
 
     fn get(&self, key: &str, generation: i64) -> Option<Arc<Entry>> {
-        let inner = self.inner.lock().ok()?;
-        if inner.generation != generation {
-            return None;
-        }
-        let entry = inner.entries.get(key)?;
-        let serve = match entry.ttl {
+        self.entries.get_if(key, generation, |entry| match entry.ttl {
             None => true,
             Some(ttl) => {
                 let age = entry.stored.elapsed();
@@ -398,43 +382,13 @@ impl PageCache {
                     // (a miss), the others keep the old copy for a grace period.
                     || (age < ttl + GRACE && entry.refreshing.swap(true, Ordering::AcqRel))
             }
-        };
-        serve.then(|| Arc::clone(entry))
+        })
     }
 
     fn put(&self, key: String, entry: Arc<Entry>, generation: i64) {
-        let charge = entry.charge();
-        if entry.body.len() > MAX_ENTRY || charge > self.max_bytes {
-            return;
+        if entry.body.len() <= MAX_ENTRY {
+            self.entries.put(key, entry, generation);
         }
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
-        // A render that began before a write finished after it: already stale.
-        if generation < inner.generation {
-            return;
-        }
-        if generation > inner.generation {
-            *inner = Inner {
-                generation,
-                ..Inner::default()
-            };
-        }
-        if let Some(old) = inner.entries.remove(&key) {
-            inner.bytes -= old.charge();
-            inner.order.retain(|k| k != &key);
-        }
-        while inner.bytes + charge > self.max_bytes {
-            let Some(oldest) = inner.order.pop_front() else {
-                break;
-            };
-            if let Some(old) = inner.entries.remove(&oldest) {
-                inner.bytes -= old.charge();
-            }
-        }
-        inner.bytes += charge;
-        inner.order.push_back(key.clone());
-        inner.entries.insert(key, entry);
     }
 }
 
@@ -680,9 +634,8 @@ mod tests {
         assert!(cache.get("/c", 1).is_some());
         cache.put("/d".into(), entry(b"1234567890123", None), 1);
         assert!(cache.get("/d", 1).is_none(), "larger than the whole cache");
-        let inner = cache.inner.lock().unwrap();
-        assert!(inner.bytes <= 24);
-        assert_eq!(inner.order.len(), inner.entries.len());
+        let (bytes, _) = cache.entries.usage();
+        assert!(bytes <= 24);
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Shared {
     pub page_concurrency: usize,
     /// Rendered pages for visitors without a session.
     pub page_cache: Arc<PageCache>,
+    /// Search results until the catalogue changes.
+    pub search_cache: Arc<crate::server::search_cache::SearchCache>,
     /// Searches that may run at once (see `http::search_admission`).
     pub search_slots: Arc<tokio::sync::Semaphore>,
     /// Set when the server was told to stop: `/_health/ready` answers 503
@@ -88,6 +90,9 @@ impl Shared {
             base_url: None,
             page_concurrency: crate::server::config::DEFAULT_PAGE_CONCURRENCY,
             page_cache: Arc::new(PageCache::new(crate::server::config::DEFAULT_PAGE_CACHE_BYTES)),
+            search_cache: Arc::new(crate::server::search_cache::SearchCache::new(
+                crate::server::config::DEFAULT_SEARCH_CACHE_BYTES,
+            )),
             search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency(0))),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             upstream: None,

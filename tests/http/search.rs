@@ -1,6 +1,6 @@
 //! Search over the shared dataset, through the real pages and server functions.
 
-use crate::helpers::{TestApp, attr_values, spawn_with_dataset};
+use crate::helpers::{Package, TestApp, attr_values, execute_sql, spawn_empty, spawn_with_dataset, user_with_token};
 
 async fn search(app: &TestApp, query: &str) -> (u16, Vec<String>, i64) {
     let (status, body) = app.get_text(&format!("/search?{query}")).await;
@@ -268,4 +268,57 @@ async fn a_broad_query_says_how_it_was_ranked_and_pages_end_with_the_window() {
     let (status, hits, total) = search(&app, "q=gizmo+00042").await;
     assert_eq!((status, total), (200, 1));
     assert_eq!(hits, ["gizmo-00042"]);
+}
+
+/// Search results are kept until the catalogue changes, on every instance:
+/// a search asked again is answered from memory (shown by a change behind
+/// the catalogue's back, which moves no generation), and the next write
+/// anywhere makes every instance search again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_results_are_kept_until_the_catalogue_changes() {
+    let first = spawn_empty().await;
+    let second = first.spawn_beside().await;
+    let uncached = first
+        .spawn_beside_with(|shared| {
+            shared.search_cache = std::sync::Arc::new(cheeseshop::server::search_cache::SearchCache::new(0));
+        })
+        .await;
+    let (_, token) = user_with_token(&first, "ada", None).await;
+    let upload = |name: &'static str| {
+        let first = &first;
+        let token = &token;
+        async move {
+            let package = Package::new(name, "1.0");
+            let (filename, wheel) = package.wheel();
+            let form = package.form("bdist_wheel", &filename, &wheel, &[]);
+            assert_eq!(first.upload(Some(token), form).await.0, 200, "upload {name}");
+        }
+    };
+    upload("kept-cheddar").await;
+    for app in [&first, &second, &uncached] {
+        let (status, hits, total) = search(app, "q=cheddar").await;
+        assert_eq!((status, hits, total), (200, vec!["kept-cheddar".to_owned()], 1));
+    }
+    // The search index loses the project, as no write of ours would: the
+    // generation stays, so the instances with a cache answer as before.
+    let unindex = if first.db_url.starts_with("postgres") {
+        "DELETE FROM project_search WHERE project_id IN (SELECT id FROM projects WHERE normalized_name = $1)"
+    } else {
+        "DELETE FROM project_search WHERE rowid IN (SELECT id FROM projects WHERE normalized_name = $1)"
+    };
+    execute_sql(&first.db_url, unindex, &["kept-cheddar"]).await;
+    for app in [&first, &second] {
+        assert_eq!(search(app, "q=cheddar").await.1, ["kept-cheddar"], "from memory");
+        assert_eq!(
+            search(app, "q=cheddar&page=1").await.1,
+            ["kept-cheddar"],
+            "the same search"
+        );
+    }
+    assert!(search(&uncached, "q=cheddar").await.1.is_empty(), "without the cache");
+    // Any write (through one instance) and both search again.
+    upload("fresh-cheddar").await;
+    for app in [&first, &second, &uncached] {
+        assert_eq!(search(app, "q=cheddar").await.1, ["fresh-cheddar"], "on {}", app.addr);
+    }
 }

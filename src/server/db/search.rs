@@ -36,6 +36,7 @@ pub struct Hit {
     pub last_upload: Option<i64>,
 }
 
+#[derive(Clone)]
 pub struct Found {
     /// How many projects match, up to `COUNT_CAP`.
     pub total: i64,
