@@ -655,6 +655,28 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
     assert_eq!(first.ranked, 8 + search::WINDOW - 7);
     // Facets count the window only.
     assert_eq!(first.facets, [("Topic :: Utilities".to_owned(), search::WINDOW)]);
+    // A filter every match passes (a parent of their classifier) changes
+    // nothing: the closest names and the window test it row by row, the
+    // count against the classifier's whole set.
+    for filter in ["Topic :: Utilities", "Topic"] {
+        let filtered = search::search(
+            &db,
+            &SearchQuery::parse("widget"),
+            SearchOrder::Relevance,
+            &[filter.to_owned()],
+            1,
+            10,
+        )
+        .await
+        .expect("filtered search");
+        let filtered_names: Vec<&str> = filtered.hits.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(filtered_names, names, "{filter}");
+        assert_eq!(
+            (filtered.total, filtered.ranked, filtered.windowed),
+            (first.total, first.ranked, true),
+            "{filter}"
+        );
+    }
     // Pages go on where the last one stopped, without repeats, to the end.
     let second = find("widget", SearchOrder::Relevance, 2).await;
     assert!(second.hits.iter().all(|h| !names.contains(&h.name.as_str())));
