@@ -440,6 +440,7 @@ mod tests {
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
         assert_eq!(config.page_cache_bytes, DEFAULT_PAGE_CACHE_BYTES);
+        assert_eq!(config.search_cache_bytes, DEFAULT_SEARCH_CACHE_BYTES);
         assert_eq!(config.base_url, None);
         assert!(!config.secure_cookies);
         assert_eq!(
@@ -478,6 +479,7 @@ mod tests {
             ("CHEESESHOP_MAX_UPLOAD_MB", " 1.5 "),
             ("CHEESESHOP_BASE_URL", "https://pypi.example.org/"),
             ("CHEESESHOP_PAGE_CACHE_MB", "0"),
+            ("CHEESESHOP_SEARCH_CACHE_MB", "2"),
             ("CHEESESHOP_SECURE_COOKIES", "yes"),
             ("CHEESESHOP_DB_MAX_CONNECTIONS", "16"),
             (
@@ -502,6 +504,7 @@ mod tests {
         assert_eq!(config.max_upload_bytes, 1_572_864);
         assert_eq!(config.base_url.as_deref(), Some("https://pypi.example.org"));
         assert_eq!(config.page_cache_bytes, 0);
+        assert_eq!(config.search_cache_bytes, 2 * 1024 * 1024);
         assert!(config.secure_cookies);
         assert_eq!(config.max_connections, 16);
     }
@@ -518,6 +521,7 @@ mod tests {
             ("CHEESESHOP_BASE_URL", "https://"),
             ("CHEESESHOP_BASE_URL", "https://a b"),
             ("CHEESESHOP_PAGE_CACHE_MB", "lots"),
+            ("CHEESESHOP_SEARCH_CACHE_MB", "-1"),
             ("CHEESESHOP_SECURE_COOKIES", "maybe"),
             ("CHEESESHOP_TRUST_PROXY", "2"),
             ("CHEESESHOP_DB_MAX_CONNECTIONS", "0"),
