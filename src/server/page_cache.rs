@@ -24,8 +24,10 @@
 //! functions (`POST /api/project`, ...: keyed by their small form body)
 //! without a session cookie; the index APIs with any cookie (they show the
 //! same to everyone), keyed with `Accept` and the query string where they
-//! negotiate. Only `200` answers without `Set-Cookie`. Search is not
-//! cached: its queries are too varied to share. Memory is bounded.
+//! negotiate. Only `200` answers without `Set-Cookie`. Search pages are not
+//! cached here (their query strings are too varied to share a page); what
+//! the database answered for a search is, in `search_cache`. Memory is
+//! bounded.
 //!
 //! A cached page is served with the Content-Security-Policy of the render
 //! it copies, naming the nonce its scripts carry (one render, one nonce).
