@@ -63,10 +63,14 @@ mod ssr {
             SearchOrder::Relevance if query.is_empty() => SearchOrder::Name,
             order => order,
         };
-        let found = state
-            .search_cache
-            .search(&state.db, &query, order, &classifiers, page, 40)
-            .await?;
+        let request = db_search::Request {
+            query: &query,
+            order,
+            classifiers: &classifiers,
+            page,
+            facet_limit: 40,
+        };
+        let found = state.search_cache.search(&state.db, request).await?;
         // Cached upstream projects by name, beside the first page of a
         // search (classifier filters are about local metadata).
         let upstream = match &state.upstream {

@@ -17,8 +17,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::search::{SearchOrder, SearchQuery};
-use crate::server::db::search::{self as db_search, Found};
+use crate::server::db::search::{self as db_search, Found, Request};
 use crate::server::db::{Db, catalog};
 use crate::server::generation_cache::{Charge, GenerationCache};
 
@@ -49,31 +48,22 @@ impl SearchCache {
 
     /// `db::search::search`, answered from memory when the same search was
     /// made since the catalogue last changed.
-    pub async fn search(
-        &self,
-        db: &Db,
-        query: &SearchQuery,
-        order: SearchOrder,
-        classifiers: &[String],
-        page: i64,
-        facet_limit: i64,
-    ) -> Result<Found, sqlx::Error> {
-        let uncached = || db_search::search(db, query, order, classifiers, page, facet_limit);
+    pub async fn search(&self, db: &Db, request: Request<'_>) -> Result<Found, sqlx::Error> {
         if !self.results.enabled() {
-            return uncached().await;
+            return db_search::search(db, request).await;
         }
         let generation = match catalog::generation(db).await {
             Ok(generation) => generation,
             Err(error) => {
                 tracing::warn!(%error, "search cache: cannot read the generation");
-                return uncached().await;
+                return db_search::search(db, request).await;
             }
         };
-        let key = key(query, order, classifiers, page, facet_limit);
+        let key = key(&request);
         if let Some(found) = self.results.get(&key, generation) {
             return Ok(Found::clone(&found));
         }
-        let found = uncached().await?;
+        let found = db_search::search(db, request).await?;
         self.results.put(key, Arc::new(found.clone()), generation);
         Ok(found)
     }
@@ -83,20 +73,39 @@ impl SearchCache {
 /// terms, the whole query as a name (the exact-name ranking), the order,
 /// the filters as a set (all of them must hold, in any order), the page and
 /// how many facets.
-fn key(query: &SearchQuery, order: SearchOrder, classifiers: &[String], page: i64, facet_limit: i64) -> String {
-    let mut filters: Vec<&str> = classifiers.iter().map(String::as_str).collect();
+fn key(request: &Request<'_>) -> String {
+    let mut filters: Vec<&str> = request.classifiers.iter().map(String::as_str).collect();
     filters.sort_unstable();
     filters.dedup();
-    serde_json::json!([query.terms, query.normalized_name(), order, filters, page, facet_limit]).to_string()
+    serde_json::json!([
+        request.query.terms,
+        request.query.normalized_name(),
+        request.order,
+        filters,
+        request.page,
+        request.facet_limit
+    ])
+    .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::search::{SearchOrder, SearchQuery};
+
+    fn key_of(q: &str, order: SearchOrder, classifiers: &[&str], page: i64) -> String {
+        let classifiers: Vec<String> = classifiers.iter().map(|c| c.to_string()).collect();
+        key(&Request {
+            query: &SearchQuery::parse(q),
+            order,
+            classifiers: &classifiers,
+            page,
+            facet_limit: 40,
+        })
+    }
 
     fn k(q: &str, classifiers: &[&str], page: i64) -> String {
-        let classifiers: Vec<String> = classifiers.iter().map(|c| c.to_string()).collect();
-        key(&SearchQuery::parse(q), SearchOrder::Relevance, &classifiers, page, 40)
+        key_of(q, SearchOrder::Relevance, classifiers, page)
     }
 
     #[test]
@@ -119,7 +128,7 @@ mod tests {
             k("a", &["b", "c"], 1),
             "no filter can pose as two"
         );
-        let order = |o| key(&SearchQuery::parse("flask"), o, &[], 1, 40);
+        let order = |o| key_of("flask", o, &[], 1);
         assert_ne!(order(SearchOrder::Newest), order(SearchOrder::Name));
     }
 }

@@ -75,6 +75,25 @@ fn file<'a>(filename: &'a str, packagetype: &'a str, sha256: &'a str, at: i64) -
 
 /// Adds a project with its releases (each with a wheel) and metadata on
 /// the last; returns its id.
+/// `search::search` with its request's parts as arguments.
+async fn search_with(
+    db: &Db,
+    query: &SearchQuery,
+    order: SearchOrder,
+    classifiers: &[String],
+    page: i64,
+    facet_limit: i64,
+) -> Result<search::Found, sqlx::Error> {
+    let request = search::Request {
+        query,
+        order,
+        classifiers,
+        page,
+        facet_limit,
+    };
+    search::search(db, request).await
+}
+
 async fn add_project(db: &Db, name: &str, summary: &str, keywords: &str, versions: &[&str]) -> i64 {
     let mut tx = db.begin_write().await.expect("begin");
     let (id, created) = tx.ensure_project(name, name, 1).await.expect("project");
@@ -494,7 +513,7 @@ async fn search_ranks_by_the_same_rules_and_filters_by_classifier() {
         let db = db.clone();
         let q = SearchQuery::parse(q);
         async move {
-            search::search(&db, &q, SearchOrder::Relevance, &classifiers, 1, 10)
+            search_with(&db, &q, SearchOrder::Relevance, &classifiers, 1, 10)
                 .await
                 .expect("search")
         }
@@ -544,7 +563,7 @@ async fn search_ranks_by_the_same_rules_and_filters_by_classifier() {
     assert_eq!(suggest("toolkit").await, ["werkzeug"]);
     assert!(suggest("zzz").await.is_empty());
     // Newest first by date.
-    let newest = search::search(&db, &SearchQuery::parse(""), SearchOrder::Newest, &[], 1, 0)
+    let newest = search_with(&db, &SearchQuery::parse(""), SearchOrder::Newest, &[], 1, 0)
         .await
         .expect("search");
     assert_eq!(newest.total, 5);
@@ -577,7 +596,7 @@ async fn search_finds_the_words_that_punctuation_joins() {
         ("run", "a function"),
         ("zope.quux", "the name, whole"),
     ] {
-        let found = search::search(&db, &SearchQuery::parse(word), SearchOrder::Relevance, &[], 1, 10)
+        let found = search_with(&db, &SearchQuery::parse(word), SearchOrder::Relevance, &[], 1, 10)
             .await
             .expect("search");
         let names: Vec<&str> = found.hits.iter().map(|h| h.name.as_str()).collect();
@@ -639,7 +658,7 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
     let find = |q: &str, order: SearchOrder, page: i64| {
         let db = db.clone();
         let q = SearchQuery::parse(q);
-        async move { search::search(&db, &q, order, &[], page, 10).await.expect("search") }
+        async move { search_with(&db, &q, order, &[], page, 10).await.expect("search") }
     };
     let first = find("widget", SearchOrder::Relevance, 1).await;
     assert_eq!(
@@ -659,7 +678,7 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
     // nothing: the closest names and the window test it row by row, the
     // count against the classifier's whole set.
     for filter in ["Topic :: Utilities", "Topic"] {
-        let filtered = search::search(
+        let filtered = search_with(
             &db,
             &SearchQuery::parse("widget"),
             SearchOrder::Relevance,
@@ -722,7 +741,7 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
     let newest = find("", SearchOrder::Newest, 1).await;
     assert_eq!(newest.hits[0].name, format!("widget-{:05}", search::COUNT_CAP + 49));
     // A filter that few projects pass is counted and faceted exactly.
-    let filtered = search::search(
+    let filtered = search_with(
         &db,
         &SearchQuery::parse(""),
         SearchOrder::Name,

@@ -125,41 +125,33 @@ where
     }
 }
 
-/// The matching projects (all of them for an empty query), filtered by
-/// classifiers, ranked or ordered, one page of them, and facet counts.
-pub async fn search(
-    db: &Db,
-    query: &SearchQuery,
-    order: SearchOrder,
-    classifiers: &[String],
-    page: i64,
-    facet_limit: i64,
-) -> Result<Found, sqlx::Error> {
-    let wanted = Wanted {
-        order,
-        classifiers,
-        page,
-        facet_limit,
-    };
-    match db.pool() {
-        Pool::Sqlite(pool) => match query.fts_expression() {
-            Some(expr) => search_sqlite(db, pool, query, &expr, wanted).await,
-            None => browse(db, order, classifiers, page, facet_limit).await,
-        },
-        Pool::Postgres(pool) => match query.tsquery() {
-            Some(tsquery) => search_postgres(db, pool, query, &tsquery, wanted).await,
-            None => browse(db, order, classifiers, page, facet_limit).await,
-        },
-    }
+/// One search: everything its answer depends on (the search cache keys
+/// its answers by these).
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub query: &'a SearchQuery,
+    pub order: SearchOrder,
+    /// Classifiers the projects must all have (or a child of each).
+    pub classifiers: &'a [String],
+    /// The result page, from 1.
+    pub page: i64,
+    /// How many facets to count (0: none).
+    pub facet_limit: i64,
 }
 
-/// What a text search is asked for besides the text.
-#[derive(Clone, Copy)]
-struct Wanted<'a> {
-    order: SearchOrder,
-    classifiers: &'a [String],
-    page: i64,
-    facet_limit: i64,
+/// The matching projects (all of them for an empty query), filtered by
+/// classifiers, ranked or ordered, one page of them, and facet counts.
+pub async fn search(db: &Db, request: Request<'_>) -> Result<Found, sqlx::Error> {
+    match db.pool() {
+        Pool::Sqlite(pool) => match request.query.fts_expression() {
+            Some(expr) => search_sqlite(db, pool, &expr, request).await,
+            None => browse(db, request).await,
+        },
+        Pool::Postgres(pool) => match request.query.tsquery() {
+            Some(tsquery) => search_postgres(db, pool, &tsquery, request).await,
+            None => browse(db, request).await,
+        },
+    }
 }
 
 /// A query builder for the engine of `pool`.
@@ -218,16 +210,16 @@ async fn closest_names(
 async fn search_sqlite(
     db: &Db,
     pool: &sqlx::SqlitePool,
-    query: &SearchQuery,
     expr: &str,
-    wanted: Wanted<'_>,
+    request: Request<'_>,
 ) -> Result<Found, sqlx::Error> {
-    let Wanted {
+    let Request {
+        query,
         order,
         classifiers,
         page,
         facet_limit,
-    } = wanted;
+    } = request;
     let offset = page_offset(page);
     // FTS5 answers a prefix term by merging the lists of every word that
     // starts so, whole, whatever the LIMIT: that is most of a search's cost,
@@ -443,13 +435,14 @@ fn assemble(
 /// broad text search's do (counting them all grouped millions of rows per
 /// request: seconds at a million projects). The same statements on both
 /// engines.
-async fn browse(
-    db: &Db,
-    order: SearchOrder,
-    classifiers: &[String],
-    page: i64,
-    facet_limit: i64,
-) -> Result<Found, sqlx::Error> {
+async fn browse(db: &Db, request: Request<'_>) -> Result<Found, sqlx::Error> {
+    let Request {
+        order,
+        classifiers,
+        page,
+        facet_limit,
+        ..
+    } = request;
     let order_by = |table: &str| match order {
         SearchOrder::Newest => format!(" ORDER BY {table}last_upload DESC NULLS LAST, {table}sort_name ASC"),
         _ => format!(" ORDER BY {table}sort_name ASC"),
@@ -533,16 +526,16 @@ async fn browse(
 async fn search_postgres(
     db: &Db,
     pool: &sqlx::PgPool,
-    query: &SearchQuery,
     tsquery: &str,
-    wanted: Wanted<'_>,
+    request: Request<'_>,
 ) -> Result<Found, sqlx::Error> {
-    let Wanted {
+    let Request {
+        query,
         order,
         classifiers,
         page,
         facet_limit,
-    } = wanted;
+    } = request;
     let offset = page_offset(page);
     // The count (up to the cap) and the window, from one pass over the
     // index. The matches come in the order of the table's pages, not by id,
@@ -686,7 +679,14 @@ pub async fn suggest(db: &Db, query: &SearchQuery, limit: i64) -> Result<Vec<Hit
         .map(|t| t.hit)
         .collect();
     if (hits.len() as i64) < limit && !query.is_empty() {
-        let found = search(db, query, SearchOrder::Relevance, &[], 1, 0).await?;
+        let request = Request {
+            query,
+            order: SearchOrder::Relevance,
+            classifiers: &[],
+            page: 1,
+            facet_limit: 0,
+        };
+        let found = search(db, request).await?;
         for hit in found.hits {
             if (hits.len() as i64) >= limit {
                 break;
