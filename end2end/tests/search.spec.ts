@@ -73,6 +73,41 @@ test('leaving the page before the typing pause ends is harmless', async ({ page 
   await expect(page.locator('[data-test-project-title]')).toContainText('Flask');
 });
 
+test('a late answer keeps the highlighted suggestion when it still lists it', async ({ page }) => {
+  await page.goto('/');
+  await wake(page, '#hero-search');
+  const input = page.locator('#hero-search');
+  await input.pressSequentially('fla', { delay: 0 });
+  const first = page.locator('#hero-search-suggestions [role="option"]').first();
+  await expect(first).toHaveAttribute('data-test-suggestion', 'flask');
+  // The answer for "flas" arrives only after the visitor chose "flask".
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let asked!: () => void;
+  const requested = new Promise<void>((resolve) => (asked = resolve));
+  await page.route('**/api/suggest*', async (route) => {
+    asked();
+    await held;
+    await route.continue();
+  });
+  await input.press('s');
+  await requested;
+  await input.press('ArrowDown');
+  await expect(first).toHaveAttribute('aria-selected', 'true');
+  const answered = page.waitForResponse('**/api/suggest*');
+  release();
+  await answered;
+  // Give the page its turn to apply the answer, then check nothing moved.
+  await page.waitForTimeout(150);
+  await expect(page.locator('#hero-search-suggestions [aria-selected="true"]')).toHaveAttribute(
+    'data-test-suggestion',
+    'flask',
+  );
+  await expect(input).toHaveAttribute('aria-activedescendant', /^hero-search-option-\d+$/);
+  await input.press('Enter');
+  await expect(page).toHaveURL(/\/project\/flask\/$/);
+});
+
 test('Escape closes the suggestions and Enter then searches', async ({ page }) => {
   await page.goto('/');
   await wake(page, '#hero-search');

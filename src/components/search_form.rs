@@ -43,8 +43,16 @@ pub fn SearchForm(
             }
             match answer {
                 Ok(list) => {
+                    // A name the visitor highlighted stays highlighted when
+                    // the new answer still lists it: an answer that arrives
+                    // between the arrow key and Enter must not turn Enter
+                    // into a search.
+                    let kept = active
+                        .get_untracked()
+                        .and_then(|i| items.with_untracked(|old| old.get(i).map(|s| s.normalized_name.clone())))
+                        .and_then(|name| list.iter().position(|s| s.normalized_name == name));
                     open.set(!list.is_empty());
-                    active.set(None);
+                    active.set(kept);
                     items.set(list);
                 }
                 Err(_) => open.set(false),
