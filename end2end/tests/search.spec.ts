@@ -1,5 +1,27 @@
 import { test, expect, wake } from './fixtures';
-import { test as plain } from '@playwright/test';
+import { test as plain, type Page } from '@playwright/test';
+
+/** Types "fla" into the hero box, waits for its answer (flask first), then
+ * holds every later suggestion answer back until `release` is called;
+ * `requested` settles when the first held request is made. */
+async function flaThenHoldAnswers(page: Page) {
+  await page.goto('/');
+  await wake(page, '#hero-search');
+  const input = page.locator('#hero-search');
+  await input.pressSequentially('fla', { delay: 0 });
+  const first = page.locator('#hero-search-suggestions [role="option"]').first();
+  await expect(first).toHaveAttribute('data-test-suggestion', 'flask');
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let asked!: () => void;
+  const requested = new Promise<void>((resolve) => (asked = resolve));
+  await page.route('**/api/suggest*', async (route) => {
+    asked();
+    await held;
+    await route.continue();
+  });
+  return { input, first, requested, release };
+}
 
 test('typing in the hero box suggests projects; arrows and Enter open one', async ({ page }) => {
   await page.goto('/');
@@ -24,24 +46,8 @@ test('typing in the hero box suggests projects; arrows and Enter open one', asyn
 });
 
 test('leaving the page with a suggestion request in flight is harmless', async ({ page }) => {
-  await page.goto('/');
-  await wake(page, '#hero-search');
-  const input = page.locator('#hero-search');
-  await input.pressSequentially('fla', { delay: 0 });
-  await expect(page.locator('#hero-search-suggestions [role="option"]').first()).toHaveAttribute(
-    'data-test-suggestion',
-    'flask',
-  );
-  // Hold the next answer back until the page that asked has gone.
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let asked!: () => void;
-  const requested = new Promise<void>((resolve) => (asked = resolve));
-  await page.route('**/api/suggest*', async (route) => {
-    asked();
-    await held;
-    await route.continue();
-  });
+  // The next answer is held back until the page that asked has gone.
+  const { input, requested, release } = await flaThenHoldAnswers(page);
   await input.press('s');
   await requested;
   await input.press('ArrowDown');
@@ -74,22 +80,8 @@ test('leaving the page before the typing pause ends is harmless', async ({ page 
 });
 
 test('a late answer keeps the highlighted suggestion when it still lists it', async ({ page }) => {
-  await page.goto('/');
-  await wake(page, '#hero-search');
-  const input = page.locator('#hero-search');
-  await input.pressSequentially('fla', { delay: 0 });
-  const first = page.locator('#hero-search-suggestions [role="option"]').first();
-  await expect(first).toHaveAttribute('data-test-suggestion', 'flask');
   // The answer for "flas" arrives only after the visitor chose "flask".
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let asked!: () => void;
-  const requested = new Promise<void>((resolve) => (asked = resolve));
-  await page.route('**/api/suggest*', async (route) => {
-    asked();
-    await held;
-    await route.continue();
-  });
+  const { input, first, requested, release } = await flaThenHoldAnswers(page);
   await input.press('s');
   await requested;
   await input.press('ArrowDown');
