@@ -32,12 +32,15 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 ///
 /// - The allocator is mimalloc (`main.rs`): a rendered page allocates
 ///   hundreds of small strings, and glibc's malloc and free took a fifth
-///   of its CPU; with mimalloc the uncached project page of the 1M
-///   catalogue served 30 to 50 % more requests per second (make bench).
+///   of its CPU. With mimalloc the uncached project page of the 1M
+///   catalogue served more requests per second in every pair measured
+///   side by side with glibc (the notes of
+///   bench/results/2026-11-27-mimalloc.md list them).
 /// - mimalloc returns freed memory to the system at once unless
 ///   `MIMALLOC_PURGE_DELAY` is set: v3 keeps it for a second by default,
-///   and the bench's peak RSS went from 57 to 84 MiB (over its 60 MiB
-///   target); purging at once kept it at 57 MiB.
+///   and the bench's dataset suite then peaked at 84 MiB RSS (its target
+///   is 60 MiB); purging at once, 57 MiB
+///   (bench/results/2026-11-27-mimalloc-dataset.md).
 /// - Transparent huge pages off for this process: with THP the kernel may
 ///   back an allocator's areas with whole 2 MiB pages, memory that a
 ///   server of many small allocations never uses (mimalloc, tried before
@@ -49,8 +52,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 ///   (~30 MiB of peak memory at 100k projects, make bench).
 pub fn tune_memory() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: sets one of mimalloc's options, which the allocator reads
-        // atomically whenever it decides to purge.
+        // SAFETY: sets one of mimalloc's options (a plain store); no other
+        // thread exists yet to read it meanwhile (see `main`).
         unsafe {
             libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
         }
