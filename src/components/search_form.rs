@@ -25,6 +25,9 @@ pub fn SearchForm(
     let active = RwSignal::new(None::<usize>);
     let open = RwSignal::new(false);
     let ticket = StoredValue::new(0u64);
+    // The text whose answer the list shows: browser tests wait on it
+    // (`data-test-answer-for`) instead of waiting a while.
+    let answered = RwSignal::new(String::new());
 
     // The box can be gone (the page changed) before a debounced call runs
     // or an answer arrives: both only touch its state through `try_`
@@ -37,6 +40,7 @@ pub fn SearchForm(
             return;
         };
         leptos::task::spawn_local(async move {
+            let asked = q.clone();
             let answer = crate::api::suggest(q).await;
             if ticket.try_get_value() != Some(mine) {
                 return; // a newer request is under way, or the box is gone
@@ -54,6 +58,7 @@ pub fn SearchForm(
                     open.set(!list.is_empty());
                     active.set(kept);
                     items.set(list);
+                    answered.set(asked);
                 }
                 Err(_) => open.set(false),
             }
@@ -161,6 +166,7 @@ pub fn SearchForm(
                     // Keep focus in the input while an option is clicked.
                     on:mousedown=|ev| ev.prevent_default()
                     data-test-suggestions
+                    data-test-answer-for=move || answered.get()
                 >
                     <For
                         each=move || items.get().into_iter().enumerate()

@@ -73,8 +73,6 @@ fn file<'a>(filename: &'a str, packagetype: &'a str, sha256: &'a str, at: i64) -
     }
 }
 
-/// Adds a project with its releases (each with a wheel) and metadata on
-/// the last; returns its id.
 /// `search::search` with its request's parts as arguments.
 async fn search_with(
     db: &Db,
@@ -94,6 +92,8 @@ async fn search_with(
     search::search(db, request).await
 }
 
+/// Adds a project with its releases (each with a wheel) and metadata on
+/// the last; returns its id.
 async fn add_project(db: &Db, name: &str, summary: &str, keywords: &str, versions: &[&str]) -> i64 {
     let mut tx = db.begin_write().await.expect("begin");
     let (id, created) = tx.ensure_project(name, name, 1).await.expect("project");
