@@ -75,7 +75,7 @@ fn AccountLinks() -> impl IntoView {
     };
     view! {
         <Transition fallback=anonymous>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match auth.user.await {
                     Ok(Some(user)) => view! {
                         <li><a href="/account" data-test-nav-user>{user.name}</a></li>

@@ -18,7 +18,7 @@ pub fn RegisterPage() -> impl IntoView {
     let open = Resource::new(|| (), |_| registration_open());
     view! {
         <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match open.await {
                     Ok(false) => view! {
                         <Title text="Create an account"/>
@@ -126,7 +126,7 @@ pub fn AccountPage() -> impl IntoView {
     view! {
         <Title text="Your account"/>
         <Suspense fallback=|| view! { <p class="container loading">"Loading your account…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match account.await {
                     Ok(data) => view! { <AccountView data tokens/> }.into_any(),
                     Err(AppError::Unauthorized(message)) => view! {

@@ -21,7 +21,7 @@ pub fn AdminPage() -> impl IntoView {
     view! {
         <Title text="Administration"/>
         <Suspense fallback=|| view! { <p class="container loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match data.await {
                     Ok(data) => view! { <AdminView data lock reserve release/> }.into_any(),
                     Err(error) => view! { <ErrorView error/> }.into_any(),

@@ -27,7 +27,7 @@ pub fn HomePage() -> impl IntoView {
             </div>
         </section>
         <Suspense fallback=|| view! { <p class="container loading">"Loading the index…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match home.await {
                     Ok(data) => view! {
                         <StatsBar stats=data.stats/>

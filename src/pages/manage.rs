@@ -80,7 +80,7 @@ pub fn ManageProjectPage() -> impl IntoView {
     let actions = Actions::new();
     view! {
         <Suspense fallback=|| view! { <p class="container loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match data.await {
                     Ok(p) => view! { <ManageView p actions/> }.into_any(),
                     Err(error) => view! { <ErrorView error/> }.into_any(),
@@ -359,7 +359,7 @@ pub fn ManageReleasePage() -> impl IntoView {
     let actions = Actions::new();
     view! {
         <Suspense fallback=|| view! { <p class="container loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match data.await {
                     Ok(r) => view! { <ReleaseFilesView r actions/> }.into_any(),
                     Err(error) => view! { <ErrorView error/> }.into_any(),

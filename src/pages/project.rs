@@ -22,7 +22,7 @@ pub fn ProjectPage() -> impl IntoView {
     let project = Resource::new(key, |(name, version, history)| get_project(name, version, history));
     view! {
         <Suspense fallback=|| view! { <p class="container loading">"Loading project…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match project.await {
                     Ok(project) => view! { <ProjectView project/> }.into_any(),
                     Err(error) => view! { <ErrorView error/> }.into_any(),

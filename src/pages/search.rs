@@ -33,7 +33,7 @@ pub fn SearchPage() -> impl IntoView {
             </div>
         </section>
         <Suspense fallback=|| view! { <p class="container loading">"Searching…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match results.await {
                     Ok(results) => view! { <ResultsView results/> }.into_any(),
                     Err(error) => view! { <ErrorView error/> }.into_any(),
@@ -221,7 +221,7 @@ pub fn ClassifiersPage() -> impl IntoView {
             <h1>"Classifiers"</h1>
             <p class="lead">"Trove classifiers used by projects on this index. Pick one to see its projects."</p>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {Suspend::new(async move {
                     match list.await {
                         Ok(items) if items.is_empty() => view! { <p class="empty">"No classifiers yet."</p> }.into_any(),
                         Ok(items) => view! {

@@ -17,7 +17,7 @@ pub fn UserPage() -> impl IntoView {
     let profile = Resource::new(key, |(username, page)| get_user(username, page));
     view! {
         <Suspense fallback=|| view! { <p class="container loading">"Loading profile…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match profile.await {
                     Ok(p) => {
                         let base = format!("/user/{}/", p.username);

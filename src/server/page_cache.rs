@@ -178,11 +178,20 @@ impl Encoding {
     }
 }
 
-/// A strong validator for a body: its BLAKE2b-128 in hex.
+/// A strong validator for a body: the first 128 bits of its BLAKE3, in hex.
+///
+/// Every answer the cache does not keep is hashed as it leaves (a page
+/// with a query string, a logged-in visitor's, every page with the cache
+/// off), so the hash is on the request path: BLAKE3 hashes a 17 KB page
+/// several times faster than BLAKE2b did, and stays collision resistant,
+/// so a page cannot be made to share another's validator.
 pub fn etag_of(body: &[u8]) -> HeaderValue {
-    use blake2::Digest as _;
-    let digest = blake2::Blake2b::<blake2::digest::consts::U16>::digest(body);
-    HeaderValue::from_str(&format!("\"{}\"", hex::encode(digest))).unwrap_or(HeaderValue::from_static("\"\""))
+    let digest = blake3::hash(body);
+    let mut tag = String::with_capacity(34);
+    tag.push('"');
+    tag.push_str(&hex::encode(&digest.as_bytes()[..16]));
+    tag.push('"');
+    HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""))
 }
 
 /// What a request asks of an answer's validator and coding: only these two
