@@ -26,7 +26,7 @@ pub async fn get_project(
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    use chrono::DateTime;
+    use chrono::{DateTime, Datelike as _, Timelike as _};
 
     use super::NEW_RELEASES;
     use crate::domain::format::{human_size, time_ago};
@@ -40,17 +40,41 @@ pub(crate) mod ssr {
     use crate::server::render::render_off_thread;
     use crate::server::state::AppState;
 
+    // Both formatters run for every date on a page (a project page has
+    // dozens: files, versions, the timeline's labels). chrono's `format`
+    // parses its pattern on every call; these write the fields directly, as
+    // `%Y-%m-%dT%H:%M:%SZ` and `%b %-d, %Y` would (`date_tests` compares
+    // them with chrono's output).
+
+    /// A UTC instant as ISO 8601, to the second (`2026-11-27T09:05:00Z`).
     pub fn iso(micros: Option<i64>) -> String {
         micros
             .and_then(DateTime::from_timestamp_micros)
-            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .map(|t| {
+                format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                    t.year(),
+                    t.month(),
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second()
+                )
+            })
             .unwrap_or_default()
     }
 
+    /// A UTC date as people read it (`Nov 27, 2026`).
     pub fn human_date(micros: Option<i64>) -> String {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
         micros
             .and_then(DateTime::from_timestamp_micros)
-            .map(|t| t.format("%b %-d, %Y").to_string())
+            .map(|t| {
+                let month = MONTHS.get(t.month0() as usize).copied().unwrap_or_default();
+                format!("{month} {}, {:04}", t.day(), t.year())
+            })
             .unwrap_or_default()
     }
 
@@ -255,5 +279,42 @@ pub(crate) mod ssr {
             status: p.status,
             status_reason: p.status_reason.unwrap_or_default(),
         })
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod date_tests {
+    use super::ssr::{human_date, iso};
+
+    /// chrono's own rendering of the patterns the formatters stand for.
+    fn by_chrono(micros: i64, pattern: &str) -> String {
+        chrono::DateTime::from_timestamp_micros(micros)
+            .map(|t| t.format(pattern).to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn dates_read_as_chrono_writes_them() {
+        let day = 86_400_000_000_i64;
+        let mut instants = vec![
+            0,                       // the epoch
+            -1,                      // the last microsecond of 1969
+            951_782_400_000_000,     // Feb 29, 2000
+            1_798_761_599_999_999,   // Dec 31, 2026, a microsecond before midnight
+            -62_135_596_800_000_000, // Jan 1 of year 1
+            253_402_300_799_000_000, // Dec 31, 9999, 23:59:59
+        ];
+        // A day a month apart, and an hour and a second off, for 60 years.
+        instants.extend((0..730).map(|i| i * 30 * day + i * 3_661_000_000));
+        for micros in instants {
+            assert_eq!(human_date(Some(micros)), by_chrono(micros, "%b %-d, %Y"), "{micros}");
+            assert_eq!(iso(Some(micros)), by_chrono(micros, "%Y-%m-%dT%H:%M:%SZ"), "{micros}");
+        }
+        assert_eq!(human_date(Some(1_795_770_300_000_000)), "Nov 27, 2026");
+        assert_eq!(iso(Some(1_795_770_300_000_000)), "2026-11-27T09:05:00Z");
+        assert_eq!(human_date(None), "");
+        // Past what chrono represents: no date, as before.
+        assert_eq!(iso(Some(i64::MAX)), "");
+        assert_eq!(human_date(Some(i64::MIN)), "");
     }
 }

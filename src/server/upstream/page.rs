@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Upstream, unix_now};
+use crate::api::catalog::ssr::{human_date, iso};
 use crate::domain::format::{human_size, time_ago};
 use crate::domain::timeline::{Dated, layout};
 use crate::domain::{normalize_project_name, safe_link};
@@ -44,20 +45,6 @@ fn micros(iso: Option<&str>) -> Option<i64> {
 fn upload_micros(file: &Value) -> Option<i64> {
     micros(file.get("upload_time_iso_8601").and_then(Value::as_str))
         .or_else(|| micros(file.get("upload_time").and_then(Value::as_str)))
-}
-
-fn date(micros: Option<i64>) -> String {
-    micros
-        .and_then(chrono::DateTime::from_timestamp_micros)
-        .map(|t| t.format("%b %-d, %Y").to_string())
-        .unwrap_or_default()
-}
-
-fn iso(micros: Option<i64>) -> String {
-    micros
-        .and_then(chrono::DateTime::from_timestamp_micros)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 struct Release<'a> {
@@ -207,7 +194,7 @@ pub async fn project(
                     .and_then(Value::as_i64)
                     .map(human_size)
                     .unwrap_or_default(),
-                uploaded_on: date(upload_micros(f)),
+                uploaded_on: human_date(upload_micros(f)),
                 sha256: digest("sha256"),
                 md5: digest("md5"),
                 blake2b_256: digest("blake2b_256"),
@@ -223,7 +210,7 @@ pub async fn project(
                     at_micros: r.created?,
                     is_prerelease: is_pre(r),
                     yanked: all_yanked(r),
-                    label: date(r.created),
+                    label: human_date(r.created),
                 })
             })
             .collect::<Vec<_>>(),
@@ -245,7 +232,7 @@ pub async fn project(
         is_prerelease: is_pre(shown),
         yanked: all_yanked(shown),
         yanked_reason: yank_reason(shown),
-        released_on: date(shown.created),
+        released_on: human_date(shown.created),
         released_at: iso(shown.created),
         summary: text(&info, "summary"),
         description_html,
@@ -263,7 +250,7 @@ pub async fn project(
             .iter()
             .map(|r| VersionEntry {
                 version: r.version.to_owned(),
-                released_on: date(r.created),
+                released_on: human_date(r.created),
                 is_prerelease: is_pre(r),
                 is_legacy: r.parsed.is_none(),
                 yanked: all_yanked(r),
