@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, Pool};
+use super::{Db, Pool, with_limit};
 use crate::domain::access::ProjectStatus;
 use crate::model::Stats;
 
@@ -113,16 +113,15 @@ pub struct RecentProject {
 
 /// Projects by most recent upload, newest first, with their latest version.
 pub async fn recently_updated(db: &Db, limit: i64) -> Result<Vec<RecentProject>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as(
+    let sql = with_limit(
         "SELECT p.name, p.normalized_name, r.version, COALESCE(m.summary, '') AS summary, p.last_upload \
          FROM projects p \
          JOIN releases r ON r.id = p.latest_release_id \
          LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-         ORDER BY p.last_upload DESC NULLS LAST, p.id DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await)
+         ORDER BY p.last_upload DESC NULLS LAST, p.id DESC",
+        limit,
+    );
+    each_backend!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -456,37 +455,37 @@ macro_rules! feed_releases {
 
 /// The most recent releases of the whole index (PyPI's "updates" feed).
 pub async fn recent_releases(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as(concat!(
-        feed_releases!(),
-        "WHERE r.created IS NOT NULL ORDER BY r.created DESC, r.id DESC LIMIT $1"
-    ))
-    .bind(limit)
-    .fetch_all(pool)
-    .await)
+    let sql = with_limit(
+        concat!(
+            feed_releases!(),
+            "WHERE r.created IS NOT NULL ORDER BY r.created DESC, r.id DESC"
+        ),
+        limit,
+    );
+    each_backend!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
 }
 
 /// The newest projects (by their first release).
 pub async fn newest_projects(db: &Db, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as(
+    let sql = with_limit(
         "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, COALESCE(d.summary, '') AS summary, \
                 COALESCE(d.author_email, '') AS author_email, p.created AS at \
          FROM projects p LEFT JOIN releases r ON r.id = p.latest_release_id \
          LEFT JOIN release_metadata d ON d.release_id = p.metadata_release_id \
-         ORDER BY p.created DESC, p.id DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await)
+         ORDER BY p.created DESC, p.id DESC",
+        limit,
+    );
+    each_backend!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
 }
 
 /// The latest releases of one project, by upload time.
 pub async fn project_releases_feed(db: &Db, project_id: i64, limit: i64) -> Result<Vec<FeedItem>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as(concat!(
-        feed_releases!(),
-        "WHERE r.project_id = $1 ORDER BY r.created DESC NULLS LAST, r.sort_key DESC LIMIT $2"
-    ))
-    .bind(project_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await)
+    let sql = with_limit(
+        concat!(
+            feed_releases!(),
+            "WHERE r.project_id = $1 ORDER BY r.created DESC NULLS LAST, r.sort_key DESC"
+        ),
+        limit,
+    );
+    each_backend!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_all(pool).await)
 }
