@@ -186,12 +186,8 @@ impl Encoding {
 /// several times faster than BLAKE2b did, and stays collision resistant,
 /// so a page cannot be made to share another's validator.
 pub fn etag_of(body: &[u8]) -> HeaderValue {
-    let digest = blake3::hash(body);
-    let mut tag = String::with_capacity(34);
-    tag.push('"');
-    tag.push_str(&hex::encode(&digest.as_bytes()[..16]));
-    tag.push('"');
-    HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""))
+    let hex = blake3::hash(body).to_hex();
+    HeaderValue::from_str(&format!("\"{}\"", &hex[..32])).unwrap_or(HeaderValue::from_static("\"\""))
 }
 
 /// What a request asks of an answer's validator and coding: only these two

@@ -43,6 +43,13 @@ pub(crate) fn with_limit(sql: &str, limit: i64) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!("{sql} LIMIT {limit}"))
 }
 
+/// `with_limit` for a statement being built: writes `limit`, the number of
+/// the `LIMIT` the builder has just written, as a literal instead of a bound
+/// parameter, for the same reason and on the same terms.
+pub(crate) fn push_limit<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<DB>, limit: i64) {
+    q.push(limit);
+}
+
 /// The statement that appends `$event` (a `write::maintain::NewEvent`) to
 /// the security history at `$now`, ready to execute on either backend.
 macro_rules! insert_event {

@@ -6,7 +6,7 @@
 
 use sqlx::{FromRow, Postgres, QueryBuilder, Sqlite};
 
-use super::{Db, Pool};
+use super::{Db, Pool, push_limit};
 use crate::domain::search::{SearchOrder, SearchQuery};
 
 pub const PAGE_SIZE: i64 = 20;
@@ -196,7 +196,7 @@ async fn closest_names(
         q.push(" AND latest_release_id IS NOT NULL");
         push_filters(&mut q, "id", classifiers, Membership::Probe);
         q.push(" ORDER BY normalized_name LIMIT 64) f ORDER BY length(normalized_name), normalized_name LIMIT ");
-        q.push(limit.to_string());
+        push_limit(&mut q, limit);
         q.push(
             ") c JOIN projects p ON p.id = c.id \
              LEFT JOIN releases r ON r.id = p.latest_release_id \
@@ -236,7 +236,7 @@ async fn search_sqlite(
     // million projects. As a filter on the matches, 0.2 s.
     push_filters(&mut count_q, "+s.rowid", classifiers, Membership::Set);
     count_q.push(" LIMIT ");
-    count_q.push((COUNT_CAP + 1).to_string());
+    push_limit(&mut count_q, COUNT_CAP + 1);
     count_q.push(")");
     let counted: i64 = count_q.build_query_scalar().fetch_one(pool).await?;
     let (total, total_is_lower_bound) = capped(counted);
@@ -284,12 +284,12 @@ async fn search_sqlite(
         // BY) and stops after the window's last, scoring only those. Fewer
         // matches are all of them.
         q.push(" ORDER BY s.rowid LIMIT ");
-        q.push(WINDOW.to_string());
+        push_limit(&mut q, WINDOW);
     }
     q.push("), fw AS MATERIALIZED (SELECT id FROM w ORDER BY id LIMIT ");
     // The window's matches whatever the order: what facets count, and where
     // the window ends.
-    q.push(WINDOW.to_string());
+    push_limit(&mut q, WINDOW);
     q.push(")");
     // Several terms: each term's fields, one pass per term. Terms are
     // ASCII letters and digits only (`SearchQuery::parse`).
@@ -350,10 +350,10 @@ async fn search_sqlite(
         SearchOrder::Name => "sort_name ASC",
     };
     q.push(format!("), page AS (SELECT * FROM ranked ORDER BY {order_by} LIMIT "));
-    // Written in (`db::with_limit`): the page's size less the closest
-    // names it shows, a handful of numbers. The offset follows the
-    // visitor's page and stays bound (SQLite does not plan by it).
-    q.push(window_limit.to_string());
+    // A literal (`db::push_limit`): the page's size less the closest names
+    // it shows, a handful of numbers. The offset follows the visitor's page
+    // and stays bound (SQLite does not plan by it).
+    push_limit(&mut q, window_limit);
     q.push(" OFFSET ");
     q.push_bind(window_offset);
     q.push(format!(
@@ -374,7 +374,7 @@ async fn search_sqlite(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    q.push(facet_limit.to_string());
+    push_limit(&mut q, facet_limit);
     q.push(") f), (SELECT MAX(id) FROM fw)");
     let (hits, facets, last): (String, String, Option<i64>) = q.build_query_as().fetch_one(pool).await?;
     // Where the window ends, when it is full.
@@ -463,7 +463,7 @@ async fn browse(db: &Db, request: Request<'_>) -> Result<Found, sqlx::Error> {
         };
         let mut count = listed("SELECT COUNT(*) FROM (SELECT 1");
         count.push(" LIMIT ");
-        count.push((COUNT_CAP + 1).to_string());
+        push_limit(&mut count, COUNT_CAP + 1);
         count.push(") c");
         let mut page_q = listed(
             "SELECT p.name, p.normalized_name, COALESCE(r.version, '') AS version, \
@@ -503,10 +503,10 @@ async fn browse(db: &Db, request: Request<'_>) -> Result<Found, sqlx::Error> {
             push_filters(&mut facet_q, "p.id", classifiers, Membership::Set);
             if total_is_lower_bound {
                 facet_q.push(" ORDER BY p.id LIMIT ");
-                facet_q.push(WINDOW.to_string());
+                push_limit(&mut facet_q, WINDOW);
             }
             facet_q.push(") GROUP BY classifier ORDER BY n DESC, classifier ASC LIMIT ");
-            facet_q.push(facet_limit.to_string());
+            push_limit(&mut facet_q, facet_limit);
             facet_q.build_query_as::<(String, i64)>().fetch_all(pool).await
         })?
     };
@@ -552,12 +552,12 @@ async fn search_postgres(
     count_q.push(")");
     push_filters(&mut count_q, "s.project_id", classifiers, Membership::Set);
     count_q.push(" LIMIT ");
-    count_q.push((COUNT_CAP + 1).to_string());
+    push_limit(&mut count_q, COUNT_CAP + 1);
     // The window's ids come back too: the ranking below looks those up by
     // key instead of reading every match's row again for `id <= cut` (at a
     // million projects, 31,000 heap reads per search for 500 rows).
     count_q.push(") SELECT (SELECT COUNT(*) FROM m), (SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM m ORDER BY id LIMIT ");
-    count_q.push(WINDOW.to_string());
+    push_limit(&mut count_q, WINDOW);
     count_q.push(") w)");
     let (total, first): (i64, Option<Vec<i64>>) = count_q.build_query_as().fetch_one(pool).await?;
     let first = first.unwrap_or_default();
@@ -649,7 +649,7 @@ async fn search_postgres(
         q.push_bind(cut);
     }
     q.push(" GROUP BY pc.classifier ORDER BY n DESC, pc.classifier ASC LIMIT ");
-    q.push(facet_limit.to_string());
+    push_limit(&mut q, facet_limit);
     q.push(") f)");
     let (hits, facets): (String, String) = q.build_query_as().fetch_one(pool).await?;
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
