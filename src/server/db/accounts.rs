@@ -136,12 +136,15 @@ pub async fn projects_page(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<UserProject>, i64), sqlx::Error> {
-    let projects = each_backend!(db, pool => sqlx::query_as(
+    // The page size is the code's (`db::with_limit`); the offset is bound.
+    let sql = super::with_limit_then(
         "SELECT p.name, p.normalized_name, r.role, p.allow_upstream FROM roles r JOIN projects p \
-         ON p.id = r.project_id WHERE r.user_id = $1 ORDER BY p.normalized_name LIMIT $2 OFFSET $3",
-    )
+         ON p.id = r.project_id WHERE r.user_id = $1 ORDER BY p.normalized_name",
+        limit,
+        " OFFSET $2",
+    );
+    let projects = each_backend!(db, pool => sqlx::query_as(sql)
     .bind(user_id)
-    .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await)?;

@@ -31,13 +31,16 @@ pub async fn releases(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<ManagedRelease>, i64), sqlx::Error> {
-    let page = each_backend!(db, pool => sqlx::query_as(
+    // The page size is the code's (`db::with_limit`); the offset is bound.
+    let sql = super::with_limit_then(
         "SELECT r.id, r.version, r.created, r.yanked, r.yanked_reason, \
                 (SELECT COUNT(*) FROM files f WHERE f.release_id = r.id) AS files \
-         FROM releases r WHERE r.project_id = $1 ORDER BY r.sort_key DESC, r.id DESC LIMIT $2 OFFSET $3",
-    )
+         FROM releases r WHERE r.project_id = $1 ORDER BY r.sort_key DESC, r.id DESC",
+        limit,
+        " OFFSET $2",
+    );
+    let page = each_backend!(db, pool => sqlx::query_as(sql)
     .bind(project_id)
-    .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await)?;
@@ -146,26 +149,28 @@ pub struct Event {
 
 /// The project's security history, newest first.
 pub async fn project_events(db: &Db, project_id: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as(
+    let sql = super::with_limit(
         "SELECT project_name, actor, kind, detail, address, created FROM security_events \
-         WHERE project_id = $1 ORDER BY id DESC LIMIT $2",
-    )
+         WHERE project_id = $1 ORDER BY id DESC",
+        limit,
+    );
+    each_backend!(db, pool => sqlx::query_as(sql)
     .bind(project_id)
-    .bind(limit)
     .fetch_all(pool)
     .await)
 }
 
 /// What the account did or had done to it, newest first.
 pub async fn account_events(db: &Db, user_id: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as(
+    let sql = super::with_limit(
         "SELECT project_name, actor, kind, detail, address, created FROM security_events \
          WHERE id IN (SELECT id FROM security_events WHERE actor_id = $1 \
                       UNION SELECT id FROM security_events WHERE subject_id = $1) \
-         ORDER BY id DESC LIMIT $2",
-    )
+         ORDER BY id DESC",
+        limit,
+    );
+    each_backend!(db, pool => sqlx::query_as(sql)
     .bind(user_id)
-    .bind(limit)
     .fetch_all(pool)
     .await)
 }
@@ -204,13 +209,14 @@ pub struct UserSummary {
 /// empty), by username, at most `limit`.
 pub async fn find_users(db: &Db, query: &str, limit: i64) -> Result<Vec<UserSummary>, sqlx::Error> {
     let pattern = super::like_contains(&query.trim().to_lowercase());
-    each_backend!(db, pool => sqlx::query_as(
+    let sql = super::with_limit(
         "SELECT username, name, email, created, is_admin, locked FROM users \
          WHERE username_normalized LIKE $1 ESCAPE '\\' OR email_normalized LIKE $1 ESCAPE '\\' \
-         ORDER BY username_normalized LIMIT $2",
-    )
+         ORDER BY username_normalized",
+        limit,
+    );
+    each_backend!(db, pool => sqlx::query_as(sql)
     .bind(pattern)
-    .bind(limit)
     .fetch_all(pool)
     .await)
 }
@@ -225,12 +231,13 @@ pub struct ProjectSummary {
 /// Projects whose normalized name contains `query`, by name, at most `limit`.
 pub async fn find_projects(db: &Db, query: &str, limit: i64) -> Result<Vec<ProjectSummary>, sqlx::Error> {
     let pattern = super::like_contains(&crate::domain::normalize_project_name(query.trim()));
-    each_backend!(db, pool => sqlx::query_as(
+    let sql = super::with_limit(
         "SELECT name, normalized_name, status FROM projects WHERE normalized_name LIKE $1 ESCAPE '\\' \
-         ORDER BY normalized_name LIMIT $2",
-    )
+         ORDER BY normalized_name",
+        limit,
+    );
+    each_backend!(db, pool => sqlx::query_as(sql)
     .bind(pattern)
-    .bind(limit)
     .fetch_all(pool)
     .await)
 }

@@ -40,7 +40,13 @@ macro_rules! each_backend {
 /// (constants of the code, never a visitor's number). The number is an
 /// `i64` written in decimal: nothing but digits and a sign joins the SQL.
 pub(crate) fn with_limit(sql: &str, limit: i64) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(format!("{sql} LIMIT {limit}"))
+    with_limit_then(sql, limit, "")
+}
+
+/// `with_limit` where more follows the limit: `head LIMIT n tail` (an
+/// `OFFSET $k`, the rest of a statement whose subquery is limited).
+pub(crate) fn with_limit_then(head: &str, limit: i64, tail: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!("{head} LIMIT {limit}{tail}"))
 }
 
 /// `with_limit` for a statement being built: writes `limit`, the number of

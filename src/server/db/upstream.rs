@@ -153,11 +153,12 @@ pub async fn stats(db: &Db) -> Result<CacheStats, sqlx::Error> {
 
 /// The least recently used stored files, oldest first.
 pub async fn least_recently_used(db: &Db, limit: i64) -> Result<Vec<StoredFile>, sqlx::Error> {
-    each_backend!(db, pool => sqlx::query_as(
+    let sql = super::with_limit(
         "SELECT sha256, filename, storage_key, size, last_used FROM upstream_files \
-         ORDER BY last_used, sha256, filename LIMIT $1",
-    )
-    .bind(limit)
+         ORDER BY last_used, sha256, filename",
+        limit,
+    );
+    each_backend!(db, pool => sqlx::query_as(sql)
     .fetch_all(pool)
     .await)
 }
@@ -316,15 +317,16 @@ pub async fn search_cached(db: &Db, needle: &str, limit: i64) -> Result<Vec<Cach
     let pattern = super::like_contains(needle);
     // The names first (a few), then the documents of just those: a
     // document is parsed only for a row that is shown.
-    macro_rules! cached_hits {
+    const NAMES: &str = "WITH n AS (SELECT u.normalized_name, u.normalized_name = $2 AS exact FROM upstream_projects u \
+         WHERE u.found AND u.normalized_name LIKE $1 ESCAPE '\\' \
+           AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.normalized_name = u.normalized_name) \
+           AND NOT EXISTS (SELECT 1 FROM reserved_names r WHERE r.normalized_name = u.normalized_name) \
+         ORDER BY exact DESC, length(u.normalized_name), u.normalized_name";
+    // The rest of the statement, after the names' limit.
+    macro_rules! cached_documents {
         ($summary:literal, $version:literal, $document:literal) => {
             concat!(
-                "WITH n AS (SELECT u.normalized_name, u.normalized_name = $2 AS exact FROM upstream_projects u \
-                   WHERE u.found AND u.normalized_name LIKE $1 ESCAPE '\\' \
-                     AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.normalized_name = u.normalized_name) \
-                     AND NOT EXISTS (SELECT 1 FROM reserved_names r WHERE r.normalized_name = u.normalized_name) \
-                   ORDER BY exact DESC, length(u.normalized_name), u.normalized_name LIMIT $3) \
-                 SELECT n.normalized_name, ",
+                ") SELECT n.normalized_name, ",
                 $summary,
                 " AS summary, ",
                 $version,
@@ -334,22 +336,23 @@ pub async fn search_cached(db: &Db, needle: &str, limit: i64) -> Result<Vec<Cach
             )
         };
     }
-    let sql = match db.pool() {
-        super::Pool::Sqlite(_) => cached_hits!(
+    let documents = match db.pool() {
+        super::Pool::Sqlite(_) => cached_documents!(
             "json_extract(d.document, '$.info.summary')",
             "json_extract(d.document, '$.info.version')",
             "json_valid(d.document)"
         ),
-        super::Pool::Postgres(_) => cached_hits!(
+        super::Pool::Postgres(_) => cached_documents!(
             "d.document::json -> 'info' ->> 'summary'",
             "d.document::json -> 'info' ->> 'version'",
             "d.document IS NOT NULL"
         ),
     };
+    // The limit is the search's (`db::with_limit`).
+    let sql = super::with_limit_then(NAMES, limit, documents);
     each_backend!(db, pool => sqlx::query_as(sql)
         .bind(&pattern)
         .bind(needle)
-        .bind(limit)
         .fetch_all(pool)
         .await)
 }
