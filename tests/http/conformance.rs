@@ -740,6 +740,36 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
     );
     let newest = find("", SearchOrder::Newest, 1).await;
     assert_eq!(newest.hits[0].name, format!("widget-{:05}", search::COUNT_CAP + 49));
+    // Browsing a classifier that every project here has (or a child of its
+    // parent): counted to the cap from the classifier's index, the first
+    // pages and the facets' window read in order and probed, deeper pages
+    // from the classifier's set (SQLite's forms; page 10 is the last that
+    // probes). Every form gives the unfiltered pages and facets.
+    let names_of = |found: &search::Found| found.hits.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
+    for filter in ["Topic :: Utilities", "Topic"] {
+        for (order, page) in [
+            (SearchOrder::Name, 1),
+            (SearchOrder::Name, 10),
+            (SearchOrder::Name, 11),
+            (SearchOrder::Name, search::COUNT_CAP / search::PAGE_SIZE),
+            (SearchOrder::Newest, 1),
+            (SearchOrder::Newest, 11),
+        ] {
+            let all = find("", order, page).await;
+            let filtered = search_with(&db, &SearchQuery::parse(""), order, &[filter.to_owned()], page, 10)
+                .await
+                .expect("browse");
+            let what = format!("{filter}, page {page}");
+            assert_eq!(filtered.hits.len() as i64, search::PAGE_SIZE, "{what}");
+            assert_eq!(names_of(&filtered), names_of(&all), "{what}");
+            assert_eq!(
+                (filtered.total, filtered.total_is_lower_bound, filtered.windowed),
+                (search::COUNT_CAP, true, true),
+                "{what}"
+            );
+            assert_eq!(filtered.facets, all.facets, "{what}");
+        }
+    }
     // A filter that few projects pass is counted and faceted exactly.
     let filtered = search_with(
         &db,
