@@ -660,6 +660,7 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
         let q = SearchQuery::parse(q);
         async move { search_with(&db, &q, order, &[], page, 10).await.expect("search") }
     };
+    let names_of = |found: &search::Found| found.hits.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
     let first = find("widget", SearchOrder::Relevance, 1).await;
     assert_eq!(
         (first.total, first.total_is_lower_bound, first.windowed),
@@ -694,6 +695,31 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
             (filtered.total, filtered.ranked, filtered.windowed),
             (first.total, first.ranked, true),
             "{filter}"
+        );
+    }
+    // Filtered text searches look at the newest projects first (SQLite): all
+    // of them with the classifier, the count probes each match; hardly any
+    // (two of 2,000 have Flask), it tests the classifier's set. Either way
+    // the counts, and every match in another order, are exact.
+    let filtered = |classifier: &str, order| {
+        let db = db.clone();
+        let classifiers = vec![classifier.to_owned()];
+        async move {
+            search_with(&db, &SearchQuery::parse("widget"), order, &classifiers, 1, 10)
+                .await
+                .expect("filtered search")
+        }
+    };
+    let all_newest = find("widget", SearchOrder::Newest, 1).await;
+    let probed = filtered("Topic :: Utilities", SearchOrder::Newest).await;
+    assert_eq!(names_of(&probed), names_of(&all_newest));
+    assert_eq!((probed.total, probed.total_is_lower_bound), (search::COUNT_CAP, true));
+    for order in [SearchOrder::Relevance, SearchOrder::Newest] {
+        let flask = filtered("Framework :: Flask", order).await;
+        assert_eq!(names_of(&flask), ["widget"]);
+        assert_eq!(
+            (flask.total, flask.total_is_lower_bound, flask.windowed),
+            (1, false, false)
         );
     }
     // Pages go on where the last one stopped, without repeats, to the end.
@@ -745,7 +771,6 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
     // pages and the facets' window read in order and probed, deeper pages
     // from the classifier's set (SQLite's forms; page 10 is the last that
     // probes). Every form gives the unfiltered pages and facets.
-    let names_of = |found: &search::Found| found.hits.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
     for filter in ["Topic :: Utilities", "Topic"] {
         for (order, page) in [
             (SearchOrder::Name, 1),
