@@ -185,9 +185,14 @@ async fn file(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Respon
 /// The files in the proxy's storage once the count is `n` (a fetch stores
 /// the file just after its last bytes reach the client), within 10 s.
 async fn stored_eventually(app: &TestApp, n: usize) -> Vec<std::path::PathBuf> {
-    // Published objects only: a download still being stored sits in the
-    // staging directory until its rename, and a test that removed that
-    // path raced the rename (seen once in `make test`).
+    stored_until(app, |stored| stored.len() == n).await
+}
+
+/// The published objects, once `done` holds for them (within 10 s).
+/// Published only: a download still being stored sits in the staging
+/// directory until its rename, and a test that removed that path raced the
+/// rename (seen once in `make test`).
+async fn stored_until(app: &TestApp, done: impl Fn(&[std::path::PathBuf]) -> bool) -> Vec<std::path::PathBuf> {
     let published = || {
         let mut stored = app.stored_files();
         stored.retain(|p| !p.components().any(|c| c.as_os_str() == ".staging"));
@@ -195,13 +200,13 @@ async fn stored_eventually(app: &TestApp, n: usize) -> Vec<std::path::PathBuf> {
     };
     for _ in 0..200 {
         let stored = published();
-        if stored.len() == n {
+        if done(&stored) {
             return stored;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let stored = published();
-    assert_eq!(stored.len(), n, "{stored:?}");
+    assert!(done(&stored), "{stored:?}");
     stored
 }
 
@@ -854,24 +859,12 @@ async fn the_cache_keeps_under_its_cap_and_the_command_line_reports_and_purges()
     execute_sql(&proxy.db_url, "UPDATE upstream_files SET last_used = 1", &[]).await;
     assert_eq!(download(url_of(1)).await.len(), 1_000_000);
     // Stored, then the wheel evicted.
-    for _ in 0..200 {
-        let stored = proxy.stored_files();
-        if stored.len() == 1 && stored[0].ends_with(SDIST) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let stored = proxy.stored_files();
-    assert!(
-        stored.len() == 1 && stored[0].ends_with(SDIST),
-        "the wheel was evicted: {stored:?}"
-    );
+    stored_until(&proxy, |stored| stored.len() == 1 && stored[0].ends_with(SDIST)).await;
     // Asked for again, it is fetched again.
     assert_eq!(download(url_of(0)).await.as_ref(), fake.wheel());
     assert_eq!(fake.state.downloads.load(Ordering::SeqCst), 3);
     // Now the sdist is the least recently used: it went for the wheel.
-    let stored = stored_eventually(&proxy, 1).await;
-    assert!(stored[0].ends_with(WHEEL), "{stored:?}");
+    stored_until(&proxy, |stored| stored.len() == 1 && stored[0].ends_with(WHEEL)).await;
 
     let cli = |args: &[&str]| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_cheeseshop"))
