@@ -131,8 +131,9 @@ where
 /// index's order, so a statement that stops at a limit stops early: SQLite
 /// counted a common classifier's projects up to the cap in 3 to 7 ms this
 /// way at a million projects, where building the set of all of them first
-/// (`Membership::Set`) took 28 ms for one project in nine and 390 ms for a
-/// classifier every project has (make bench's scale catalogue, by hand).
+/// (`Membership::Set`) took 28 ms for one project in nine, 210 ms for a
+/// classifier every project has and 390 ms for a parent of classifiers
+/// they all have (make bench's scale catalogue, by hand).
 /// A project with the classifier and a child of it is here twice: the
 /// caller counts distinct ids.
 fn push_members_of<DB: sqlx::Database>(b: &mut QueryBuilder<DB>, classifier: &str)
@@ -507,7 +508,7 @@ const PROBED_OFFSETS: i64 = 10 * PAGE_SIZE;
 /// gathers them all, then looks each up and sorts them for one page. That
 /// is cheap for a classifier few projects have; at a million projects a
 /// page cost 81 ms for one project in nine (111,000), and the facets'
-/// window 23 ms, or 390 ms for a classifier every project has (make
+/// window 23 ms, or 210 ms for a classifier every project has (make
 /// bench's scale catalogue, by hand). When more than `COUNT_CAP` projects
 /// have them (one listed project in a hundred at a million, or more),
 /// reading projects in the page's order and probing each
@@ -531,7 +532,8 @@ fn page_membership(db: &Db, more_than_cap: bool, offset: i64) -> Membership {
 /// concurrently. The facets count every listed project up to the cap; past
 /// it, the first `WINDOW` by id, as a broad text search's do (counting them
 /// all grouped millions of rows per request: seconds at a million
-/// projects). The same statements on both engines, but for the page's form.
+/// projects). The same statements on both engines, but for the forms SQLite
+/// counts, pages and facets in (`push_members_of`, `page_membership`).
 async fn browse(db: &Db, request: Request<'_>) -> Result<Found, sqlx::Error> {
     let Request {
         order,
