@@ -795,6 +795,20 @@ async fn broad_queries_rank_a_window_after_the_closest_names_and_cap_the_count()
             assert_eq!(filtered.facets, all.facets, "{what}");
         }
     }
+    // Two classifiers, one that every project has and one that only the
+    // two named projects have: counted from both sets, exactly.
+    let both = search_with(
+        &db,
+        &SearchQuery::parse(""),
+        SearchOrder::Name,
+        &["Topic :: Utilities".to_owned(), "Framework :: Flask".to_owned()],
+        1,
+        10,
+    )
+    .await
+    .expect("browse");
+    assert_eq!(names_of(&both), ["gadget", "widget"]);
+    assert_eq!((both.total, both.total_is_lower_bound), (2, false));
     // A filter that few projects pass is counted and faceted exactly.
     let filtered = search_with(
         &db,

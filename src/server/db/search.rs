@@ -110,19 +110,29 @@ where
 {
     for c in classifiers {
         b.push(match how {
-            Membership::Set => format!(" AND {id} IN (SELECT fc.project_id FROM project_classifiers fc WHERE ("),
+            Membership::Set => format!(" AND {id} IN (SELECT fc.project_id FROM project_classifiers fc WHERE "),
             Membership::Probe => {
-                format!(" AND EXISTS (SELECT 1 FROM project_classifiers fc WHERE fc.project_id = {id} AND (")
+                format!(" AND EXISTS (SELECT 1 FROM project_classifiers fc WHERE fc.project_id = {id} AND ")
             }
         });
-        b.push("fc.classifier = ");
-        b.push_bind(c.clone());
-        b.push(" OR (fc.classifier >= ");
-        b.push_bind(format!("{c} :: "));
-        b.push(" AND fc.classifier < ");
-        b.push_bind(format!("{c} ::!"));
-        b.push(")))");
+        push_classifier_range(b, "fc", c);
+        b.push(")");
     }
+}
+
+/// Appends "`{table}.classifier` is `classifier` or a child of it", in
+/// parentheses: the two ranges of the index that `push_filters` explains.
+fn push_classifier_range<DB: sqlx::Database>(b: &mut QueryBuilder<DB>, table: &str, classifier: &str)
+where
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    b.push(format!("({table}.classifier = "));
+    b.push_bind(classifier.to_owned());
+    b.push(format!(" OR ({table}.classifier >= "));
+    b.push_bind(format!("{classifier} :: "));
+    b.push(format!(" AND {table}.classifier < "));
+    b.push_bind(format!("{classifier} ::!"));
+    b.push("))");
 }
 
 /// Appends `FROM` the projects that have `classifier` (or a child):
@@ -142,14 +152,9 @@ where
 {
     b.push(
         " FROM project_classifiers fc0 JOIN projects p ON p.id = fc0.project_id \
-         WHERE p.latest_release_id IS NOT NULL AND (fc0.classifier = ",
+         WHERE p.latest_release_id IS NOT NULL AND ",
     );
-    b.push_bind(classifier.to_owned());
-    b.push(" OR (fc0.classifier >= ");
-    b.push_bind(format!("{classifier} :: "));
-    b.push(" AND fc0.classifier < ");
-    b.push_bind(format!("{classifier} ::!"));
-    b.push("))");
+    push_classifier_range(b, "fc0", classifier);
 }
 
 /// One search: everything its answer depends on (the search cache keys
@@ -533,7 +538,8 @@ fn page_membership(db: &Db, more_than_cap: bool, offset: i64) -> Membership {
 /// it, the first `WINDOW` by id, as a broad text search's do (counting them
 /// all grouped millions of rows per request: seconds at a million
 /// projects). The same statements on both engines, but for the forms SQLite
-/// counts, pages and facets in (`push_members_of`, `page_membership`).
+/// counts one classifier in (`push_members_of`) and pages and facets in
+/// (`page_membership`).
 async fn browse(db: &Db, request: Request<'_>) -> Result<Found, sqlx::Error> {
     let Request {
         order,
@@ -557,13 +563,15 @@ async fn browse(db: &Db, request: Request<'_>) -> Result<Found, sqlx::Error> {
             push_filters(&mut b, "p.id", classifiers, how);
             b
         };
-        let mut count = match (db.pool(), classifiers.split_first()) {
-            // SQLite: from the first classifier's range of the index, a
-            // look-up per project, up to the cap (`push_members_of`).
-            (Pool::Sqlite(_), Some((first, rest))) => {
+        let mut count = match (db.pool(), classifiers) {
+            // SQLite, one classifier: from its range of the index, a look-up
+            // per project, up to the cap (`push_members_of`). Not for
+            // several: driven from the first, a classifier every project has
+            // beside one that none has read all million projects (8 s,
+            // against 0.35 s for the sets).
+            (Pool::Sqlite(_), [only]) => {
                 let mut b = builder(pool, "SELECT COUNT(*) FROM (SELECT DISTINCT fc0.project_id");
-                push_members_of(&mut b, first);
-                push_filters(&mut b, "p.id", rest, Membership::Probe);
+                push_members_of(&mut b, only);
                 b
             }
             _ => listed("SELECT COUNT(*) FROM (SELECT 1", Membership::Set),
