@@ -325,13 +325,22 @@ async fn search_admission(State(state): State<AppState>, request: Request, next:
     next.run(request).await
 }
 
-/// `{round trips} {their mean wait in µs}`: how many round trips paid the
-/// injected latency, and how long each waited (the nominal latency plus the
-/// timer's slack).
+/// `{round trips} {their mean wait in µs} {release checks}`: how many
+/// statements' round trips paid the injected latency, how long each round
+/// trip waited (the nominal latency plus the timer's slack), and how many
+/// checks of connections returned to the pool paid it too (PostgreSQL:
+/// each holds its connection one more round trip).
 async fn bench_round_trips(State(state): State<AppState>) -> String {
     state.db.bench_latency().map_or_else(
-        || "0 0".to_owned(),
-        |bench| format!("{} {}", bench.round_trips(), bench.mean_wait().as_micros()),
+        || "0 0 0".to_owned(),
+        |bench| {
+            format!(
+                "{} {} {}",
+                bench.round_trips(),
+                bench.mean_wait().as_micros(),
+                bench.release_checks()
+            )
+        },
     )
 }
 

@@ -10,6 +10,13 @@
 //! the kernel's timer precision (a futex wait with a nanosecond timeout, no
 //! timer slack), as `tc netem` would delay a packet; the bench machine's
 //! kernel has no netem.
+//!
+//! On PostgreSQL a statement's connection pays a second round trip: sqlx
+//! checks every connection returned to the pool with one (a `Sync` message
+//! and its `ReadyForQuery`, in `return_to_pool`) before another statement
+//! may use it. Across a network that check waits a round trip too, so the
+//! pool's `after_release` hook pays it as well: without it the bench's
+//! link carried twice the statements per connection that a real one does.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -50,7 +57,10 @@ impl Ord for InFlight {
 #[derive(Debug)]
 pub struct BenchLatency {
     pub latency: Duration,
+    /// Statements' round trips: one per acquired connection.
     round_trips: AtomicU64,
+    /// The pool's checks of returned connections (PostgreSQL).
+    release_checks: AtomicU64,
     waited_nanos: AtomicU64,
     /// `Sender` is `Sync`: every round trip sends on it without a lock.
     link: mpsc::Sender<(Instant, oneshot::Sender<()>)>,
@@ -70,6 +80,7 @@ impl BenchLatency {
         Arc::new(Self {
             latency,
             round_trips: AtomicU64::new(0),
+            release_checks: AtomicU64::new(0),
             waited_nanos: AtomicU64::new(0),
             link: tx,
         })
@@ -79,18 +90,37 @@ impl BenchLatency {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    /// The mean wait of the round trips so far (zero before the first).
+    /// How many returned connections' checks paid the latency.
+    pub fn release_checks(&self) -> u64 {
+        self.release_checks.load(Ordering::Relaxed)
+    }
+
+    /// The mean wait of all the round trips so far, statements' and checks'
+    /// (zero before the first).
     pub fn mean_wait(&self) -> Duration {
-        let n = self.round_trips();
+        let n = self.round_trips() + self.release_checks();
         if n == 0 {
             return Duration::ZERO;
         }
         Duration::from_nanos(self.waited_nanos.load(Ordering::Relaxed) / n)
     }
 
-    /// Pays the latency: what the pool's `before_acquire` hook awaits, once
-    /// per acquired connection.
+    /// Pays the latency of a statement: what the pool's `before_acquire`
+    /// hook awaits, once per acquired connection.
     pub fn pay(self: &Arc<Self>) -> impl Future<Output = Result<bool, sqlx::Error>> + Send + 'static {
+        self.wait(|bench| &bench.round_trips)
+    }
+
+    /// Pays the latency of the check a returned connection gets: what the
+    /// pool's `after_release` hook awaits (PostgreSQL).
+    pub fn pay_release_check(self: &Arc<Self>) -> impl Future<Output = Result<bool, sqlx::Error>> + Send + 'static {
+        self.wait(|bench| &bench.release_checks)
+    }
+
+    fn wait(
+        self: &Arc<Self>,
+        counter: fn(&Self) -> &AtomicU64,
+    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send + 'static {
         let bench = Arc::clone(self);
         async move {
             let start = Instant::now();
@@ -99,7 +129,7 @@ impl BenchLatency {
                 // A closed channel means the link is gone: no wait.
                 let _ = wait.await;
             }
-            bench.round_trips.fetch_add(1, Ordering::Relaxed);
+            counter(&bench).fetch_add(1, Ordering::Relaxed);
             let waited = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
             bench.waited_nanos.fetch_add(waited, Ordering::Relaxed);
             Ok(true)
@@ -165,6 +195,11 @@ mod tests {
             assert!(waited >= Duration::from_millis(5), "{waited:?}");
         }
         assert_eq!(bench.round_trips(), 64);
+        assert_eq!(bench.release_checks(), 0);
+        let start = Instant::now();
+        bench.pay_release_check().await.expect("paid");
+        assert!(start.elapsed() >= Duration::from_millis(5));
+        assert_eq!((bench.round_trips(), bench.release_checks()), (64, 1));
         // How close to 5 ms is for the bench to report (`mean_wait`), not
         // for a timed test to assert.
         assert!(bench.mean_wait() >= Duration::from_millis(5));

@@ -32,10 +32,13 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// or more is checked before it is handed out, so a restarted server costs
 /// failed requests while it is down, not a pool of dead connections
 /// afterwards (a connection whose query fails is closed, not reused).
-/// Busy connections are not checked: sqlx's `test_before_acquire` pings on
-/// every acquisition, a round trip per statement, which was a third of an
-/// uncached page's time with a network between (make bench, latency
-/// mode). Waiting for a connection gives up after a few seconds instead of
+/// Busy connections are not checked again before use: sqlx's
+/// `test_before_acquire` pings on every acquisition, a round trip per
+/// statement in the request's path, which was a third of an uncached
+/// page's time with a network between (make bench, latency mode). sqlx
+/// checks each connection returned to the pool anyway (a round trip after
+/// the statement, off the request's path, that keeps the connection from
+/// the next statement meanwhile: README, "Sizing"). Waiting for a connection gives up after a few seconds instead of
 /// hanging the request.
 pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLatency>>) -> Result<PgPool, DbError> {
     let connect_options = PgConnectOptions::from_str(url)
@@ -54,6 +57,12 @@ pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLat
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false);
+    if let Some(bench) = bench.cloned() {
+        // sqlx checks each connection returned to the pool with a round
+        // trip before any statement may use it again: across a network,
+        // one more latency that the connection is held for (latency.rs).
+        pool_options = pool_options.after_release(move |_conn, _meta| Box::pin(bench.pay_release_check()));
+    }
     let bench = bench.cloned();
     pool_options = pool_options.before_acquire(move |conn, meta| {
         let bench = bench.clone();
