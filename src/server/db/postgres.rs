@@ -38,8 +38,8 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// page's time with a network between (make bench, latency mode). sqlx
 /// checks each connection returned to the pool anyway (a round trip after
 /// the statement, off the request's path, that keeps the connection from
-/// the next statement meanwhile: README, "Sizing"). Waiting for a connection gives up after a few seconds instead of
-/// hanging the request.
+/// the next statement meanwhile: README, "Sizing"). Waiting for a
+/// connection gives up after a few seconds instead of hanging the request.
 pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLatency>>) -> Result<PgPool, DbError> {
     let connect_options = PgConnectOptions::from_str(url)
         .map_err(|source| DbError::BadUrl {
