@@ -914,20 +914,14 @@ class LatencyResult:
     holds: float = 1.0
 
 
-def round_trips() -> int:
-    return int(fetch("/__bench/db-round-trips")[2].split()[0])
-
-
-def release_checks() -> int:
-    """Checks of connections returned to the pool that paid the latency
-    (sqlx's round trip on PostgreSQL; none on SQLite)."""
-    return int(fetch("/__bench/db-round-trips")[2].split()[2])
-
-
-def mean_wait_ms() -> float:
-    """How long the server's round trips waited on average: the injected
-    latency as delivered (the bound uses the nominal one)."""
-    return int(fetch("/__bench/db-round-trips")[2].split()[1]) / 1000
+def bench_counters() -> tuple[int, float, int]:
+    """The server's latency-mode counters, read at one instant: statements'
+    round trips, the mean wait of every round trip in ms (the injected
+    latency as delivered; the bound uses the nominal one), and the checks
+    of connections returned to the pool that paid the latency too (sqlx's
+    round trip on PostgreSQL; none on SQLite)."""
+    statements, wait_us, checks = fetch("/__bench/db-round-trips")[2].split()
+    return int(statements), int(wait_us) / 1000, int(checks)
 
 
 def run_latency(
@@ -968,18 +962,18 @@ def run_latency(
         # A check is paid after the response, in a task of its own: let the
         # last ones land before counting.
         time.sleep(latency_s * 4)
-        before = round_trips()
-        checks_before = release_checks()
+        before, _, checks_before = bench_counters()
         n = 20
         times = []
         for _ in range(n):
             t0 = time.perf_counter()
             fetch("/")
             times.append(time.perf_counter() - t0)
-        statements = round_trips() - before
-        q = statements / n
         time.sleep(latency_s * 4)
-        holds = 1 + (release_checks() - checks_before) / max(statements, 1)
+        after, _, checks_after = bench_counters()
+        statements = after - before
+        q = statements / n
+        holds = 1 + (checks_after - checks_before) / max(statements, 1)
         # Rounded down: a request's own time (rendering, the client) adds
         # to its waits, so half a latency of it must not count as one more
         # wait (PostgreSQL's `/` took over 7.5 ms for one 5 ms wait in a slow
@@ -1003,7 +997,7 @@ def run_latency(
         log(f"latency mode: /about while {load_connections} connections load /")
         fast_loaded = measure(server, fast, 1)
         loader.join()
-        waited = mean_wait_ms()
+        waited = bench_counters()[1]
     finally:
         server.stop()
     return LatencyResult("/", q, depth, rows, fast_alone, fast_loaded, backend, latency_ms, waited, pool, holds)

@@ -57,13 +57,13 @@ pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLat
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false);
-    if let Some(bench) = bench.cloned() {
+    let bench = bench.cloned();
+    if let Some(bench) = bench.clone() {
         // sqlx checks each connection returned to the pool with a round
         // trip before any statement may use it again: across a network,
         // one more latency that the connection is held for (latency.rs).
         pool_options = pool_options.after_release(move |_conn, _meta| Box::pin(bench.pay_release_check()));
     }
-    let bench = bench.cloned();
     pool_options = pool_options.before_acquire(move |conn, meta| {
         let bench = bench.clone();
         let check = meta.idle_for >= CHECK_AFTER_IDLE;
