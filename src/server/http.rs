@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::net::{TcpListener, TcpStream};
 use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
@@ -138,11 +139,21 @@ pub fn router(state: AppState) -> Router {
         .merge(apis)
         .layer(middleware::from_fn_with_state(state.clone(), page_cache::layer))
         .layer(compression());
+    // The site's files (the bundle under `/pkg/`, `public/`), served by
+    // tower-http's `ServeDir` itself: conditional requests get their 304,
+    // ranges their 206, and a file that cannot be read a 500 (logged). What
+    // is not a file gets the app's 404 page. (leptos_axum's
+    // `file_and_error_handler` forwards only `Accept-Encoding` to its
+    // `ServeDir` and renders the 404 page for any answer but a 200.)
+    let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(use_request_nonce, shell);
+    let site_files = ServeDir::new(state.leptos_options.site_root.as_ref())
+        .precompressed_br()
+        .precompressed_gzip()
+        .append_index_html_on_directories(false)
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(axum::handler::Handler::with_state(not_found, state.clone()));
     let static_files = Router::new()
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            use_request_nonce,
-            shell,
-        ))
+        .fallback_service(site_files)
         .layer(middleware::from_fn(page_headers))
         .layer(middleware::from_fn_with_state(state.clone(), static_cache_control));
     router
@@ -289,12 +300,15 @@ async fn static_cache_control(State(state): State<AppState>, request: Request, n
             .and_then(|p| p.strip_prefix(options.site_pkg_dir.as_ref()))
             .is_some_and(|rest| rest.starts_with('/'));
     let mut response = next.run(request).await;
-    let is_file = response.status() == StatusCode::OK
-        && !response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.starts_with("text/html"));
+    // A 304 carries the caching rules its 200 would have had (RFC 9111).
+    let is_file = matches!(
+        response.status(),
+        StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT
+    ) && !response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
     if is_file {
         let value = if immutable {
             "public, max-age=31536000, immutable"

@@ -284,3 +284,55 @@ async fn pages_carry_no_hydration_state_and_prefetch_only_pages() {
         }
     }
 }
+
+/// The site's files are served by `ServeDir` itself: a browser revalidating
+/// one gets a 304 with its caching rules, a range gets a 206, `HEAD` works,
+/// and only what is not a file gets the app's 404 page (never a directory
+/// redirect, never a file outside the site root).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_files_answer_conditional_range_and_head_requests() {
+    let app = spawn_empty().await;
+    let on_disk = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/public/robots.txt")).expect("robots.txt");
+    let response = app.get("/robots.txt").await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+    let modified = response.headers()["last-modified"].clone();
+    assert_eq!(response.bytes().await.expect("body").as_ref(), on_disk.as_slice());
+
+    let response = app
+        .client
+        .get(app.url("/robots.txt"))
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .expect("conditional");
+    assert_eq!(response.status().as_u16(), 304, "revalidated, not sent again");
+    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+    assert!(response.bytes().await.expect("body").is_empty());
+
+    let response = app
+        .client
+        .get(app.url("/robots.txt"))
+        .header("range", "bytes=0-4")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(response.status().as_u16(), 206);
+    assert_eq!(response.bytes().await.expect("body").as_ref(), &on_disk[..5]);
+
+    let response = app.client.head(app.url("/favicon.svg")).send().await.expect("head");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+
+    for path in [
+        "/no-such-file.txt",
+        "/pkg/cheeseshop.missing.js",
+        "/..%2FCargo.toml",
+        "/%2e%2e/Cargo.toml",
+    ] {
+        let (status, body) = app.get_text(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(body.contains(r#"data-test-error="404""#), "{path}: the app's 404 page");
+        assert!(!body.contains("[package]"), "{path}: nothing outside the site root");
+    }
+}
