@@ -9,6 +9,10 @@
 #   scripts/pg.sh stop    stop it and delete its data (idempotent)
 #   scripts/pg.sh down    stop the server, keeping its data (restart tests)
 #   scripts/pg.sh up      start it again on the same port after `down`
+#   scripts/pg.sh freeze  stop its processes where they stand (SIGSTOP):
+#                         connections stay open and nothing answers, as
+#                         with a hung host or a network that drops packets
+#   scripts/pg.sh thaw    let them go on (SIGCONT)
 #
 # CHEESESHOP_PG_SHARED_BUFFERS sets shared_buffers (default 128MB, as
 # PostgreSQL ships; the bench gives its cluster 2GB, as a tuned server has).
@@ -101,8 +105,29 @@ up() {
         >>"$DIR/pg_ctl.log" 2>&1 9>&-
 }
 
+# The postmaster first: once it is stopped it starts no new backend.
+freeze() {
+    local main
+    main=$(head -n 1 "$DATA/postmaster.pid")
+    kill -STOP "$main"
+    pgrep -P "$main" | xargs -r kill -STOP
+}
+
+thaw() {
+    local main
+    main=$(head -n 1 "$DATA/postmaster.pid")
+    pgrep -P "$main" | xargs -r kill -CONT
+    kill -CONT "$main"
+}
+
 BIN=$(bin_dir)
 case "${1:-}" in
+freeze)
+    freeze
+    ;;
+thaw)
+    thaw
+    ;;
 down)
     down
     ;;
@@ -125,7 +150,7 @@ stop)
     stop
     ;;
 *)
-    echo "usage: scripts/pg.sh start|url|stop|down|up" >&2
+    echo "usage: scripts/pg.sh start|url|stop|down|up|freeze|thaw" >&2
     exit 2
     ;;
 esac

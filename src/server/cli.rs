@@ -517,6 +517,7 @@ async fn serve(db: Db, config: &Config) -> Result<(), String> {
         max_upload_bytes: config.max_upload_bytes,
         base_url: config.base_url.clone(),
         page_concurrency: config.page_concurrency,
+        request_deadline: config.request_deadline,
         page_cache: Arc::new(PageCache::new(config.page_cache_bytes)),
         search_cache: Arc::new(crate::server::search_cache::SearchCache::new(config.search_cache_bytes)),
         search_slots: Arc::new(tokio::sync::Semaphore::new(search_concurrency(

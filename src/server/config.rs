@@ -19,6 +19,10 @@ pub const DEFAULT_PAGE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 /// Search results: a few kilobytes a page, so thousands of searches.
 pub const DEFAULT_SEARCH_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
+/// Default deadline of a request (but an upload): 30 s. pip gives up after
+/// 15 s; nginx waits 60 s for an answer.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+
 /// Default limit of pages and server functions running at once: none (0).
 pub const DEFAULT_PAGE_CONCURRENCY: usize = 0;
 
@@ -73,6 +77,10 @@ pub struct Config {
     /// `CHEESESHOP_SHUTDOWN_GRACE_SECONDS`: then how long requests in
     /// flight may take to finish (default 30).
     pub shutdown_grace: Duration,
+    /// `CHEESESHOP_REQUEST_TIMEOUT_SECONDS`: how long a request (but an
+    /// upload) may take to start its answer before it is answered 503
+    /// (default 30; 0: no deadline).
+    pub request_deadline: Option<Duration>,
     /// `CHEESESHOP_UPSTREAM_URL` and its settings: the pull-through cache.
     pub upstream: Option<crate::server::upstream::UpstreamOptions>,
 }
@@ -419,6 +427,15 @@ impl Config {
                 })?
                 .unwrap_or(30.0),
             ),
+            request_deadline: match env.parsed::<f64>(
+                "CHEESESHOP_REQUEST_TIMEOUT_SECONDS",
+                "seconds, 0 for no deadline",
+                |s| s.is_finite() && (0.0..=86400.0).contains(s),
+            )? {
+                None => Some(DEFAULT_REQUEST_DEADLINE),
+                Some(0.0) => None,
+                Some(s) => Some(Duration::from_secs_f64(s)),
+            },
         })
     }
 
@@ -443,6 +460,7 @@ mod tests {
         assert_eq!(config.search_cache_bytes, DEFAULT_SEARCH_CACHE_BYTES);
         assert_eq!(config.base_url, None);
         assert!(!config.secure_cookies);
+        assert_eq!(config.request_deadline, Some(DEFAULT_REQUEST_DEADLINE));
         assert_eq!(
             config.storage,
             StorageLocation::Local(PathBuf::from(DEFAULT_STORAGE_DIR))
@@ -482,6 +500,7 @@ mod tests {
             ("CHEESESHOP_SEARCH_CACHE_MB", "2"),
             ("CHEESESHOP_SECURE_COOKIES", "yes"),
             ("CHEESESHOP_DB_MAX_CONNECTIONS", "16"),
+            ("CHEESESHOP_REQUEST_TIMEOUT_SECONDS", "2.5"),
             (
                 "CHEESESHOP_UPSTREAM_URL",
                 "https://pypi.org/simple/, http://mirror.internal/simple",
@@ -507,6 +526,9 @@ mod tests {
         assert_eq!(config.search_cache_bytes, 2 * 1024 * 1024);
         assert!(config.secure_cookies);
         assert_eq!(config.max_connections, 16);
+        assert_eq!(config.request_deadline, Some(Duration::from_millis(2500)));
+        let off = Config::from_pairs(&[("CHEESESHOP_REQUEST_TIMEOUT_SECONDS", "0")]).unwrap();
+        assert_eq!(off.request_deadline, None, "0: no deadline");
     }
 
     #[test]
@@ -529,6 +551,8 @@ mod tests {
             ("CHEESESHOP_SEARCH_CONCURRENCY", "-1"),
             ("CHEESESHOP_PAGE_CONCURRENCY", "x"),
             ("CHEESESHOP_BENCH_DB_LATENCY_MS", "slow"),
+            ("CHEESESHOP_REQUEST_TIMEOUT_SECONDS", "-1"),
+            ("CHEESESHOP_REQUEST_TIMEOUT_SECONDS", "soon"),
             ("DATABASE_URL", "mysql://localhost/db"),
             ("DATABASE_URL", "postgre://localhost/db"),
             ("CHEESESHOP_STORAGE_URL", "file://relative/path"),

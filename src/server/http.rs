@@ -177,10 +177,50 @@ async fn front(State(state): State<AppState>, request: Request, next: Next) -> R
     let early = canonical_redirect(&request).or_else(|| auth::cross_site_refusal(&request));
     let mut response = match early {
         Some(response) => response,
-        None => server_fn_error_status(auth::with_session(&state, request, next).await).await,
+        None => {
+            let path = request.uri().path();
+            let server_fn = path.starts_with("/api/");
+            let deadline = state
+                .request_deadline
+                .filter(|_| !matches!(path, "/legacy" | "/legacy/"));
+            let answer = async { server_fn_error_status(auth::with_session(&state, request, next).await).await };
+            match deadline {
+                Some(deadline) => tokio::time::timeout(deadline, answer)
+                    .await
+                    .unwrap_or_else(|_| past_deadline(deadline, server_fn)),
+                None => answer.await,
+            }
+        }
     };
     add_security_headers(&mut response);
     response
+}
+
+/// The answer to a request that did not start its answer within the
+/// deadline (`CHEESESHOP_REQUEST_TIMEOUT_SECONDS`): 503, as for a database
+/// that is down. Such a request waits on a database that holds its
+/// connections open but does not answer (a hung server, a network that
+/// drops packets): without a deadline it would wait until the kernel gives
+/// the connection up, a quarter of an hour by default. Its work is dropped
+/// where it stands (an open transaction is rolled back by the database); a
+/// connection it held goes back to the pool once the database answers.
+/// Uploads have no deadline: they take as long as the file takes to arrive.
+fn past_deadline(deadline: Duration, server_fn: bool) -> Response {
+    tracing::warn!(
+        deadline_seconds = deadline.as_secs_f64(),
+        "a request found no answer within its deadline (is the database answering?): 503"
+    );
+    if server_fn {
+        let body = serde_json::to_string(&AppError::Unavailable).unwrap_or_default();
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            body,
+        )
+            .into_response()
+    } else {
+        index::IndexError::unavailable().into_response()
+    }
 }
 
 /// The Content-Security-Policy of a Leptos page: everything from this site

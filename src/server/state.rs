@@ -67,6 +67,9 @@ pub struct Shared {
     pub private: bool,
     /// The storage keys of quarantined projects, never served.
     pub quarantine: Arc<crate::server::quarantine::Quarantine>,
+    /// How long a request (but an upload) may take to start its answer;
+    /// `None`: no deadline (see `http::front`).
+    pub request_deadline: Option<std::time::Duration>,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl Shared {
             upstream: None,
             quarantine: Arc::default(),
             private: false,
+            request_deadline: Some(crate::server::config::DEFAULT_REQUEST_DEADLINE),
         }
     }
 }

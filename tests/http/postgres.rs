@@ -261,7 +261,12 @@ struct OwnCluster {
 
 impl OwnCluster {
     fn start() -> Self {
-        let dir = format!("/tmp/cheeseshop-pg-restart-{}", std::process::id());
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let dir = format!(
+            "/tmp/cheeseshop-pg-own-{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        );
         let output = Self::script(&dir, "start");
         let admin_url = String::from_utf8(output).expect("a URL").trim().to_owned();
         Self { dir, admin_url }
@@ -441,6 +446,147 @@ async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
         eventually(Duration::from_secs(10), || changes.is_live()).await,
         "the server listens for changes again after the restart"
     );
+    app.db.close().await;
+    drop(cluster);
+}
+
+/// PostgreSQL stops answering without closing its connections (its
+/// processes stopped, as a hung host or a network that drops packets leaves
+/// them) for 9 s under a load of pages, API reads, searches and server
+/// functions: no request waits past its deadline (2 s here), each failure
+/// is a clean 503 (JSON for a server function), and within 5 s of the
+/// database answering again every request succeeds. Without the deadline,
+/// the requests in flight waited for the whole freeze.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_that_stops_answering_costs_503s_within_the_deadline_never_a_hung_request() {
+    use crate::helpers::{Package, spawn_on_with, user_with_token};
+    use std::time::Instant;
+
+    const DEADLINE: Duration = Duration::from_secs(2);
+    let cluster = OwnCluster::start();
+    let url = format!("{}/cheeseshop", cluster.admin_url.rsplit_once('/').expect("url").0);
+    let admin = PgPool::connect(&cluster.admin_url).await.expect("connect");
+    sqlx::query("CREATE DATABASE cheeseshop")
+        .execute(&admin)
+        .await
+        .expect("create");
+    admin.close().await;
+    let app = std::sync::Arc::new(spawn_on_with(&url, |s| s.request_deadline = Some(DEADLINE)).await);
+    let (_, token) = user_with_token(&app, "freezer", None).await;
+    let (name, wheel) = Package::new("frozen-pkg", "0.1").wheel();
+    let (status, body) = app
+        .upload(
+            Some(&token),
+            Package::new("frozen-pkg", "0.1").form("bdist_wheel", &name, &wheel, &[]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut load = tokio::task::JoinSet::new();
+    for worker in 0..6u32 {
+        let (app, stop, client) = (app.clone(), stop.clone(), client.clone());
+        load.spawn(async move {
+            let mut seen = Vec::new();
+            let mut n = worker;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let path = [
+                    "/",
+                    "/project/frozen-pkg/",
+                    "/simple/frozen-pkg/",
+                    "/pypi/frozen-pkg/json",
+                    "/search/?q=frozen",
+                    "/api/suggest",
+                ][(n % 6) as usize];
+                let request = if path == "/api/suggest" {
+                    client.post(app.url(path)).form(&[("q", "froz")])
+                } else {
+                    client.get(app.url(path))
+                };
+                let started = Instant::now();
+                let (status, json) = match request.send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let json = response
+                            .headers()
+                            .get("content-type")
+                            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+                        let _ = response.bytes().await;
+                        (status, json)
+                    }
+                    Err(_) => (0, false),
+                };
+                seen.push((
+                    Seen {
+                        started,
+                        what: path.to_owned(),
+                        status,
+                    },
+                    started.elapsed(),
+                    json,
+                ));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let frozen_at = Instant::now();
+    tokio::task::spawn_blocking({
+        let dir = cluster.dir.clone();
+        move || OwnCluster::script(&dir, "freeze")
+    })
+    .await
+    .expect("freeze");
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    tokio::task::spawn_blocking({
+        let dir = cluster.dir.clone();
+        move || OwnCluster::script(&dir, "thaw")
+    })
+    .await
+    .expect("thaw");
+    let thawed_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    stop.store(true, Ordering::Relaxed);
+    let seen: Vec<_> = load.join_all().await.into_iter().flatten().collect();
+
+    let mut failed_while_frozen = 0;
+    let mut after_recovery = 0;
+    for (s, took, json) in &seen {
+        assert!(
+            *took <= DEADLINE + Duration::from_millis(1500),
+            "{} waited {took:?}: no request waits much past its deadline",
+            s.what
+        );
+        let ok = (200..300).contains(&s.status);
+        if s.started >= thawed_at + Duration::from_secs(5) {
+            assert!(
+                ok,
+                "{} started 5 s after the database answered again: {}",
+                s.what, s.status
+            );
+            after_recovery += 1;
+        } else if !ok {
+            assert_eq!(s.status, 503, "{}: a failure is a clean 503", s.what);
+            assert!(
+                s.started + DEADLINE + Duration::from_secs(1) >= frozen_at,
+                "{} failed before the database stopped answering",
+                s.what
+            );
+            if s.what.starts_with("/api/") {
+                assert!(json, "a server function's 503 is its JSON error");
+            }
+            failed_while_frozen += 1;
+        }
+    }
+    assert!(failed_while_frozen > 0, "the load ran while the database was frozen");
+    assert!(after_recovery > 20, "the load went on after recovery: {after_recovery}");
     app.db.close().await;
     drop(cluster);
 }
