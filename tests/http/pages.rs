@@ -336,3 +336,35 @@ async fn site_files_answer_conditional_range_and_head_requests() {
         assert!(!body.contains("[package]"), "{path}: nothing outside the site root");
     }
 }
+
+/// Past the request deadline a page is a 503 from the index and a server
+/// function its JSON error; uploads and the list of every project (which
+/// take as long as they need) are never cut short. A deadline of a
+/// nanosecond: whatever waits at all is past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_request_deadline_pages_are_503s_but_uploads_and_the_simple_index_finish() {
+    use crate::helpers::{Package, spawn_empty_with, user_with_token};
+
+    let app = spawn_empty_with(|s| s.request_deadline = Some(std::time::Duration::from_nanos(1))).await;
+    let (_, token) = user_with_token(&app, "patient", None).await;
+    let (name, wheel) = Package::new("slow-pkg", "1.0").wheel();
+    let (status, body) = app
+        .upload(
+            Some(&token),
+            Package::new("slow-pkg", "1.0").form("bdist_wheel", &name, &wheel, &[]),
+        )
+        .await;
+    assert_eq!(status, 200, "an upload has no deadline: {body}");
+    let (status, body) = app.get_text("/simple/").await;
+    assert_eq!(status, 200, "the list of every project has no deadline");
+    assert!(body.contains("slow-pkg"));
+
+    let response = app.get("/project/slow-pkg/").await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.text().await.expect("body").contains("briefly unavailable"));
+    let response = app.client.post(app.url("/api/home")).send().await.expect("home");
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let error: cheeseshop::error::AppError = response.json().await.expect("a server function's JSON error");
+    assert_eq!(error, cheeseshop::error::AppError::Unavailable);
+}
