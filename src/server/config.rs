@@ -19,8 +19,8 @@ pub const DEFAULT_PAGE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 /// Search results: a few kilobytes a page, so thousands of searches.
 pub const DEFAULT_SEARCH_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
-/// Default deadline of a request (but an upload): 30 s. pip gives up after
-/// 15 s; nginx waits 60 s for an answer.
+/// Default deadline of a request (uploads and `/simple/` have none): 30 s.
+/// pip gives up after 15 s; nginx waits 60 s for an answer.
 pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Default limit of pages and server functions running at once: none (0).
@@ -77,9 +77,9 @@ pub struct Config {
     /// `CHEESESHOP_SHUTDOWN_GRACE_SECONDS`: then how long requests in
     /// flight may take to finish (default 30).
     pub shutdown_grace: Duration,
-    /// `CHEESESHOP_REQUEST_TIMEOUT_SECONDS`: how long a request (but an
-    /// upload) may take to start its answer before it is answered 503
-    /// (default 30; 0: no deadline).
+    /// `CHEESESHOP_REQUEST_TIMEOUT_SECONDS`: how long a request may take to
+    /// start its answer before it is answered 503 (default 30; 0: no
+    /// deadline; uploads and `/simple/` have none: `http::without_deadline`).
     pub request_deadline: Option<Duration>,
     /// `CHEESESHOP_UPSTREAM_URL` and its settings: the pull-through cache.
     pub upstream: Option<crate::server::upstream::UpstreamOptions>,
@@ -207,6 +207,13 @@ impl<S: Source> Reader<S> {
                 expected: "a duration such as 600, 30s, 10m, 12h or 7d",
             }),
         }
+    }
+
+    /// A number of seconds (fractions allowed) from 0 to `max`.
+    fn seconds(&self, name: &'static str, expected: &'static str, max: f64) -> Result<Option<Duration>, ConfigError> {
+        Ok(self
+            .parsed::<f64>(name, expected, |s| s.is_finite() && (0.0..=max).contains(s))?
+            .map(Duration::from_secs_f64))
     }
 
     /// A size in MiB (fractions allowed), in bytes.
@@ -415,26 +422,20 @@ impl Config {
                     |_: &usize| true,
                 )?
                 .unwrap_or(0),
-            drain: Duration::from_secs_f64(
-                env.parsed::<f64>("CHEESESHOP_DRAIN_SECONDS", "seconds, 0 or more", |s| {
-                    s.is_finite() && (0.0..=3600.0).contains(s)
-                })?
-                .unwrap_or(0.0),
-            ),
-            shutdown_grace: Duration::from_secs_f64(
-                env.parsed::<f64>("CHEESESHOP_SHUTDOWN_GRACE_SECONDS", "seconds, 0 or more", |s| {
-                    s.is_finite() && (0.0..=86400.0).contains(s)
-                })?
-                .unwrap_or(30.0),
-            ),
-            request_deadline: match env.parsed::<f64>(
+            drain: env
+                .seconds("CHEESESHOP_DRAIN_SECONDS", "seconds, 0 or more", 3600.0)?
+                .unwrap_or(Duration::ZERO),
+            shutdown_grace: env
+                .seconds("CHEESESHOP_SHUTDOWN_GRACE_SECONDS", "seconds, 0 or more", 86400.0)?
+                .unwrap_or(Duration::from_secs(30)),
+            request_deadline: match env.seconds(
                 "CHEESESHOP_REQUEST_TIMEOUT_SECONDS",
                 "seconds, 0 for no deadline",
-                |s| s.is_finite() && (0.0..=86400.0).contains(s),
+                86400.0,
             )? {
                 None => Some(DEFAULT_REQUEST_DEADLINE),
-                Some(0.0) => None,
-                Some(s) => Some(Duration::from_secs_f64(s)),
+                Some(Duration::ZERO) => None,
+                deadline => deadline,
             },
         })
     }

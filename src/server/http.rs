@@ -145,13 +145,25 @@ pub fn router(state: AppState) -> Router {
     // is not a file gets the app's 404 page. (leptos_axum's
     // `file_and_error_handler` forwards only `Accept-Encoding` to its
     // `ServeDir` and renders the 404 page for any answer but a 200.)
-    let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(use_request_nonce, shell);
+    // The 404 page only: `file_and_error_handler` would look for the file
+    // again first.
+    let not_found = leptos_axum::ErrorHandler::new_with_context(
+        {
+            let state = state.clone();
+            move || {
+                provide_context(state.clone());
+                use_request_nonce();
+            }
+        },
+        shell,
+        state.leptos_options.clone(),
+    );
     let site_files = ServeDir::new(state.leptos_options.site_root.as_ref())
         .precompressed_br()
         .precompressed_gzip()
         .append_index_html_on_directories(false)
         .call_fallback_on_method_not_allowed(true)
-        .fallback(axum::handler::Handler::with_state(not_found, state.clone()));
+        .fallback(not_found);
     let static_files = Router::new()
         .fallback_service(site_files)
         .layer(middleware::from_fn(page_headers))
@@ -218,7 +230,9 @@ fn past_deadline(deadline: Duration, server_fn: bool) -> Response {
         "a request found no answer within its deadline (is the database answering?): 503"
     );
     if server_fn {
-        let body = serde_json::to_string(&AppError::Unavailable).unwrap_or_default();
+        // Encoded as the server function's own errors are (its client
+        // decodes any 4xx or 5xx body so).
+        let body = AppError::Unavailable.ser();
         (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],

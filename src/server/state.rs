@@ -67,8 +67,8 @@ pub struct Shared {
     pub private: bool,
     /// The storage keys of quarantined projects, never served.
     pub quarantine: Arc<crate::server::quarantine::Quarantine>,
-    /// How long a request (but an upload) may take to start its answer;
-    /// `None`: no deadline (see `http::front`).
+    /// How long a request may take to start its answer; `None`: no
+    /// deadline (see `http::front`; uploads and `/simple/` have none).
     pub request_deadline: Option<std::time::Duration>,
 }
 

@@ -6,7 +6,7 @@ use std::io::Read as _;
 
 use reqwest::header::HeaderMap;
 
-use crate::helpers::{Package, TestApp, spawn_empty, spawn_with_dataset, user_with_token};
+use crate::helpers::{Package, spawn_empty, spawn_with_dataset, user_with_token};
 
 const PIP_ACCEPT: &str =
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
@@ -17,17 +17,6 @@ const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=
 const PIP_ENCODINGS: &str = "gzip, deflate";
 const UV_ENCODINGS: &str = "gzip, deflate, zstd";
 const BROWSER_ENCODINGS: &str = "gzip, deflate, br, zstd";
-
-async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, HeaderMap, Vec<u8>) {
-    let mut request = app.client.get(app.url(path));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.expect("get");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.bytes().await.expect("body").to_vec())
-}
 
 /// The body as the server meant it, whatever coding it was sent in.
 fn decoded(headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
@@ -92,10 +81,10 @@ async fn codings_are_negotiated_with_real_clients_headers() {
             if let Some(encodings) = encodings {
                 headers.push(("accept-encoding", encodings));
             }
-            let (_, got, body) = get(&app, path, &headers).await;
+            let (_, got, body) = app.get_with(path, &headers).await;
             let what = format!("{path} with {encodings:?} (round {round})");
             assert_eq!(coding(&got), *expected, "{what}");
-            let (_, plain, identity) = get(&app, path, &[("accept", accept)]).await;
+            let (_, plain, identity) = app.get_with(path, &[("accept", accept)]).await;
             assert_eq!(coding(&plain), None);
             assert_eq!(decoded(&got, &body), identity, "{what}: the same content");
             if expected.is_some() {
@@ -136,7 +125,7 @@ async fn package_files_are_never_recompressed() {
             if path.ends_with(".tar.gz.metadata") {
                 continue; // sdists have no metadata file
             }
-            let (status, headers, body) = get(&app, &path, &[("accept-encoding", BROWSER_ENCODINGS)]).await;
+            let (status, headers, body) = app.get_with(&path, &[("accept-encoding", BROWSER_ENCODINGS)]).await;
             assert_eq!(status, 200, "{path}");
             assert_eq!(coding(&headers), None, "{path} is sent as stored");
             if !path.ends_with(".metadata") {
@@ -167,14 +156,14 @@ async fn etags_change_exactly_when_content_does_and_304_has_no_body() {
     ];
     let mut tags = Vec::new();
     for path in routes {
-        let (status, first, _) = get(&app, path, &[("accept", PIP_ACCEPT)]).await;
+        let (status, first, _) = app.get_with(path, &[("accept", PIP_ACCEPT)]).await;
         assert_eq!(status, 200, "{path}");
         let etag = first["etag"].to_str().expect("etag").to_owned();
         assert!(
             etag.starts_with('"') && etag.len() > 10,
             "{path}: a strong validator: {etag}"
         );
-        let (_, second, _) = get(&app, path, &[("accept", PIP_ACCEPT)]).await;
+        let (_, second, _) = app.get_with(path, &[("accept", PIP_ACCEPT)]).await;
         assert_eq!(second["x-cache"], "hit", "{path}");
         assert_eq!(
             second["etag"].to_str().expect("etag"),
@@ -182,8 +171,9 @@ async fn etags_change_exactly_when_content_does_and_304_has_no_body() {
             "{path}: the same bytes, the same tag"
         );
         // Revalidation: 304, no body, the headers a cache needs.
-        let (status, not_modified, body) =
-            get(&app, path, &[("accept", PIP_ACCEPT), ("if-none-match", etag.as_str())]).await;
+        let (status, not_modified, body) = app
+            .get_with(path, &[("accept", PIP_ACCEPT), ("if-none-match", etag.as_str())])
+            .await;
         assert_eq!(status, 304, "{path}");
         assert!(body.is_empty(), "{path}: a 304 has no body");
         assert_eq!(not_modified["etag"].to_str().expect("etag"), etag);
@@ -198,22 +188,26 @@ async fn etags_change_exactly_when_content_does_and_304_has_no_body() {
     // nonce) ...
     assert_eq!(upload(Package::new("unrelated", "1.0")).await, 200);
     for (path, etag) in routes.iter().zip(&tags).take(3) {
-        let (_, headers, _) = get(&app, path, &[("accept", PIP_ACCEPT)]).await;
+        let (_, headers, _) = app.get_with(path, &[("accept", PIP_ACCEPT)]).await;
         assert_eq!(headers["x-cache"], "miss", "{path}: rendered again after a write");
         assert_eq!(
             headers["etag"].to_str().expect("etag"),
             etag,
             "{path}: same content, same tag"
         );
-        let (status, _, _) = get(&app, path, &[("accept", PIP_ACCEPT), ("if-none-match", etag.as_str())]).await;
+        let (status, _, _) = app
+            .get_with(path, &[("accept", PIP_ACCEPT), ("if-none-match", etag.as_str())])
+            .await;
         assert_eq!(status, 304, "{path}");
     }
     // ... and when this project changes, every tag does.
-    let serial_before = get(&app, "/simple/tagged/", &[("accept", PIP_ACCEPT)]).await.1["x-pypi-last-serial"].clone();
+    let serial_before =
+        app.get_with("/simple/tagged/", &[("accept", PIP_ACCEPT)]).await.1["x-pypi-last-serial"].clone();
     assert_eq!(upload(Package::new("tagged", "2.0")).await, 200);
     for (path, etag) in routes.iter().zip(&tags) {
-        let (status, headers, body) =
-            get(&app, path, &[("accept", PIP_ACCEPT), ("if-none-match", etag.as_str())]).await;
+        let (status, headers, body) = app
+            .get_with(path, &[("accept", PIP_ACCEPT), ("if-none-match", etag.as_str())])
+            .await;
         assert_eq!(status, 200, "{path}: changed content is sent in full");
         assert_ne!(headers["etag"].to_str().expect("etag"), etag, "{path}");
         assert!(
@@ -221,7 +215,7 @@ async fn etags_change_exactly_when_content_does_and_304_has_no_body() {
             "{path}"
         );
     }
-    let serial_after = get(&app, "/simple/tagged/", &[("accept", PIP_ACCEPT)]).await.1["x-pypi-last-serial"].clone();
+    let serial_after = app.get_with("/simple/tagged/", &[("accept", PIP_ACCEPT)]).await.1["x-pypi-last-serial"].clone();
     assert_ne!(
         serial_before, serial_after,
         "X-PyPI-Last-Serial follows the project, cached or not"
@@ -259,8 +253,13 @@ async fn answers_are_current_after_writes_from_other_processes() {
     // Both servers have every answer cached.
     for app in [&first, &second] {
         for path in routes {
-            get(app, path, &[]).await;
-            assert_eq!(get(app, path, &[]).await.1["x-cache"], "hit", "{path} on {}", app.addr);
+            app.get_with(path, &[]).await;
+            assert_eq!(
+                app.get_with(path, &[]).await.1["x-cache"],
+                "hit",
+                "{path} on {}",
+                app.addr
+            );
         }
     }
     // An upload through the first server is seen by the second at once.
@@ -274,7 +273,7 @@ async fn answers_are_current_after_writes_from_other_processes() {
         200
     );
     for path in &routes[1..] {
-        let (_, headers, body) = get(&second, path, &[]).await;
+        let (_, headers, body) = second.get_with(path, &[]).await;
         assert!(
             String::from_utf8_lossy(&decoded(&headers, &body)).contains("2.0"),
             "{path}: the second server shows the new version"
@@ -300,15 +299,15 @@ async fn answers_are_current_after_writes_from_other_processes() {
         .expect("run the importer");
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     for app in [&first, &second] {
-        let (_, headers, body) = get(app, "/simple/", &[]).await;
+        let (_, headers, body) = app.get_with("/simple/", &[]).await;
         assert!(
             String::from_utf8_lossy(&decoded(&headers, &body)).contains("imported-elsewhere"),
             "/simple/ on {}",
             app.addr
         );
-        let (status, _, _) = get(app, "/simple/imported-elsewhere/", &[]).await;
+        let (status, _, _) = app.get_with("/simple/imported-elsewhere/", &[]).await;
         assert_eq!(status, 200);
-        let (_, headers, body) = get(app, "/rss/packages.xml", &[]).await;
+        let (_, headers, body) = app.get_with("/rss/packages.xml", &[]).await;
         assert!(String::from_utf8_lossy(&decoded(&headers, &body)).contains("From another process"));
     }
 }
@@ -316,9 +315,9 @@ async fn answers_are_current_after_writes_from_other_processes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_hosts_answer_never_reaches_another() {
     let app = spawn_with_dataset().await;
-    let (_, evil, body) = get(&app, "/pypi/flask/json", &[("host", "evil.example")]).await;
+    let (_, evil, body) = app.get_with("/pypi/flask/json", &[("host", "evil.example")]).await;
     assert!(String::from_utf8_lossy(&decoded(&evil, &body)).contains("http://evil.example/"));
-    let (_, _, body) = get(&app, "/pypi/flask/json", &[]).await;
+    let (_, _, body) = app.get_with("/pypi/flask/json", &[]).await;
     let text = String::from_utf8_lossy(&body).into_owned();
     assert!(!text.contains("evil.example"), "the cache keeps answers per host");
 }
@@ -337,7 +336,7 @@ async fn a_yank_by_another_process_shows_at_once() {
     );
     let json_accept = [("accept", "application/vnd.pypi.simple.v1+json")];
     for _ in 0..2 {
-        let (_, headers, body) = get(&app, "/simple/yanked-pkg/", &json_accept).await;
+        let (_, headers, body) = app.get_with("/simple/yanked-pkg/", &json_accept).await;
         let doc: serde_json::Value = serde_json::from_slice(&decoded(&headers, &body)).expect("json");
         assert_eq!(doc["files"][0]["yanked"], false);
     }
@@ -356,11 +355,11 @@ async fn a_yank_by_another_process_shows_at_once() {
         &[],
     )
     .await;
-    let (_, headers, body) = get(&app, "/simple/yanked-pkg/", &json_accept).await;
+    let (_, headers, body) = app.get_with("/simple/yanked-pkg/", &json_accept).await;
     assert_eq!(headers["x-cache"], "miss", "the cached answer was not served");
     let doc: serde_json::Value = serde_json::from_slice(&decoded(&headers, &body)).expect("json");
     assert_ne!(doc["files"][0]["yanked"], false, "{doc}");
-    let (_, headers, body) = get(&app, "/simple/yanked-pkg/", &[]).await;
+    let (_, headers, body) = app.get_with("/simple/yanked-pkg/", &[]).await;
     assert!(String::from_utf8_lossy(&decoded(&headers, &body)).contains("data-yanked"));
 }
 
@@ -385,7 +384,7 @@ async fn the_database_stays_locked_as_in_use_for_other_processes() {
         .upload(Some(&token), package.form("bdist_wheel", &filename, &wheel, &[]))
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(get(&app, "/simple/locked-pkg/", &[]).await.0, 200);
+    assert_eq!(app.get_with("/simple/locked-pkg/", &[]).await.0, 200);
     let shm = format!("{}-shm", app.db_path.display());
     let probe = r#"
 import fcntl, os, sys

@@ -527,14 +527,8 @@ async fn cached_pages_are_current_right_after_a_write() {
 
     // Not cached: queries, sessions, errors.
     assert!(app.get("/?x=1").await.headers().get("x-cache").is_none());
-    let with_session = app
-        .client
-        .get(app.url("/"))
-        .header("cookie", "cheeseshop_session=whatever")
-        .send()
-        .await
-        .expect("get");
-    assert!(with_session.headers().get("x-cache").is_none());
+    let (_, with_session, _) = app.get_with("/", &[("cookie", "cheeseshop_session=whatever")]).await;
+    assert!(with_session.get("x-cache").is_none());
     let missing = app.get("/project/no-such-project/").await;
     assert_eq!(missing.status().as_u16(), 404);
     assert!(

@@ -293,32 +293,20 @@ async fn pages_carry_no_hydration_state_and_prefetch_only_pages() {
 async fn site_files_answer_conditional_range_and_head_requests() {
     let app = spawn_empty().await;
     let on_disk = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/public/robots.txt")).expect("robots.txt");
-    let response = app.get("/robots.txt").await;
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
-    let modified = response.headers()["last-modified"].clone();
-    assert_eq!(response.bytes().await.expect("body").as_ref(), on_disk.as_slice());
+    let (status, headers, body) = app.get_with("/robots.txt", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "public, max-age=3600");
+    let modified = headers["last-modified"].to_str().expect("a date");
+    assert_eq!(body, on_disk);
 
-    let response = app
-        .client
-        .get(app.url("/robots.txt"))
-        .header("if-modified-since", modified)
-        .send()
-        .await
-        .expect("conditional");
-    assert_eq!(response.status().as_u16(), 304, "revalidated, not sent again");
-    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
-    assert!(response.bytes().await.expect("body").is_empty());
+    let (status, headers, body) = app.get_with("/robots.txt", &[("if-modified-since", modified)]).await;
+    assert_eq!(status, 304, "revalidated, not sent again");
+    assert_eq!(headers["cache-control"], "public, max-age=3600");
+    assert!(body.is_empty());
 
-    let response = app
-        .client
-        .get(app.url("/robots.txt"))
-        .header("range", "bytes=0-4")
-        .send()
-        .await
-        .expect("range");
-    assert_eq!(response.status().as_u16(), 206);
-    assert_eq!(response.bytes().await.expect("body").as_ref(), &on_disk[..5]);
+    let (status, _, body) = app.get_with("/robots.txt", &[("range", "bytes=0-4")]).await;
+    assert_eq!(status, 206);
+    assert_eq!(body, &on_disk[..5]);
 
     let response = app.client.head(app.url("/favicon.svg")).send().await.expect("head");
     assert_eq!(response.status().as_u16(), 200);
@@ -339,20 +327,36 @@ async fn site_files_answer_conditional_range_and_head_requests() {
 
 /// Past the request deadline a page is a 503 from the index and a server
 /// function its JSON error; uploads and the list of every project (which
-/// take as long as they need) are never cut short. A deadline of a
-/// nanosecond: whatever waits at all is past it.
+/// take as long as they need) are never cut short. Every database round
+/// trip waits 100 ms (the bench's injected latency), the deadline is 20 ms:
+/// whatever reads the database is past it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_request_deadline_pages_are_503s_but_uploads_and_the_simple_index_finish() {
-    use crate::helpers::{Package, spawn_empty_with, user_with_token};
+    use crate::helpers::{Package, spawn_empty, user_with_token};
+    use cheeseshop::server::db::{Db, DbOptions};
+    use std::time::Duration;
 
-    let app = spawn_empty_with(|s| s.request_deadline = Some(std::time::Duration::from_nanos(1))).await;
-    let (_, token) = user_with_token(&app, "patient", None).await;
-    let (name, wheel) = Package::new("slow-pkg", "1.0").wheel();
+    let base = spawn_empty().await;
+    let (_, token) = user_with_token(&base, "patient", None).await;
+    let slow = Db::open(
+        &base.db_url,
+        &DbOptions {
+            max_connections: 4,
+            bench_latency: Some(Duration::from_millis(100)),
+        },
+    )
+    .await
+    .expect("open");
+    let app = base
+        .spawn_beside_with(move |s| {
+            s.db = slow;
+            s.request_deadline = Some(Duration::from_millis(20));
+        })
+        .await;
+    let package = Package::new("slow-pkg", "1.0");
+    let (name, wheel) = package.wheel();
     let (status, body) = app
-        .upload(
-            Some(&token),
-            Package::new("slow-pkg", "1.0").form("bdist_wheel", &name, &wheel, &[]),
-        )
+        .upload(Some(&token), package.form("bdist_wheel", &name, &wheel, &[]))
         .await;
     assert_eq!(status, 200, "an upload has no deadline: {body}");
     let (status, body) = app.get_text("/simple/").await;

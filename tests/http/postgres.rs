@@ -296,11 +296,115 @@ impl Drop for OwnCluster {
     }
 }
 
+impl OwnCluster {
+    /// A database `cheeseshop` on the cluster, made as an operator would:
+    /// its URL.
+    async fn create_database(&self) -> String {
+        let admin = PgPool::connect(&self.admin_url).await.expect("connect");
+        sqlx::query("CREATE DATABASE cheeseshop")
+            .execute(&admin)
+            .await
+            .expect("create");
+        admin.close().await;
+        format!("{}/cheeseshop", self.admin_url.rsplit_once('/').expect("url").0)
+    }
+
+    /// `scripts/pg.sh verb` on this cluster, off the async threads.
+    async fn run(&self, verb: &'static str) {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || Self::script(&dir, verb))
+            .await
+            .expect(verb);
+    }
+}
+
 /// What one request of the load saw.
 struct Seen {
     started: std::time::Instant,
+    /// How long its answer took (whole, body included).
+    took: Duration,
     what: String,
     status: u16,
+    /// The answer was `application/json`.
+    json: bool,
+}
+
+/// What a load saw through an outage of the cluster, and when the outage
+/// began and ended.
+struct Outage {
+    seen: Vec<Seen>,
+    began: std::time::Instant,
+    ended: std::time::Instant,
+}
+
+/// `workers` clients, each making `request(worker, n)` (what to call it,
+/// and the request) in a loop, 20 ms apart, while the cluster runs 1.5 s,
+/// then `begin` (a `scripts/pg.sh` verb), for `held`, then `end`, then 8 s
+/// more.
+async fn load_through_outage<F>(
+    cluster: &OwnCluster,
+    workers: u32,
+    request: F,
+    (begin, end): (&'static str, &'static str),
+    held: Duration,
+) -> Outage
+where
+    F: Fn(&reqwest::Client, u32, u32) -> (String, reqwest::RequestBuilder) + Send + Sync + 'static,
+{
+    use std::time::Instant;
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let request = std::sync::Arc::new(request);
+    let mut load = tokio::task::JoinSet::new();
+    for worker in 0..workers {
+        let (stop, client, request) = (stop.clone(), client.clone(), request.clone());
+        load.spawn(async move {
+            let mut seen = Vec::new();
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let (what, builder) = request(&client, worker, n);
+                let started = Instant::now();
+                let (status, json) = match builder.send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let json = response
+                            .headers()
+                            .get("content-type")
+                            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+                        let _ = response.bytes().await;
+                        (status, json)
+                    }
+                    Err(_) => (0, false),
+                };
+                let took = started.elapsed();
+                seen.push(Seen {
+                    started,
+                    took,
+                    what,
+                    status,
+                    json,
+                });
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let began = Instant::now();
+    cluster.run(begin).await;
+    tokio::time::sleep(held).await;
+    cluster.run(end).await;
+    let ended = Instant::now();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    stop.store(true, Ordering::Relaxed);
+    let seen = load.join_all().await.into_iter().flatten().collect();
+    Outage { seen, began, ended }
 }
 
 /// PostgreSQL goes down for 7 s under a load of page views, searches, API
@@ -312,92 +416,45 @@ struct Seen {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
     use crate::helpers::{Package, spawn_on_with, user_with_token};
-    use std::time::Instant;
 
     let cluster = OwnCluster::start();
-    let url = format!("{}/cheeseshop", cluster.admin_url.rsplit_once('/').expect("url").0);
-    let admin = PgPool::connect(&cluster.admin_url).await.expect("connect");
-    sqlx::query("CREATE DATABASE cheeseshop")
-        .execute(&admin)
-        .await
-        .expect("create");
-    admin.close().await;
+    let url = cluster.create_database().await;
     // With notifications on: after the restart it must listen again.
     let app = std::sync::Arc::new(spawn_on_with(&url, |s| s.cache_notify = true).await);
     let (_, token) = user_with_token(&app, "loader", None).await;
-    let (name, wheel) = Package::new("load-pkg", "0.1").wheel();
+    let package = Package::new("load-pkg", "0.1");
+    let (name, wheel) = package.wheel();
     let (status, body) = app
-        .upload(
-            Some(&token),
-            Package::new("load-pkg", "0.1").form("bdist_wheel", &name, &wheel, &[]),
-        )
+        .upload(Some(&token), package.form("bdist_wheel", &name, &wheel, &[]))
         .await;
     assert_eq!(status, 200, "{body}");
 
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let mut load = tokio::task::JoinSet::new();
-    for worker in 0..6u32 {
-        let (app, stop, client, token) = (app.clone(), stop.clone(), client.clone(), token.clone());
-        load.spawn(async move {
-            let mut seen = Vec::new();
-            let mut n = 0u32;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let started = Instant::now();
-                let (what, request) = if worker < 3 {
-                    let path = ["/", "/project/load-pkg/", "/simple/load-pkg/", "/search/?q=load"][(n % 4) as usize];
-                    (path.to_owned(), client.get(app.url(path)))
-                } else {
-                    let version = format!("1.{worker}.{n}");
-                    let package = Package::new("load-pkg", &version);
-                    let (filename, wheel) = package.wheel();
-                    let form = package.form("bdist_wheel", &filename, &wheel, &[]);
-                    (
-                        format!("upload {version}"),
-                        client
-                            .post(app.url("/legacy/"))
-                            .basic_auth("__token__", Some(&token))
-                            .multipart(form),
-                    )
-                };
-                let status = match request.send().await {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        let _ = response.bytes().await;
-                        status
-                    }
-                    Err(_) => 0,
-                };
-                seen.push(Seen { started, what, status });
-                tokio::time::sleep(Duration::from_millis(20)).await;
+    let requests = {
+        let app = app.clone();
+        move |client: &reqwest::Client, worker: u32, n: u32| {
+            if worker < 3 {
+                let path = ["/", "/project/load-pkg/", "/simple/load-pkg/", "/search/?q=load"][(n % 4) as usize];
+                (path.to_owned(), client.get(app.url(path)))
+            } else {
+                let version = format!("1.{worker}.{n}");
+                let package = Package::new("load-pkg", &version);
+                let (filename, wheel) = package.wheel();
+                let form = package.form("bdist_wheel", &filename, &wheel, &[]);
+                (
+                    format!("upload {version}"),
+                    client
+                        .post(app.url("/legacy/"))
+                        .basic_auth("__token__", Some(&token))
+                        .multipart(form),
+                )
             }
-            seen
-        });
-    }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let down_at = Instant::now();
-    tokio::task::spawn_blocking({
-        let dir = cluster.dir.clone();
-        move || OwnCluster::script(&dir, "down")
-    })
-    .await
-    .expect("down");
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    tokio::task::spawn_blocking({
-        let dir = cluster.dir.clone();
-        move || OwnCluster::script(&dir, "up")
-    })
-    .await
-    .expect("up");
-    let up_at = Instant::now();
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    stop.store(true, Ordering::Relaxed);
-    let seen: Vec<Seen> = load.join_all().await.into_iter().flatten().collect();
+        }
+    };
+    let Outage {
+        seen,
+        began: down_at,
+        ended: up_at,
+    } = load_through_outage(&cluster, 6, requests, ("down", "up"), Duration::from_secs(7)).await;
 
     let mut failed_while_down = 0;
     let mut after_recovery = 0;
@@ -430,7 +487,8 @@ async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
     for (version, files) in releases {
         let files = files.as_array().expect("files");
         assert_eq!(files.len(), 1, "{version}: a release with its file");
-        let response = client
+        let response = app
+            .client
             .get(files[0]["url"].as_str().expect("url"))
             .send()
             .await
@@ -460,109 +518,52 @@ async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_that_stops_answering_costs_503s_within_the_deadline_never_a_hung_request() {
     use crate::helpers::{Package, spawn_on_with, user_with_token};
-    use std::time::Instant;
 
     const DEADLINE: Duration = Duration::from_secs(2);
     let cluster = OwnCluster::start();
-    let url = format!("{}/cheeseshop", cluster.admin_url.rsplit_once('/').expect("url").0);
-    let admin = PgPool::connect(&cluster.admin_url).await.expect("connect");
-    sqlx::query("CREATE DATABASE cheeseshop")
-        .execute(&admin)
-        .await
-        .expect("create");
-    admin.close().await;
+    let url = cluster.create_database().await;
     let app = std::sync::Arc::new(spawn_on_with(&url, |s| s.request_deadline = Some(DEADLINE)).await);
     let (_, token) = user_with_token(&app, "freezer", None).await;
-    let (name, wheel) = Package::new("frozen-pkg", "0.1").wheel();
+    let package = Package::new("frozen-pkg", "0.1");
+    let (name, wheel) = package.wheel();
     let (status, body) = app
-        .upload(
-            Some(&token),
-            Package::new("frozen-pkg", "0.1").form("bdist_wheel", &name, &wheel, &[]),
-        )
+        .upload(Some(&token), package.form("bdist_wheel", &name, &wheel, &[]))
         .await;
     assert_eq!(status, 200, "{body}");
 
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let mut load = tokio::task::JoinSet::new();
-    for worker in 0..6u32 {
-        let (app, stop, client) = (app.clone(), stop.clone(), client.clone());
-        load.spawn(async move {
-            let mut seen = Vec::new();
-            let mut n = worker;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let path = [
-                    "/",
-                    "/project/frozen-pkg/",
-                    "/simple/frozen-pkg/",
-                    "/pypi/frozen-pkg/json",
-                    "/search/?q=frozen",
-                    "/api/suggest",
-                ][(n % 6) as usize];
-                let request = if path == "/api/suggest" {
-                    client.post(app.url(path)).form(&[("q", "froz")])
-                } else {
-                    client.get(app.url(path))
-                };
-                let started = Instant::now();
-                let (status, json) = match request.send().await {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        let json = response
-                            .headers()
-                            .get("content-type")
-                            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-                        let _ = response.bytes().await;
-                        (status, json)
-                    }
-                    Err(_) => (0, false),
-                };
-                seen.push((
-                    Seen {
-                        started,
-                        what: path.to_owned(),
-                        status,
-                    },
-                    started.elapsed(),
-                    json,
-                ));
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            seen
-        });
-    }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let frozen_at = Instant::now();
-    tokio::task::spawn_blocking({
-        let dir = cluster.dir.clone();
-        move || OwnCluster::script(&dir, "freeze")
-    })
-    .await
-    .expect("freeze");
-    tokio::time::sleep(Duration::from_secs(9)).await;
-    tokio::task::spawn_blocking({
-        let dir = cluster.dir.clone();
-        move || OwnCluster::script(&dir, "thaw")
-    })
-    .await
-    .expect("thaw");
-    let thawed_at = Instant::now();
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    stop.store(true, Ordering::Relaxed);
-    let seen: Vec<_> = load.join_all().await.into_iter().flatten().collect();
+    let requests = {
+        let app = app.clone();
+        move |client: &reqwest::Client, worker: u32, n: u32| {
+            let path = [
+                "/",
+                "/project/frozen-pkg/",
+                "/simple/frozen-pkg/",
+                "/pypi/frozen-pkg/json",
+                "/search/?q=frozen",
+                "/api/suggest",
+            ][((worker + n) % 6) as usize];
+            let request = if path == "/api/suggest" {
+                client.post(app.url(path)).form(&[("q", "froz")])
+            } else {
+                client.get(app.url(path))
+            };
+            (path.to_owned(), request)
+        }
+    };
+    let Outage {
+        seen,
+        began: frozen_at,
+        ended: thawed_at,
+    } = load_through_outage(&cluster, 6, requests, ("freeze", "thaw"), Duration::from_secs(9)).await;
 
     let mut failed_while_frozen = 0;
     let mut after_recovery = 0;
-    for (s, took, json) in &seen {
+    for s in &seen {
         assert!(
-            *took <= DEADLINE + Duration::from_millis(1500),
-            "{} waited {took:?}: no request waits much past its deadline",
-            s.what
+            s.took <= DEADLINE + Duration::from_millis(1500),
+            "{} waited {:?}: no request waits much past its deadline",
+            s.what,
+            s.took
         );
         let ok = (200..300).contains(&s.status);
         if s.started >= thawed_at + Duration::from_secs(5) {
@@ -580,7 +581,7 @@ async fn a_database_that_stops_answering_costs_503s_within_the_deadline_never_a_
                 s.what
             );
             if s.what.starts_with("/api/") {
-                assert!(json, "a server function's 503 is its JSON error");
+                assert!(s.json, "a server function's 503 is its JSON error");
             }
             failed_while_frozen += 1;
         }
