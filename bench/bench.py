@@ -1522,8 +1522,10 @@ def latency_section(result: LatencyResult) -> list[str]:
     lines = [
         f"### The async claim on {result.backend}: {result.latency_ms:g} ms added to every database round trip",
         "",
-        f"Route `{result.route}` makes {result.round_trips:g} database round trips per request (counted by the "
-        f"server), {result.depth} after another (the rest run concurrently). Page cache off: every request is "
+        f"Route `{result.route}` makes {result.round_trips:g} database round "
+        f"{'trip' if result.round_trips == 1 else 'trips'} per request (counted by the server)"
+        + ("" if result.round_trips == 1 else f", {result.depth} after another (the rest run concurrently)")
+        + ". Page cache off: every request is "
         f"rendered. Pool: {result.pool} connections. "
         + (
             f"Each statement holds its connection for {result.holds:.2g} round trips: its own, and sqlx's "

@@ -80,10 +80,7 @@ pub(crate) mod ssr {
 
     pub async fn home() -> Result<HomeData, AppError> {
         let state = AppState::from_context()?;
-        let (stats, recent) = tokio::try_join!(
-            catalog::stats(&state.db),
-            catalog::recently_updated(&state.db, NEW_RELEASES)
-        )?;
+        let (stats, recent) = catalog::home(&state.db, NEW_RELEASES).await?;
         let now = chrono::Utc::now().timestamp();
         let new_releases = recent
             .into_iter()

@@ -440,11 +440,12 @@ async fn the_latest_version_and_the_index_views_follow_the_rules() {
     assert_eq!((one.version.as_str(), one.size), ("1.9", 10));
     assert!(index::simple_project(&db, "nothing").await.expect("q").is_none());
     assert_eq!(catalog::all_projects(&db).await.expect("all").len(), 1);
-    let recent = catalog::recently_updated(&db, 5).await.expect("recent");
+    let (stats, recent) = catalog::home(&db, 5).await.expect("home");
     assert_eq!(
-        (recent[0].version.as_str(), recent[0].summary.as_str()),
-        ("1.10", "Rules")
+        (recent.len(), recent[0].version.as_str(), recent[0].summary.as_str()),
+        (1, "1.10", "Rules")
     );
+    assert_eq!(stats, catalog::stats(&db).await.expect("stats"));
     assert_eq!(catalog::recent_releases(&db, 2).await.expect("feed").len(), 2);
     assert_eq!(
         catalog::project_releases_feed(&db, id, 10).await.expect("feed").len(),

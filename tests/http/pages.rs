@@ -151,6 +151,20 @@ async fn server_functions_answer_json_with_the_right_status() {
     let home: serde_json::Value = response.json().await.expect("json");
     assert_eq!(home["stats"]["projects"], 96);
     assert_eq!(home["new_releases"].as_array().map(Vec::len), Some(10));
+    // Newest upload first, each with its latest version and summary.
+    let released: Vec<&str> = home["new_releases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["released_at"].as_str())
+        .collect();
+    assert_eq!(released.len(), 10);
+    assert!(released.windows(2).all(|w| w[0] >= w[1]), "{released:?}");
+    assert!(
+        home["new_releases"][0]["version"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty())
+    );
 
     let response = app
         .client

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, Pool, with_limit};
+use super::{Db, Pool, with_limit, with_limit_then};
 use crate::domain::access::ProjectStatus;
 use crate::model::Stats;
 
@@ -102,7 +102,7 @@ pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
     Ok(!any)
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct RecentProject {
     pub name: String,
     pub normalized_name: String,
@@ -111,17 +111,55 @@ pub struct RecentProject {
     pub last_upload: Option<i64>,
 }
 
-/// Projects by most recent upload, newest first, with their latest version.
-pub async fn recently_updated(db: &Db, limit: i64) -> Result<Vec<RecentProject>, sqlx::Error> {
-    let sql = with_limit(
-        "SELECT p.name, p.normalized_name, r.version, COALESCE(m.summary, '') AS summary, p.last_upload \
-         FROM projects p \
-         JOIN releases r ON r.id = p.latest_release_id \
-         LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
-         ORDER BY p.last_upload DESC NULLS LAST, p.id DESC",
-        limit,
-    );
-    each_backend!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
+/// Projects by most recent upload, newest first, with their latest version
+/// (`home`'s subquery, limited there).
+const RECENTLY_UPDATED: &str = "SELECT p.id, p.name, p.normalized_name, r.version, COALESCE(m.summary, '') AS summary, \
+         p.last_upload \
+     FROM projects p \
+     JOIN releases r ON r.id = p.latest_release_id \
+     LEFT JOIN release_metadata m ON m.release_id = p.metadata_release_id \
+     ORDER BY p.last_upload DESC NULLS LAST, p.id DESC";
+
+/// What the home page shows: the catalogue's counts (`stats`) and its
+/// `limit` projects uploaded to last (`RECENTLY_UPDATED`), in one statement.
+/// Each statement is a round trip (on SQLite, a hand-off to the
+/// connection's thread and back) and, on PostgreSQL, a pool connection held
+/// for it: the uncached home page needs one, not two.
+pub async fn home(db: &Db, limit: i64) -> Result<(Stats, Vec<RecentProject>), sqlx::Error> {
+    // The rows come back as one JSON array, newest first: SQLite aggregates
+    // a subquery's rows in the order it returns them; PostgreSQL promises
+    // that only for an ordered aggregate.
+    let (projects, releases, files, users, recent): (i64, i64, i64, i64, String) = match db.pool() {
+        Pool::Sqlite(pool) => {
+            let head = format!(
+                "SELECT c.projects, c.releases, c.files, c.users, \
+                     (SELECT json_group_array(json_object('name', x.name, 'normalized_name', x.normalized_name, \
+                         'version', x.version, 'summary', x.summary, 'last_upload', x.last_upload)) \
+                      FROM ({RECENTLY_UPDATED}"
+            );
+            let sql = with_limit_then(&head, limit, ") x) FROM catalog_counts c WHERE c.id = 1");
+            sqlx::query_as(sql).fetch_one(pool).await?
+        }
+        Pool::Postgres(pool) => {
+            let head = format!(
+                "SELECT sum(projects)::BIGINT, sum(releases)::BIGINT, sum(files)::BIGINT, sum(users)::BIGINT, \
+                     (SELECT COALESCE(json_agg(x ORDER BY x.last_upload DESC NULLS LAST, x.id DESC), '[]')::TEXT \
+                      FROM ({RECENTLY_UPDATED}"
+            );
+            let sql = with_limit_then(&head, limit, ") x) FROM catalog_counts WHERE shard BETWEEN 0 AND 15");
+            sqlx::query_as(sql).fetch_one(pool).await?
+        }
+    };
+    let recent = serde_json::from_str(&recent).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok((
+        Stats {
+            projects,
+            releases,
+            files,
+            users,
+        },
+        recent,
+    ))
 }
 
 #[derive(Debug, Clone, FromRow)]
