@@ -329,7 +329,27 @@ struct Seen {
     json: bool,
 }
 
-/// What a load saw through an outage of the cluster, and when the outage
+/// How an outage begins and ends.
+trait Disruption {
+    async fn begin(&self);
+    async fn end(&self);
+}
+
+/// `scripts/pg.sh` verbs on a cluster of the test's own: the one that
+/// begins the outage, the one that ends it.
+struct Verbs<'a>(&'a OwnCluster, &'static str, &'static str);
+
+impl Disruption for Verbs<'_> {
+    async fn begin(&self) {
+        self.0.run(self.1).await;
+    }
+
+    async fn end(&self) {
+        self.0.run(self.2).await;
+    }
+}
+
+/// What a load saw through an outage of the database, and when the outage
 /// began and ended.
 struct Outage {
     seen: Vec<Seen>,
@@ -338,16 +358,10 @@ struct Outage {
 }
 
 /// `workers` clients, each making `request(worker, n)` (what to call it,
-/// and the request) in a loop, 20 ms apart, while the cluster runs 1.5 s,
-/// then `begin` (a `scripts/pg.sh` verb), for `held`, then `end`, then 8 s
+/// and the request) in a loop, 20 ms apart, while the database answers for
+/// 1.5 s, then through `outage` (begun, held for `held`, ended), then 8 s
 /// more.
-async fn load_through_outage<F>(
-    cluster: &OwnCluster,
-    workers: u32,
-    request: F,
-    (begin, end): (&'static str, &'static str),
-    held: Duration,
-) -> Outage
+async fn load_through_outage<F>(outage: &impl Disruption, workers: u32, request: F, held: Duration) -> Outage
 where
     F: Fn(&reqwest::Client, u32, u32) -> (String, reqwest::RequestBuilder) + Send + Sync + 'static,
 {
@@ -397,9 +411,9 @@ where
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let began = Instant::now();
-    cluster.run(begin).await;
+    outage.begin().await;
     tokio::time::sleep(held).await;
-    cluster.run(end).await;
+    outage.end().await;
     let ended = Instant::now();
     tokio::time::sleep(Duration::from_secs(8)).await;
     stop.store(true, Ordering::Relaxed);
@@ -454,7 +468,7 @@ async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
         seen,
         began: down_at,
         ended: up_at,
-    } = load_through_outage(&cluster, 6, requests, ("down", "up"), Duration::from_secs(7)).await;
+    } = load_through_outage(&Verbs(&cluster, "down", "up"), 6, requests, Duration::from_secs(7)).await;
 
     let mut failed_while_down = 0;
     let mut after_recovery = 0;
@@ -554,7 +568,7 @@ async fn a_database_that_stops_answering_costs_503s_within_the_deadline_never_a_
         seen,
         began: frozen_at,
         ended: thawed_at,
-    } = load_through_outage(&cluster, 6, requests, ("freeze", "thaw"), Duration::from_secs(9)).await;
+    } = load_through_outage(&Verbs(&cluster, "freeze", "thaw"), 6, requests, Duration::from_secs(9)).await;
 
     let mut failed_while_frozen = 0;
     let mut after_recovery = 0;
@@ -594,6 +608,240 @@ async fn a_database_that_stops_answering_costs_503s_within_the_deadline_never_a_
 
 /// A bulk load updates the counter shards thousands of times; afterwards
 /// they are one page again, and reading them does not depend on it.
+/// A TCP relay in front of PostgreSQL that loses its server the way a host
+/// that vanishes (or a network partition) does: every connection it
+/// carries stops carrying bytes, and none is closed; connections made while
+/// it is down are accepted and never answered. Once it is up again, new
+/// connections reach the server, as when a standby has taken over the
+/// vanished host's address; the old ones stay dead.
+struct Relay {
+    addr: std::net::SocketAddr,
+    /// How many times the host vanished, and whether it is gone now.
+    state: tokio::sync::watch::Sender<(u32, bool)>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(server: std::net::SocketAddr) -> Self {
+        use std::sync::{Arc, Mutex};
+        use tokio::net::{TcpListener, TcpStream};
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (state, _) = tokio::sync::watch::channel((0u32, false));
+        // Connections lost with the host, kept open until the relay goes.
+        let lost: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let states = state.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut watch = states.subscribe();
+                let (vanished, gone) = *watch.borrow_and_update();
+                let lost = lost.clone();
+                tokio::spawn(async move {
+                    if gone {
+                        lost.lock().expect("lost").push(client);
+                        return;
+                    }
+                    let Ok(mut upstream) = TcpStream::connect(server).await else {
+                        return;
+                    };
+                    let cut = tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => false,
+                        _ = watch.wait_for(|(n, _)| *n != vanished) => true,
+                    };
+                    if cut {
+                        lost.lock().expect("lost").extend([client, upstream]);
+                    }
+                });
+            }
+            drop(lost);
+        });
+        Self { addr, state, accept }
+    }
+
+    /// `url` (a PostgreSQL URL on 127.0.0.1) through the relay.
+    fn url(&self, url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let (authority, path) = rest.split_once('/').expect("a database");
+        let (user, _) = authority.rsplit_once('@').expect("a user");
+        format!("{scheme}://{user}@{}/{path}", self.addr)
+    }
+
+    fn server_of(url: &str) -> std::net::SocketAddr {
+        let rest = url.split_once('@').expect("a user").1;
+        rest.split_once('/').expect("a database").0.parse().expect("host:port")
+    }
+}
+
+impl Disruption for Relay {
+    async fn begin(&self) {
+        self.state.send_modify(|(vanished, gone)| {
+            *vanished += 1;
+            *gone = true;
+        });
+    }
+
+    async fn end(&self) {
+        self.state.send_modify(|(_, gone)| *gone = false);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+/// Four statements are sent on the pool's four connections, then the
+/// server's host vanishes (`Relay`) and the statements are dropped, as a
+/// request's are at its deadline; then a new server answers at the address.
+/// Each lost connection is closed once its answer has not come for a few
+/// seconds, and the pool carries statements again. Before
+/// `finish_or_close`, sqlx's check of each returned connection waited for
+/// an answer that never came: the four stayed taken, and every statement
+/// after was refused for want of a connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connections_lost_mid_statement_are_closed_not_kept_from_the_pool() {
+    use cheeseshop::server::db::{Db, catalog};
+
+    let url = fresh_database().await;
+    drop(crate::helpers::spawn_on(&url).await);
+    let relay = Relay::start(Relay::server_of(&url)).await;
+    let db = Db::open(&relay.url(&url), &DbOptions::pool(4)).await.expect("open");
+    let stats = || catalog::stats(&db);
+    let four = tokio::join!(stats(), stats(), stats(), stats());
+    for counted in [four.0, four.1, four.2, four.3] {
+        counted.expect("stats");
+    }
+    // Sent on the four connections just pooled (used again at once, so not
+    // checked first); the host is gone before any answer comes.
+    relay.begin().await;
+    let cut = tokio::time::timeout(Duration::from_millis(500), async {
+        tokio::join!(stats(), stats(), stats(), stats())
+    })
+    .await;
+    assert!(cut.is_err(), "no answer comes from a vanished host");
+    relay.end().await;
+    let since = std::time::Instant::now();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(6), stats()).await {
+            Ok(Ok(_)) => break,
+            _ if since.elapsed() > Duration::from_secs(12) => {
+                panic!(
+                    "the pool still has no connection {:?} after the new server answered",
+                    since.elapsed()
+                )
+            }
+            _ => {}
+        }
+    }
+    // Not `close`: it waits for every connection, and one whose check
+    // after release was under way when the host went waits for ever
+    // (see `finish_or_close`).
+    drop(db);
+}
+
+/// The database's host vanishes for 6 s under a load of pages, API reads,
+/// searches and server functions (`Relay`: no connection answers again,
+/// none is closed), then a new server answers at its address. The pool
+/// has 4 connections, all of them open when the host goes: each failure is
+/// a clean 503 within the deadline (2 s here), and within 5 s of the new
+/// server answering every request succeeds. Before the generation gate
+/// bounded its reads (`gate::READ_LIMIT`), the read in flight when the
+/// host went waited for ever, and every cached answer after it was a 503,
+/// new server or not. (That the lost connections are given back to the
+/// pool is `connections_lost_mid_statement_are_closed_not_kept_from_the_pool`:
+/// under this load, whether all four are lost mid-statement is chance.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_host_that_vanishes_costs_503s_until_a_new_one_answers_not_a_pool_of_lost_connections() {
+    use crate::helpers::{Package, spawn_on, user_with_token};
+    use cheeseshop::server::db::Db;
+
+    const DEADLINE: Duration = Duration::from_secs(2);
+    let url = fresh_database().await;
+    let direct = spawn_on(&url).await;
+    let (_, token) = user_with_token(&direct, "vanisher", None).await;
+    let package = Package::new("lost-pkg", "0.1");
+    let (name, wheel) = package.wheel();
+    let (status, body) = direct
+        .upload(Some(&token), package.form("bdist_wheel", &name, &wheel, &[]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let relay = Relay::start(Relay::server_of(&url)).await;
+    let relayed = Db::open(&relay.url(&url), &DbOptions::pool(4)).await.expect("open");
+    // All four connections open, so that the host takes every one with it
+    // (the load alone keeps one or two busy).
+    let stats = || cheeseshop::server::db::catalog::stats(&relayed);
+    let warm = tokio::join!(stats(), stats(), stats(), stats());
+    for counted in [warm.0, warm.1, warm.2, warm.3] {
+        counted.expect("stats");
+    }
+    let app = std::sync::Arc::new(
+        direct
+            .spawn_beside_with(move |s| {
+                s.db = relayed;
+                s.request_deadline = Some(DEADLINE);
+            })
+            .await,
+    );
+    let requests = {
+        let app = app.clone();
+        move |client: &reqwest::Client, worker: u32, n: u32| {
+            let path = [
+                "/",
+                "/project/lost-pkg/",
+                "/simple/lost-pkg/",
+                "/pypi/lost-pkg/json",
+                "/search/?q=lost",
+                "/api/suggest",
+            ][((worker + n) % 6) as usize];
+            let request = if path == "/api/suggest" {
+                client.post(app.url(path)).form(&[("q", "los")])
+            } else {
+                client.get(app.url(path))
+            };
+            (path.to_owned(), request)
+        }
+    };
+    let Outage {
+        seen,
+        began: vanished_at,
+        ended: answered_at,
+    } = load_through_outage(&relay, 6, requests, Duration::from_secs(6)).await;
+
+    let mut failed = 0;
+    let mut after_recovery = 0;
+    for s in &seen {
+        assert!(
+            s.took <= DEADLINE + Duration::from_millis(1500),
+            "{} waited {:?}: no request waits much past its deadline",
+            s.what,
+            s.took
+        );
+        let ok = (200..300).contains(&s.status);
+        if s.started >= answered_at + Duration::from_secs(5) {
+            assert!(ok, "{} started 5 s after a new server answered: {}", s.what, s.status);
+            after_recovery += 1;
+        } else if !ok {
+            assert_eq!(s.status, 503, "{}: a failure is a clean 503", s.what);
+            assert!(
+                s.started + DEADLINE + Duration::from_secs(1) >= vanished_at,
+                "{} failed before the host vanished",
+                s.what
+            );
+            if s.what.starts_with("/api/") {
+                assert!(s.json, "a server function's 503 is its JSON error");
+            }
+            failed += 1;
+        }
+    }
+    assert!(failed > 0, "the load ran while the host was gone");
+    assert!(after_recovery > 20, "the load went on after recovery: {after_recovery}");
+    // Not `close` (see the test above).
+    drop(app);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_counters_stay_small_after_a_bulk_load() {
     use cheeseshop::server::db::{Db, catalog};

@@ -13,8 +13,19 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::watch;
+
+/// How long one read may take before it counts as failed. The read runs
+/// on a task of its own, which no request's deadline reaches: a read sent
+/// on a connection whose server then vanished (a host gone, a partition
+/// that closes nothing) would wait for ever, and every request after it
+/// for that read. Given up, its statement is dropped (the pool closes the
+/// connection: `postgres::finish_or_close`), its waiters get `None` and
+/// ask the database themselves, and the next request starts a new read. A
+/// read is one row of 16: anything this slow is not coming.
+const READ_LIMIT: Duration = Duration::from_secs(5);
 
 /// The outcome of read number `seq`: the generation, or that it failed.
 #[derive(Clone, Copy, Debug)]
@@ -106,7 +117,7 @@ impl GenerationGate {
         let unblock = Unblock(&self);
         loop {
             let seq = self.state().started;
-            let generation = read().await;
+            let generation = tokio::time::timeout(READ_LIMIT, read()).await.ok().flatten();
             self.reads.send_replace(Read { seq, generation });
             let mut state = self.state();
             if state.again {
@@ -221,6 +232,15 @@ mod tests {
         let (gate, _) = gate_and_source();
         assert_eq!(gate.generation(|| async { panic!("a read went wrong") }).await, None);
         assert_eq!(gate.generation(|| async { Some(3) }).await, Some(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_that_never_ends_fails_its_waiters_at_the_limit_and_reads_go_on() {
+        let (gate, _) = gate_and_source();
+        let started = tokio::time::Instant::now();
+        assert_eq!(gate.generation(std::future::pending::<Option<i64>>).await, None);
+        assert_eq!(started.elapsed(), READ_LIMIT);
+        assert_eq!(gate.generation(|| async { Some(4) }).await, Some(4));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,48 @@ pub fn is_postgres_url(url: &str) -> bool {
 /// handed out again.
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// How long a connection returned to the pool may wait for the answer to a
+/// statement its request left unfinished before it is closed instead
+/// (`finish_or_close`). As long as the pool lets a request wait for one.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
+
+/// The pool's `after_release` check: whether a returned connection may be
+/// used again.
+///
+/// A request dropped mid-statement (past its deadline, or its client gone)
+/// hands its connection back with the statement's answer still to come.
+/// sqlx then reads that answer before it pools the connection again (its
+/// check after release), with no time limit: from a server that stops
+/// answering without closing the connection (a host gone, a network
+/// partition), never, and the connection stays taken until the kernel
+/// gives up on it, about 15 minutes on Linux. A pool whose connections
+/// were all in flight when its server went away then answers every
+/// request with a 503 for that long, even once a standby has taken the
+/// server's address. Here the unfinished answer is read first, for up to
+/// `RELEASE_WAIT`: a connection whose server does not answer in that time
+/// is closed (its slot is free at once: closing sends one message, which
+/// the kernel buffers, and waits for nothing), and the pool opens a new
+/// one when it needs it. A connection with nothing pending returns at
+/// once, with no round trip (`Connection::flush` reads nothing then).
+///
+/// What this leaves: sqlx's own check comes after this one, a round trip
+/// with no time limit. A connection whose check is under way when the
+/// host goes is still lost until the kernel gives it up. Bounding that too
+/// would take a check of our own before sqlx's, a round trip more per
+/// statement, always (a third less a pool carries across a network), for
+/// connections that are between two round trips at the moment a host
+/// vanishes: some of those busy then, never all the pool.
+///
+/// `flush` is sqlx's own step for this (`ping` starts with it), public but
+/// hidden from its documentation: sqlx is pinned to 0.9 in Cargo.toml, and
+/// `postgres::a_database_host_that_vanishes_...` fails without this check.
+async fn finish_or_close(conn: &mut sqlx::PgConnection) -> bool {
+    matches!(
+        tokio::time::timeout(RELEASE_WAIT, sqlx::Connection::flush(conn)).await,
+        Ok(Ok(()))
+    )
+}
+
 /// A pool on the database at `url` (libpq's URL syntax, with `sslmode`,
 /// `sslrootcert` and the rest). A connection that was idle for a second
 /// or more is checked before it is handed out, so a restarted server costs
@@ -38,8 +80,10 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// page's time with a network between (make bench, latency mode). sqlx
 /// checks each connection returned to the pool anyway (a round trip after
 /// the statement, off the request's path, that keeps the connection from
-/// the next statement meanwhile: README, "Sizing"). Waiting for a
-/// connection gives up after a few seconds instead of hanging the request.
+/// the next statement meanwhile: README, "Sizing"); one returned with a
+/// statement unfinished is closed unless its answer comes within seconds
+/// (`finish_or_close`). Waiting for a connection gives up after a few
+/// seconds instead of hanging the request.
 pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLatency>>) -> Result<PgPool, DbError> {
     let connect_options = PgConnectOptions::from_str(url)
         .map_err(|source| DbError::BadUrl {
@@ -58,12 +102,21 @@ pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLat
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false);
     let bench = bench.cloned();
-    if let Some(bench) = bench.clone() {
-        // sqlx checks each connection returned to the pool with a round
-        // trip before any statement may use it again: across a network,
-        // one more latency that the connection is held for (latency.rs).
-        pool_options = pool_options.after_release(move |_conn, _meta| Box::pin(bench.pay_release_check()));
-    }
+    let release_bench = bench.clone();
+    pool_options = pool_options.after_release(move |conn, _meta| {
+        let bench = release_bench.clone();
+        Box::pin(async move {
+            if let Some(bench) = bench {
+                // sqlx checks each connection returned to the pool with a
+                // round trip before any statement may use it again: across
+                // a network, one more latency that the connection is held
+                // for (latency.rs).
+                bench.pay_release_check().await?;
+            }
+            // `false` closes the connection.
+            Ok(finish_or_close(conn).await)
+        })
+    });
     pool_options = pool_options.before_acquire(move |conn, meta| {
         let bench = bench.clone();
         let check = meta.idle_for >= CHECK_AFTER_IDLE;
