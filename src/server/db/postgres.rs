@@ -61,7 +61,8 @@ const RELEASE_WAIT: Duration = Duration::from_secs(5);
 ///
 /// `flush` is sqlx's own step for this (`ping` starts with it), public but
 /// hidden from its documentation: sqlx is pinned to 0.9 in Cargo.toml, and
-/// `postgres::a_database_host_that_vanishes_...` fails without this check.
+/// `postgres::connections_lost_mid_statement_are_closed_not_kept_from_the_pool`
+/// fails without this check.
 async fn finish_or_close(conn: &mut sqlx::PgConnection) -> bool {
     matches!(
         tokio::time::timeout(RELEASE_WAIT, sqlx::Connection::flush(conn)).await,
