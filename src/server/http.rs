@@ -222,7 +222,8 @@ fn without_deadline(path: &str) -> bool {
 /// drops packets): without a deadline it would wait until the kernel gives
 /// the connection up, a quarter of an hour by default. Its work is dropped
 /// where it stands (an open transaction is rolled back by the database); a
-/// connection it held goes back to the pool once the database answers.
+/// PostgreSQL connection it held goes back to the pool once the database
+/// answers, or is closed after 5 s without an answer (`finish_or_close`).
 /// Uploads and the list of every project have none (`without_deadline`).
 fn past_deadline(deadline: Duration, server_fn: bool) -> Response {
     tracing::warn!(

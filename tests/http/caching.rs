@@ -379,11 +379,7 @@ async fn the_database_stays_locked_as_in_use_for_other_processes() {
     let app = spawn_empty().await;
     let (_, token) = crate::helpers::user_with_token(&app, "locker", None).await;
     let package = crate::helpers::Package::new("locked-pkg", "1.0");
-    let (filename, wheel) = package.wheel();
-    let (status, body) = app
-        .upload(Some(&token), package.form("bdist_wheel", &filename, &wheel, &[]))
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.publish(&token, &package).await;
     assert_eq!(app.get_with("/simple/locked-pkg/", &[]).await.0, 200);
     let shm = format!("{}-shm", app.db_path.display());
     let probe = r#"

@@ -78,11 +78,7 @@ async fn an_index_moves_to_postgres_and_back_unchanged() {
     let (_, token) = user_with_token(&source, "mover", None).await;
     for version in ["1.0", "1.1"] {
         let package = Package::new("moved-pkg", version);
-        let (filename, wheel) = package.wheel();
-        let (status, body) = source
-            .upload(Some(&token), package.form("bdist_wheel", &filename, &wheel, &[]))
-            .await;
-        assert_eq!(status, 200, "{body}");
+        source.publish(&token, &package).await;
     }
 
     let target: Arc<TestDb> = TestDb::postgres();
@@ -104,11 +100,7 @@ async fn an_index_moves_to_postgres_and_back_unchanged() {
     // The copied token uploads on the new backend, and ids go on after the
     // copied ones.
     let package = Package::new("moved-pkg", "2.0");
-    let (filename, wheel) = package.wheel();
-    let (status, body) = moved
-        .upload(Some(&token), package.form("bdist_wheel", &filename, &wheel, &[]))
-        .await;
-    assert_eq!(status, 200, "{body}");
+    moved.publish(&token, &package).await;
     let (_, page) = moved.get_text("/search/?q=moved").await;
     assert!(page.contains("moved-pkg"), "search works on the copy");
 

@@ -205,11 +205,7 @@ async fn markup_in_every_field_stays_text_on_every_page_and_api() {
     .expect("account");
     let token = token_for(&app, user_id, None).await;
     let package = hostile_package();
-    let (filename, wheel) = package.wheel();
-    let (status, body) = app
-        .upload(Some(&token), package.form("bdist_wheel", &filename, &wheel, &[]))
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.publish(&token, &package).await;
 
     // Pages: markup stays text, scripts are ours and carry the page's nonce.
     for path in [

@@ -421,6 +421,83 @@ where
     Outage { seen, began, ended }
 }
 
+/// What every outage test asserts of its load: each failure is a clean
+/// 503 (a server function's is its JSON error) of a request started at
+/// most `failing_from` before the outage began; with a `deadline`, no
+/// request waits much past it; every request started 5 s after the outage
+/// ended succeeds; and the load ran through it all.
+fn assert_503s_then_full_service(outage: &Outage, failing_from: Duration, deadline: Option<Duration>) {
+    let mut failed = 0;
+    let mut after_recovery = 0;
+    for s in &outage.seen {
+        if let Some(deadline) = deadline {
+            assert!(
+                s.took <= deadline + Duration::from_millis(1500),
+                "{} waited {:?}: no request waits much past its deadline",
+                s.what,
+                s.took
+            );
+        }
+        let ok = (200..300).contains(&s.status);
+        if s.started >= outage.ended + Duration::from_secs(5) {
+            assert!(
+                ok,
+                "{} started 5 s after the database answered again: {}",
+                s.what, s.status
+            );
+            after_recovery += 1;
+        } else if !ok {
+            assert_eq!(s.status, 503, "{}: a failure is a clean 503", s.what);
+            assert!(
+                s.started + failing_from >= outage.began,
+                "{} failed before the database stopped answering",
+                s.what
+            );
+            if s.what.starts_with("/api/") {
+                assert!(s.json, "a server function's 503 is its JSON error");
+            }
+            failed += 1;
+        }
+    }
+    assert!(failed > 0, "the load ran while the database was out");
+    assert!(after_recovery > 20, "the load went on after recovery: {after_recovery}");
+}
+
+/// A load's requests that read `project`: its page, Simple and JSON
+/// answers, the home page, a search for `word` and suggestions for
+/// `prefix` (a server function), in turn.
+fn reads_of(
+    app: std::sync::Arc<crate::helpers::TestApp>,
+    project: &'static str,
+    word: &'static str,
+    prefix: &'static str,
+) -> impl Fn(&reqwest::Client, u32, u32) -> (String, reqwest::RequestBuilder) + Send + Sync + 'static {
+    move |client, worker, n| {
+        let path = match (worker + n) % 6 {
+            0 => "/".to_owned(),
+            1 => format!("/project/{project}/"),
+            2 => format!("/simple/{project}/"),
+            3 => format!("/pypi/{project}/json"),
+            4 => format!("/search/?q={word}"),
+            _ => "/api/suggest".to_owned(),
+        };
+        let request = if path == "/api/suggest" {
+            client.post(app.url(&path)).form(&[("q", prefix)])
+        } else {
+            client.get(app.url(&path))
+        };
+        (path, request)
+    }
+}
+
+/// Opens all `n` connections of `db`'s pool (`n` statements at once).
+async fn open_connections(db: &cheeseshop::server::db::Db, n: usize) {
+    let all = (0..n).map(|_| cheeseshop::server::db::catalog::stats(db));
+    for counted in futures_util::future::join_all(all).await {
+        counted.expect("stats");
+    }
+}
+
 /// PostgreSQL goes down for 7 s under a load of page views, searches, API
 /// reads and uploads, then comes back: the server keeps running; requests
 /// wait for a connection up to the pool's 5 s, so those that cannot get one
@@ -437,11 +514,7 @@ async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
     let app = std::sync::Arc::new(spawn_on_with(&url, |s| s.cache_notify = true).await);
     let (_, token) = user_with_token(&app, "loader", None).await;
     let package = Package::new("load-pkg", "0.1");
-    let (name, wheel) = package.wheel();
-    let (status, body) = app
-        .upload(Some(&token), package.form("bdist_wheel", &name, &wheel, &[]))
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.publish(&token, &package).await;
 
     let requests = {
         let app = app.clone();
@@ -464,31 +537,9 @@ async fn a_database_restart_under_load_costs_only_503s_while_it_is_down() {
             }
         }
     };
-    let Outage {
-        seen,
-        began: down_at,
-        ended: up_at,
-    } = load_through_outage(&Verbs(&cluster, "down", "up"), 6, requests, Duration::from_secs(7)).await;
-
-    let mut failed_while_down = 0;
-    let mut after_recovery = 0;
-    for s in &seen {
-        let ok = (200..300).contains(&s.status);
-        if s.started >= up_at + Duration::from_secs(5) {
-            assert!(ok, "{} started 5 s after the database came back: {}", s.what, s.status);
-            after_recovery += 1;
-        } else if !ok {
-            assert_eq!(s.status, 503, "{}: a failure is a clean 503", s.what);
-            assert!(
-                s.started + Duration::from_secs(6) >= down_at,
-                "{} failed long before the database went down",
-                s.what
-            );
-            failed_while_down += 1;
-        }
-    }
-    assert!(failed_while_down > 0, "the load ran while the database was down");
-    assert!(after_recovery > 20, "the load went on after recovery: {after_recovery}");
+    let outage = load_through_outage(&Verbs(&cluster, "down", "up"), 6, requests, Duration::from_secs(7)).await;
+    assert_503s_then_full_service(&outage, Duration::from_secs(6), None);
+    let seen = outage.seen;
 
     // Every upload answered 200 is there, whole; the counters agree.
     let doc = app.get_json("/pypi/load-pkg/json").await;
@@ -539,69 +590,16 @@ async fn a_database_that_stops_answering_costs_503s_within_the_deadline_never_a_
     let app = std::sync::Arc::new(spawn_on_with(&url, |s| s.request_deadline = Some(DEADLINE)).await);
     let (_, token) = user_with_token(&app, "freezer", None).await;
     let package = Package::new("frozen-pkg", "0.1");
-    let (name, wheel) = package.wheel();
-    let (status, body) = app
-        .upload(Some(&token), package.form("bdist_wheel", &name, &wheel, &[]))
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.publish(&token, &package).await;
 
-    let requests = {
-        let app = app.clone();
-        move |client: &reqwest::Client, worker: u32, n: u32| {
-            let path = [
-                "/",
-                "/project/frozen-pkg/",
-                "/simple/frozen-pkg/",
-                "/pypi/frozen-pkg/json",
-                "/search/?q=frozen",
-                "/api/suggest",
-            ][((worker + n) % 6) as usize];
-            let request = if path == "/api/suggest" {
-                client.post(app.url(path)).form(&[("q", "froz")])
-            } else {
-                client.get(app.url(path))
-            };
-            (path.to_owned(), request)
-        }
-    };
-    let Outage {
-        seen,
-        began: frozen_at,
-        ended: thawed_at,
-    } = load_through_outage(&Verbs(&cluster, "freeze", "thaw"), 6, requests, Duration::from_secs(9)).await;
-
-    let mut failed_while_frozen = 0;
-    let mut after_recovery = 0;
-    for s in &seen {
-        assert!(
-            s.took <= DEADLINE + Duration::from_millis(1500),
-            "{} waited {:?}: no request waits much past its deadline",
-            s.what,
-            s.took
-        );
-        let ok = (200..300).contains(&s.status);
-        if s.started >= thawed_at + Duration::from_secs(5) {
-            assert!(
-                ok,
-                "{} started 5 s after the database answered again: {}",
-                s.what, s.status
-            );
-            after_recovery += 1;
-        } else if !ok {
-            assert_eq!(s.status, 503, "{}: a failure is a clean 503", s.what);
-            assert!(
-                s.started + DEADLINE + Duration::from_secs(1) >= frozen_at,
-                "{} failed before the database stopped answering",
-                s.what
-            );
-            if s.what.starts_with("/api/") {
-                assert!(s.json, "a server function's 503 is its JSON error");
-            }
-            failed_while_frozen += 1;
-        }
-    }
-    assert!(failed_while_frozen > 0, "the load ran while the database was frozen");
-    assert!(after_recovery > 20, "the load went on after recovery: {after_recovery}");
+    let outage = load_through_outage(
+        &Verbs(&cluster, "freeze", "thaw"),
+        6,
+        reads_of(app.clone(), "frozen-pkg", "frozen", "froz"),
+        Duration::from_secs(9),
+    )
+    .await;
+    assert_503s_then_full_service(&outage, DEADLINE + Duration::from_secs(1), Some(DEADLINE));
     app.db.close().await;
     drop(cluster);
 }
@@ -708,11 +706,8 @@ async fn connections_lost_mid_statement_are_closed_not_kept_from_the_pool() {
     drop(crate::helpers::spawn_on(&url).await);
     let relay = Relay::start(Relay::server_of(&url)).await;
     let db = Db::open(&relay.url(&url), &DbOptions::pool(4)).await.expect("open");
+    open_connections(&db, 4).await;
     let stats = || catalog::stats(&db);
-    let four = tokio::join!(stats(), stats(), stats(), stats());
-    for counted in [four.0, four.1, four.2, four.3] {
-        counted.expect("stats");
-    }
     // Sent on the four connections just pooled (used again at once, so not
     // checked first); the host is gone before any answer comes.
     relay.begin().await;
@@ -762,21 +757,13 @@ async fn a_database_host_that_vanishes_costs_503s_until_a_new_one_answers_not_a_
     let direct = spawn_on(&url).await;
     let (_, token) = user_with_token(&direct, "vanisher", None).await;
     let package = Package::new("lost-pkg", "0.1");
-    let (name, wheel) = package.wheel();
-    let (status, body) = direct
-        .upload(Some(&token), package.form("bdist_wheel", &name, &wheel, &[]))
-        .await;
-    assert_eq!(status, 200, "{body}");
+    direct.publish(&token, &package).await;
 
     let relay = Relay::start(Relay::server_of(&url)).await;
     let relayed = Db::open(&relay.url(&url), &DbOptions::pool(4)).await.expect("open");
     // All four connections open, so that the host takes every one with it
     // (the load alone keeps one or two busy).
-    let stats = || cheeseshop::server::db::catalog::stats(&relayed);
-    let warm = tokio::join!(stats(), stats(), stats(), stats());
-    for counted in [warm.0, warm.1, warm.2, warm.3] {
-        counted.expect("stats");
-    }
+    open_connections(&relayed, 4).await;
     let app = std::sync::Arc::new(
         direct
             .spawn_beside_with(move |s| {
@@ -785,59 +772,14 @@ async fn a_database_host_that_vanishes_costs_503s_until_a_new_one_answers_not_a_
             })
             .await,
     );
-    let requests = {
-        let app = app.clone();
-        move |client: &reqwest::Client, worker: u32, n: u32| {
-            let path = [
-                "/",
-                "/project/lost-pkg/",
-                "/simple/lost-pkg/",
-                "/pypi/lost-pkg/json",
-                "/search/?q=lost",
-                "/api/suggest",
-            ][((worker + n) % 6) as usize];
-            let request = if path == "/api/suggest" {
-                client.post(app.url(path)).form(&[("q", "los")])
-            } else {
-                client.get(app.url(path))
-            };
-            (path.to_owned(), request)
-        }
-    };
-    let Outage {
-        seen,
-        began: vanished_at,
-        ended: answered_at,
-    } = load_through_outage(&relay, 6, requests, Duration::from_secs(6)).await;
-
-    let mut failed = 0;
-    let mut after_recovery = 0;
-    for s in &seen {
-        assert!(
-            s.took <= DEADLINE + Duration::from_millis(1500),
-            "{} waited {:?}: no request waits much past its deadline",
-            s.what,
-            s.took
-        );
-        let ok = (200..300).contains(&s.status);
-        if s.started >= answered_at + Duration::from_secs(5) {
-            assert!(ok, "{} started 5 s after a new server answered: {}", s.what, s.status);
-            after_recovery += 1;
-        } else if !ok {
-            assert_eq!(s.status, 503, "{}: a failure is a clean 503", s.what);
-            assert!(
-                s.started + DEADLINE + Duration::from_secs(1) >= vanished_at,
-                "{} failed before the host vanished",
-                s.what
-            );
-            if s.what.starts_with("/api/") {
-                assert!(s.json, "a server function's 503 is its JSON error");
-            }
-            failed += 1;
-        }
-    }
-    assert!(failed > 0, "the load ran while the host was gone");
-    assert!(after_recovery > 20, "the load went on after recovery: {after_recovery}");
+    let outage = load_through_outage(
+        &relay,
+        6,
+        reads_of(app.clone(), "lost-pkg", "lost", "los"),
+        Duration::from_secs(6),
+    )
+    .await;
+    assert_503s_then_full_service(&outage, DEADLINE + Duration::from_secs(1), Some(DEADLINE));
     // Not `close` (see the test above).
     drop(app);
 }

@@ -7,29 +7,8 @@ use crate::domain::access::ProjectStatus;
 use crate::model::Stats;
 
 pub async fn stats(db: &Db) -> Result<Stats, sqlx::Error> {
-    // Kept current by triggers, not counted per view: one row on SQLite
-    // (migration 0005), 16 shards summed on PostgreSQL.
-    let (projects, releases, files, users): (i64, i64, i64, i64) = match db.pool() {
-        Pool::Sqlite(pool) => {
-            sqlx::query_as("SELECT projects, releases, files, users FROM catalog_counts WHERE id = 1")
-                .fetch_one(pool)
-                .await?
-        }
-        Pool::Postgres(pool) => {
-            sqlx::query_as(
-                "SELECT sum(projects)::BIGINT, sum(releases)::BIGINT, sum(files)::BIGINT, sum(users)::BIGINT \
-                 FROM catalog_counts WHERE shard BETWEEN 0 AND 15",
-            )
-            .fetch_one(pool)
-            .await?
-        }
-    };
-    Ok(Stats {
-        projects,
-        releases,
-        files,
-        users,
-    })
+    // `home`'s statement without the recent uploads: one copy of the SQL.
+    Ok(home(db, 0).await?.0)
 }
 
 /// Changes with every write a page can show (triggers: SQLite migration
@@ -126,6 +105,9 @@ const RECENTLY_UPDATED: &str = "SELECT p.id, p.name, p.normalized_name, r.versio
 /// connection's thread and back) and, on PostgreSQL, a pool connection held
 /// for it: the uncached home page needs one, not two.
 pub async fn home(db: &Db, limit: i64) -> Result<(Stats, Vec<RecentProject>), sqlx::Error> {
+    // Kept current by triggers, not counted per view: one row on SQLite
+    // (migration 0005), 16 shards summed on PostgreSQL.
+    //
     // The rows come back as one JSON array, newest first: SQLite aggregates
     // a subquery's rows in the order it returns them; PostgreSQL promises
     // that only for an ordered aggregate.

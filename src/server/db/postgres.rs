@@ -27,10 +27,13 @@ pub fn is_postgres_url(url: &str) -> bool {
 /// handed out again.
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// How long a request may wait for a connection before the pool gives up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a connection returned to the pool may wait for the answer to a
 /// statement its request left unfinished before it is closed instead
 /// (`finish_or_close`). As long as the pool lets a request wait for one.
-const RELEASE_WAIT: Duration = Duration::from_secs(5);
+const RELEASE_WAIT: Duration = ACQUIRE_TIMEOUT;
 
 /// The pool's `after_release` check: whether a returned connection may be
 /// used again.
@@ -100,7 +103,7 @@ pub async fn connect(url: &str, options: &DbOptions, bench: Option<&Arc<BenchLat
     let mut pool_options = PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(0)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .test_before_acquire(false);
     let bench = bench.cloned();
     let release_bench = bench.clone();
