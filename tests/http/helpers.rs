@@ -756,7 +756,6 @@ fn form_of(
 }
 
 impl TestApp {
-    /// `POST /legacy/` with HTTP Basic `__token__:token` (or no credentials).
     /// Uploads `package`'s wheel with `token`, which must be accepted.
     pub async fn publish(&self, token: &str, package: &Package) {
         let (filename, wheel) = package.wheel();
@@ -766,6 +765,7 @@ impl TestApp {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// `POST /legacy/` with HTTP Basic `__token__:token` (or no credentials).
     pub async fn upload(&self, token: Option<&str>, form: reqwest::multipart::Form) -> (u16, String) {
         let mut request = self.client.post(self.url("/legacy/")).multipart(form);
         if let Some(token) = token {
